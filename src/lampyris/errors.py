@@ -1,0 +1,43 @@
+"""The one exception tree: every layer raises these, and each wire maps them in one place.
+
+Third-party exceptions (Pillow, ONNX Runtime, OS errors) are translated at the seam that
+calls them, so callers never catch a library's own exception types.
+"""
+
+from __future__ import annotations
+
+
+class LampyrisError(Exception):
+    """Base of every error lampyris raises on purpose."""
+
+
+class InputError(LampyrisError):
+    """Something the caller sent is wrong: fix the input, retrying will not help."""
+
+
+class UnsupportedImageError(InputError):
+    """The bytes are not an image format lampyris can read (or the plugin is missing)."""
+
+
+class CorruptImageError(InputError):
+    """The file claims to be an image but cannot be decoded (truncated, damaged)."""
+
+
+class ImageTooLargeError(InputError):
+    """The image exceeds the configured pixel limit (or is a decompression bomb)."""
+
+
+class InvalidParameterError(InputError):
+    """A parameter value is out of range or contradicts another one."""
+
+
+class ModelError(LampyrisError):
+    """A model cannot be found, verified or run."""
+
+
+class ModelNotFoundError(ModelError):
+    """No source of a model holds its file (not bundled, not cached, not pulled)."""
+
+
+class ModelChecksumError(ModelError):
+    """A model file's sha256 differs from its spec: refuse to run unverified weights."""
