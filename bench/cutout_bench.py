@@ -1,0 +1,931 @@
+"""Benchmark lampyris's background removal ("cutout") against rembg, same model, same run.
+
+Three measurements, each printed as a Markdown table (for docs/benchmarks.md):
+
+* ``quality``    - MAE, max F-measure, S-measure and seconds/image on the reference segmentation
+                   sets (../shared/bench/seg). lampyris runs in-process (``predict_matte``); rembg
+                   runs in its own virtualenv through ``_rembg_masks.py`` and its masks are scored
+                   here, with the same code, so the two rows are directly comparable.
+* ``throughput`` - whole-process wall clock and peak RSS of ``rembg p`` vs ``lampyris cutout`` on
+                   folders of 2 MP and 12 MP JPEGs (what a user actually waits for, start-up and
+                   file I/O included).
+* ``memory``     - lampyris's peak RSS on 50 vs 500 images: a streaming batch should not grow
+                   with the number of inputs (target: within 10 %).
+
+Run with lampyris's environment: ``.venv/bin/python bench/cutout_bench.py all``. rembg needs
+``bench/setup_rembg.sh`` first (it creates .venv-rembg). Generated images and outputs go to a
+work directory outside the project (default /tmp/lampyris-bench).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DIR = ROOT / "bench"
+DEFAULT_SEG_DIR = ROOT.parent / "shared" / "bench" / "seg"
+DEFAULT_WORK_DIR = Path(tempfile.gettempdir()) / "lampyris-bench"
+DEFAULT_REMBG_VENV = ROOT / ".venv-rembg"
+TOOLS = ("rembg", "lampyris")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
+
+# Sizes of the throughput inputs: the carvana photos (1918x1280, 3:2) resized to ~2 and ~12 MP.
+SIZES: dict[str, tuple[int, int]] = {"2mp": (1732, 1155), "12mp": (4243, 2828)}
+JPEG_QUALITY = 92
+RSS_SAMPLE_SECONDS = 0.05
+
+# rembg + u2netp on the same data, from ../shared/bench/README.md ("rembg-style pipeline").
+# Used to check that the rembg we run here behaves like the one the reference was made with.
+REFERENCE_U2NETP: dict[str, dict[str, float]] = {
+    "duts_te": {"mae": 0.0407, "max_f": 0.850, "s_measure": 0.875},
+    "ecssd": {"mae": 0.0397, "max_f": 0.935, "s_measure": 0.918},
+    "carvana": {"mae": 0.0113, "max_f": 0.986, "s_measure": 0.975},
+    "alphamatting": {"mae": 0.1282, "max_f": 0.893, "s_measure": 0.824},
+}
+# Differences from the reference that still count as "the same pipeline" (resampling and
+# rounding details differ between versions; a real pipeline change moves these far more).
+REFERENCE_TOLERANCE = {"mae": 0.005, "max_f": 0.01, "s_measure": 0.01}
+
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RembgEnv:
+    """Where the rembg virtualenv lives and the environment that keeps it offline."""
+
+    venv: Path
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    @property
+    def cli(self) -> Path:
+        return self.venv / "bin" / "rembg"
+
+    @property
+    def u2net_home(self) -> Path:
+        return self.venv / "u2net"
+
+    def env(self) -> dict[str, str]:
+        """Process environment: model from U2NET_HOME, no checksum (hence no download)."""
+        env = dict(os.environ)
+        env["MODEL_CHECKSUM_DISABLED"] = "1"
+        env["U2NET_HOME"] = str(self.u2net_home)
+        return env
+
+    def check(self) -> None:
+        """Fail early with a useful message instead of deep inside a subprocess."""
+        missing = [
+            p for p in (self.python, self.cli, self.u2net_home / "u2netp.onnx") if not p.exists()
+        ]
+        if missing:
+            raise SystemExit(
+                f"rembg environment incomplete ({', '.join(map(str, missing))} missing): "
+                "run bench/setup_rembg.sh first"
+            )
+
+
+def lampyris_env() -> dict[str, str]:
+    """Environment for lampyris subprocesses: the source tree wins over any installed copy."""
+    env = dict(os.environ)
+    src = str(ROOT / "src")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def lampyris_command() -> list[str]:
+    """The ``lampyris`` CLI: the installed console script if there is one, else its entry point.
+
+    The fallback calls ``lampyris.cli.app:main`` (the console-script target in pyproject.toml)
+    directly, so it works before the package is installed and whether or not the module has a
+    ``__main__`` guard.
+    """
+    script = Path(sys.executable).parent / "lampyris"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from lampyris.cli.app import main; sys.exit(main())"]
+
+
+def import_lampyris() -> None:
+    """Make ``import lampyris`` resolve to this checkout even when run without PYTHONPATH."""
+    src = str(ROOT / "src")
+    if src not in sys.path:
+        sys.path.insert(0, src)
+
+
+def version_of(dist: str) -> str | None:
+    """Installed version of ``dist`` in this interpreter, or None."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    """What the numbers were measured on; throughput means nothing without it."""
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "onnxruntime_lampyris": version_of("onnxruntime"),
+        "lampyris": version_of("lampyris"),
+        # Other work on the machine skews every timing; a load well above the CPU count at the
+        # start means the numbers should be re-taken on a quiet machine.
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Render a pipe table, ready to paste into docs/benchmarks.md."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
+    lines = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
+    ]
+    return "\n".join(lines)
+
+
+def fmt(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+# --------------------------------------------------------------------------------------------
+# Quality
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class QualityRow:
+    """Scores of one tool on one set."""
+
+    set: str
+    tool: str
+    images: int
+    mae: float
+    max_f: float
+    s_measure: float
+    seconds_per_image: float
+    # Mean absolute difference between this tool's mask and rembg's (lampyris rows only): how
+    # faithfully lampyris reproduces rembg's pipeline, independent of the ground truth.
+    mad_vs_rembg: float | None = None
+
+
+class Scorer:
+    """Accumulates the standard salient-object metrics (pysodmetrics) over one set."""
+
+    def __init__(self) -> None:
+        import py_sod_metrics as sod
+
+        self._mae = sod.MAE()
+        # Fmeasure (v1) warns that FmeasureV2 will replace it; v1 is what the reference numbers
+        # and most published tables use, so keep it and keep the output clean.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self._fm = sod.Fmeasure()
+        self._sm = sod.Smeasure()
+
+    def add(self, pred: np.ndarray, gt: np.ndarray) -> None:
+        """Score one uint8 prediction against its uint8 ground truth (resized if needed)."""
+        if pred.shape != gt.shape:
+            pred = cv2.resize(pred, (gt.shape[1], gt.shape[0]), interpolation=cv2.INTER_LINEAR)
+        for metric in (self._mae, self._fm, self._sm):
+            metric.step(pred=pred, gt=gt)
+
+    def results(self) -> tuple[float, float, float]:
+        """(MAE, max F-measure, S-measure)."""
+        return (
+            float(self._mae.get_results()["mae"]),
+            float(self._fm.get_results()["fm"]["curve"].max()),
+            float(self._sm.get_results()["sm"]),
+        )
+
+
+def read_gray(path: Path) -> np.ndarray:
+    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise RuntimeError(f"cannot read mask {path}")
+    return mask
+
+
+def seg_pairs(set_dir: Path, limit: int | None) -> list[tuple[Path, Path]]:
+    """(image, ground-truth mask) pairs of one set, matched by file stem."""
+    masks = {p.stem: p for p in (set_dir / "masks").glob("*.png")}
+    pairs = [(img, masks[img.stem]) for img in list_images(set_dir / "images") if img.stem in masks]
+    return pairs[:limit] if limit else pairs
+
+
+def run_rembg_masks(
+    rembg: RembgEnv, images: list[Path], out_dir: Path, model: str
+) -> dict[str, Any]:
+    """Have rembg write its masks for ``images`` into ``out_dir``; return its timings file."""
+    cmd = [
+        str(rembg.python),
+        str(BENCH_DIR / "_rembg_masks.py"),
+        "--model",
+        model,
+        "--out",
+        str(out_dir),
+        *map(str, images),
+    ]
+    subprocess.run(cmd, env=rembg.env(), check=True)
+    meta: dict[str, Any] = json.loads((out_dir / "_timings.json").read_text())
+    return meta
+
+
+def to_uint8(matte: np.ndarray) -> np.ndarray:
+    return np.clip(matte * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def lampyris_predictor(model: str) -> Callable[[Path], np.ndarray]:
+    """Decode + predict_matte, as one call per image (both are part of s/img on both sides)."""
+    import_lampyris()
+    from lampyris.imaging.decode import decode
+    from lampyris.ops.cutout import predict_matte
+
+    def predict(path: Path) -> np.ndarray:
+        pixels = decode(path).pixels
+        if pixels.ndim == 2:  # greyscale JPEG (one in ecssd)
+            pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+        elif pixels.shape[2] == 4:
+            pixels = pixels[:, :, :3]
+        return predict_matte(np.ascontiguousarray(pixels), model=model)
+
+    return predict
+
+
+def quality_one_set(
+    name: str,
+    pairs: list[tuple[Path, Path]],
+    tools: set[str],
+    model: str,
+    rembg: RembgEnv,
+    predict: Callable[[Path], np.ndarray] | None,
+) -> tuple[list[QualityRow], dict[str, Any] | None]:
+    """Score the tools on one set, one image at a time (never holding the whole set)."""
+    rows: list[QualityRow] = []
+    with tempfile.TemporaryDirectory(prefix=f"rembg-{name}-") as tmp:
+        rembg_dir = Path(tmp)
+        meta = None
+        if "rembg" in tools:
+            print(f"  rembg {model} on {name} ({len(pairs)} images)...", flush=True)
+            meta = run_rembg_masks(rembg, [img for img, _ in pairs], rembg_dir, model)
+
+        lamp_scorer, rembg_scorer = Scorer(), Scorer()
+        lamp_times: list[float] = []
+        diffs: list[float] = []
+        if predict is not None:
+            print(f"  lampyris {model} on {name} ({len(pairs)} images)...", flush=True)
+            predict(pairs[0][0])  # warm-up: model load and first-run setup, untimed
+        for img_path, mask_path in pairs:
+            gt = read_gray(mask_path)
+            rembg_mask = read_gray(rembg_dir / f"{img_path.stem}.png") if meta else None
+            if rembg_mask is not None:
+                rembg_scorer.add(rembg_mask, gt)
+            if predict is not None:
+                start = time.perf_counter()
+                matte = predict(img_path)
+                lamp_times.append(time.perf_counter() - start)
+                pred = to_uint8(matte)
+                lamp_scorer.add(pred, gt)
+                if rembg_mask is not None and rembg_mask.shape == pred.shape:
+                    diffs.append(float(np.abs(pred.astype(np.int16) - rembg_mask).mean() / 255))
+
+        if meta is not None:
+            times = list(meta["seconds"].values())
+            rows.append(
+                QualityRow(
+                    name,
+                    f"rembg {meta['rembg_version']}",
+                    len(times),
+                    *rembg_scorer.results(),
+                    statistics.fmean(times),
+                )
+            )
+        if predict is not None:
+            rows.append(
+                QualityRow(
+                    name,
+                    "lampyris",
+                    len(lamp_times),
+                    *lamp_scorer.results(),
+                    statistics.fmean(lamp_times),
+                    statistics.fmean(diffs) if diffs else None,
+                )
+            )
+    return rows, meta
+
+
+def check_reference(rows: list[QualityRow], model: str) -> list[str]:
+    """Compare rembg's rows with the reference table; return one line per discrepancy."""
+    if model != "u2netp":
+        return []
+    problems = []
+    for row in rows:
+        if not row.tool.startswith("rembg"):
+            continue
+        ref = next((v for k, v in REFERENCE_U2NETP.items() if row.set.startswith(k)), None)
+        if ref is None:
+            continue
+        for key, tol in REFERENCE_TOLERANCE.items():
+            got = getattr(row, key)
+            if abs(got - ref[key]) > tol:
+                problems.append(f"{row.set}: rembg {key} {got:.4f} vs reference {ref[key]:.4f}")
+    return problems
+
+
+def cmd_quality(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the quality benchmark on every selected set and print its table."""
+    tools = set(args.tools)
+    rembg = RembgEnv(args.rembg_venv)
+    if "rembg" in tools:
+        rembg.check()
+    predict = lampyris_predictor(args.model) if "lampyris" in tools else None
+
+    set_dirs = sorted(p for p in args.seg_dir.iterdir() if (p / "images").is_dir())
+    if args.sets:
+        set_dirs = [p for p in set_dirs if p.name in args.sets]
+    if not set_dirs:
+        raise SystemExit(f"no segmentation sets found in {args.seg_dir}")
+
+    rows: list[QualityRow] = []
+    rembg_meta: dict[str, Any] | None = None
+    for set_dir in set_dirs:
+        pairs = seg_pairs(set_dir, args.limit)
+        set_rows, meta = quality_one_set(set_dir.name, pairs, tools, args.model, rembg, predict)
+        rows += set_rows
+        rembg_meta = meta or rembg_meta
+
+    print(f"\n### Cutout quality ({args.model}, full-resolution masks vs ground truth)\n")
+    print(
+        markdown_table(
+            ["set", "tool", "images", "MAE", "max F", "S-measure", "s/img", "MAD vs rembg"],
+            [
+                [
+                    r.set,
+                    r.tool,
+                    r.images,
+                    fmt(r.mae, 4),
+                    fmt(r.max_f, 3),
+                    fmt(r.s_measure, 3),
+                    fmt(r.seconds_per_image, 3),
+                    fmt(r.mad_vs_rembg, 4),
+                ]
+                for r in rows
+            ],
+        )
+    )
+    problems = check_reference(rows, args.model)
+    if "rembg" in tools and not args.limit:
+        if problems:
+            print("\nWARNING: rembg differs from the reference in ../shared/bench/README.md:")
+            print("\n".join(f"  - {p}" for p in problems))
+        else:
+            print(
+                "\nrembg matches the reference numbers in ../shared/bench/README.md "
+                f"(tolerance {REFERENCE_TOLERANCE})."
+            )
+    return {
+        "model": args.model,
+        "rembg": {k: v for k, v in (rembg_meta or {}).items() if k != "seconds"},
+        "rows": [asdict(r) for r in rows],
+        "reference_problems": problems,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Input folders for throughput and memory
+# --------------------------------------------------------------------------------------------
+
+
+def carvana_sources(seg_dir: Path) -> list[Path]:
+    sources = list_images(seg_dir / "carvana" / "images")
+    if not sources:
+        raise SystemExit(f"no carvana images in {seg_dir / 'carvana' / 'images'}")
+    return sources
+
+
+def make_variant(image: np.ndarray, variant: int) -> np.ndarray:
+    """Variant ``variant`` of a source photo, so that repeated sources are distinct files.
+
+    Odd variants are mirrored, and every further pair is slightly brighter: enough to change
+    every JPEG byte without changing what the model has to do.
+    """
+    if variant % 2:
+        image = cv2.flip(image, 1)
+    if variant >= 2:
+        image = cv2.convertScaleAbs(image, alpha=1.0, beta=2 * (variant // 2))
+    return image
+
+
+def build_jpeg_folder(work_dir: Path, seg_dir: Path, size: str, count: int) -> Path:
+    """A folder of ``count`` JPEGs at ``size``, made from the carvana photos (cached by name).
+
+    Lives under the work directory, never in the project: the photos have no open licence.
+    """
+    width, height = SIZES[size]
+    folder = work_dir / "inputs" / f"{size}-{count}"
+    # Next to the folder, not in it: both CLIs would see a stray file in their input folder.
+    marker = folder.with_name(f"{folder.name}.complete")
+    if marker.exists() and len(list_images(folder)) == count:
+        return folder
+    marker.unlink(missing_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    sources = carvana_sources(seg_dir)
+    print(f"  building {count} {size} JPEGs ({width}x{height}) in {folder}...", flush=True)
+    for i in range(count):
+        src = sources[i % len(sources)]
+        image = cv2.imread(str(src), cv2.IMREAD_COLOR)
+        if image is None:
+            raise RuntimeError(f"cannot read {src}")
+        enlarging = width * height > image.shape[0] * image.shape[1]
+        image = cv2.resize(
+            image, (width, height), interpolation=cv2.INTER_CUBIC if enlarging else cv2.INTER_AREA
+        )
+        image = make_variant(image, i // len(sources))
+        out = folder / f"{i:04d}_{src.stem}.jpg"
+        if not cv2.imwrite(str(out), image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
+            raise RuntimeError(f"cannot write {out}")
+    marker.touch()
+    return folder
+
+
+# --------------------------------------------------------------------------------------------
+# Whole-process measurement
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProcessRun:
+    """Wall clock and memory of one whole-process run."""
+
+    command: list[str]
+    seconds: float
+    returncode: int
+    # Largest sum of RSS over the process and all its descendants, sampled every 50 ms.
+    peak_tree_rss_mb: float
+    # Kernel's own high-water mark (wait4 ru_maxrss) of the largest single process: exact, but
+    # blind to worker processes adding up.
+    max_single_rss_mb: float
+    log: str = ""
+    samples: int = 0
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    """Sum of RSS of ``proc`` and its descendants (processes vanishing mid-scan are skipped)."""
+    total = 0
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for member in members:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            total += member.memory_info().rss
+    return total
+
+
+def measure(command: list[str], env: dict[str, str], log_path: Path) -> ProcessRun:
+    """Run ``command`` to completion, timing it and tracking its process tree's peak RSS.
+
+    Reaps the child with ``os.wait4`` so that the kernel's ru_maxrss comes back as well.
+    Output goes to ``log_path`` (progress bars would otherwise flood the table output).
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        start = time.perf_counter()
+        popen = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        proc = psutil.Process(popen.pid)
+        peak = samples = 0
+        while True:
+            pid, status, usage = os.wait4(popen.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, tree_rss(proc))
+            samples += 1
+            time.sleep(RSS_SAMPLE_SECONDS)
+        seconds = time.perf_counter() - start
+    popen.returncode = os.waitstatus_to_exitcode(status)
+    return ProcessRun(
+        command=command,
+        seconds=seconds,
+        returncode=popen.returncode,
+        peak_tree_rss_mb=peak / 2**20,
+        max_single_rss_mb=usage.ru_maxrss / 2**10,  # Linux reports KiB
+        log=str(log_path),
+        samples=samples,
+    )
+
+
+def check_outputs(inputs: Path, outputs: Path) -> str | None:
+    """None if ``outputs`` holds exactly one image per input (same stem), else what is wrong."""
+    want = {p.stem for p in list_images(inputs)}
+    got = [p.stem for p in outputs.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
+    if len(got) == len(want) and set(got) == want:
+        return None
+    missing = sorted(want - set(got))
+    return f"{len(got)} outputs for {len(want)} inputs" + (
+        f"; missing e.g. {missing[:3]}" if missing else ""
+    )
+
+
+@dataclass
+class ToolRun:
+    """One tool on one input folder (median of ``repeat`` runs)."""
+
+    size: str
+    tool: str
+    images: int
+    seconds: float
+    images_per_second: float
+    peak_rss_mb: float
+    max_single_rss_mb: float
+    output_problem: str | None
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_tool(
+    tool: str,
+    command_for: Callable[[Path], list[str]],
+    env: dict[str, str],
+    inputs: Path,
+    work_dir: Path,
+    size: str,
+    repeat: int,
+) -> ToolRun:
+    """Run a tool ``repeat`` times on ``inputs`` with a fresh output folder each time."""
+    runs: list[ProcessRun] = []
+    problem = None
+    label = tool.split()[0]
+    for i in range(repeat):
+        out = work_dir / "outputs" / f"{label}-{inputs.name}"
+        shutil.rmtree(out, ignore_errors=True)  # rembg skips inputs whose output exists
+        out.mkdir(parents=True)
+        print(f"  {tool} on {inputs.name} (run {i + 1}/{repeat})...", flush=True)
+        run = measure(command_for(out), env, work_dir / "logs" / f"{label}-{inputs.name}-{i}.log")
+        runs.append(run)
+        if run.returncode != 0:
+            tail = Path(run.log).read_text(errors="replace")[-2000:]
+            raise SystemExit(f"{tool} failed (exit {run.returncode}):\n{tail}")
+        problem = problem or check_outputs(inputs, out)
+    images = len(list_images(inputs))
+    seconds = statistics.median(r.seconds for r in runs)
+    return ToolRun(
+        size=size,
+        tool=tool,
+        images=images,
+        seconds=seconds,
+        images_per_second=images / seconds,
+        peak_rss_mb=max(r.peak_tree_rss_mb for r in runs),
+        max_single_rss_mb=max(r.max_single_rss_mb for r in runs),
+        output_problem=problem,
+        runs=[asdict(r) for r in runs],
+    )
+
+
+def lampyris_runner(
+    extra_args: Sequence[str], model: str
+) -> Callable[[Path], Callable[[Path], list[str]]]:
+    """``inputs -> (out -> command)`` for ``lampyris cutout``."""
+
+    def for_inputs(inputs: Path) -> Callable[[Path], list[str]]:
+        return lambda out: [
+            *lampyris_command(),
+            "cutout",
+            str(inputs),
+            "--output",
+            str(out),
+            "--model",
+            model,
+            *extra_args,
+        ]
+
+    return for_inputs
+
+
+def rembg_runner(rembg: RembgEnv, model: str) -> Callable[[Path], Callable[[Path], list[str]]]:
+    """``inputs -> (out -> command)`` for ``rembg p``."""
+
+    def for_inputs(inputs: Path) -> Callable[[Path], list[str]]:
+        return lambda out: [str(rembg.cli), "p", "-m", model, str(inputs), str(out)]
+
+    return for_inputs
+
+
+def rembg_version(rembg: RembgEnv) -> str:
+    out = subprocess.run(
+        [str(rembg.python), "-c", "import importlib.metadata as m; print(m.version('rembg'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Throughput and memory
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
+    """rembg p vs lampyris cutout, whole processes, per image size."""
+    rembg = RembgEnv(args.rembg_venv)
+    if "rembg" in args.tools:
+        rembg.check()
+    rembg_tool = f"rembg {rembg_version(rembg)}" if "rembg" in args.tools else "rembg"
+    extra = shlex.split(args.lampyris_args)
+    lamp_tool = "lampyris" + (f" {' '.join(extra)}" if extra else "")
+    rembg_cmd = rembg_runner(rembg, args.model)
+    lamp_cmd = lampyris_runner(extra, args.model)
+
+    results: list[ToolRun] = []
+    for size in args.sizes:
+        inputs = build_jpeg_folder(args.work_dir, args.seg_dir, size, args.count)
+        # One after the other, never concurrently: both would use every core.
+        if "rembg" in args.tools:
+            results.append(
+                run_tool(
+                    rembg_tool,
+                    rembg_cmd(inputs),
+                    rembg.env(),
+                    inputs,
+                    args.work_dir,
+                    size,
+                    args.repeat,
+                )
+            )
+        if "lampyris" in args.tools:
+            results.append(
+                run_tool(
+                    lamp_tool,
+                    lamp_cmd(inputs),
+                    lampyris_env(),
+                    inputs,
+                    args.work_dir,
+                    size,
+                    args.repeat,
+                )
+            )
+
+    baseline = {r.size: r.seconds for r in results if r.tool == rembg_tool}
+    print(f"\n### Cutout throughput ({args.model}, whole process, JPEG in, PNG RGBA out)\n")
+    print(
+        markdown_table(
+            ["size", "tool", "images", "seconds", "images/s", "peak RSS MB", "speedup vs rembg"],
+            [
+                [
+                    f"{r.size} ({SIZES[r.size][0]}x{SIZES[r.size][1]})",
+                    r.tool,
+                    r.images,
+                    fmt(r.seconds, 1),
+                    fmt(r.images_per_second, 2),
+                    fmt(r.peak_rss_mb, 0),
+                    f"{baseline[r.size] / r.seconds:.2f}x" if r.size in baseline else "-",
+                ]
+                for r in results
+            ],
+        )
+    )
+    problems = [f"{r.size} {r.tool}: {r.output_problem}" for r in results if r.output_problem]
+    print(
+        "\n"
+        + (
+            "WARNING: " + "; ".join(problems)
+            if problems
+            else "Every run wrote one output per input."
+        )
+    )
+    return {
+        "model": args.model,
+        "lampyris_args": extra,
+        "rows": [asdict(r) for r in results],
+        "output_problems": problems,
+    }
+
+
+def cmd_memory(args: argparse.Namespace) -> dict[str, Any]:
+    """lampyris's peak RSS on a small and a large batch of 2 MP images."""
+    extra = shlex.split(args.lampyris_args)
+    lamp_cmd = lampyris_runner(extra, args.model)
+    results = []
+    for count in args.counts:
+        inputs = build_jpeg_folder(args.work_dir, args.seg_dir, "2mp", count)
+        results.append(
+            run_tool("lampyris", lamp_cmd(inputs), lampyris_env(), inputs, args.work_dir, "2mp", 1)
+        )
+
+    small, large = results[0], results[-1]
+    ratio = large.peak_rss_mb / small.peak_rss_mb
+    print(f"\n### lampyris cutout memory vs batch size (2 MP JPEGs, {args.model})\n")
+    print(
+        markdown_table(
+            ["images", "seconds", "images/s", "peak RSS MB (tree)", "max single-process RSS MB"],
+            [
+                [
+                    r.images,
+                    fmt(r.seconds, 1),
+                    fmt(r.images_per_second, 2),
+                    fmt(r.peak_rss_mb, 0),
+                    fmt(r.max_single_rss_mb, 0),
+                ]
+                for r in results
+            ],
+        )
+    )
+    verdict = "PASS" if ratio <= 1.10 else "FAIL"
+    print(
+        f"\npeak RSS {large.images} vs {small.images} images: {ratio:.3f}x "
+        f"(target <= 1.10x: {verdict})"
+    )
+    problems = [f"{r.images} images: {r.output_problem}" for r in results if r.output_problem]
+    if problems:
+        print("WARNING: " + "; ".join(problems))
+    return {
+        "model": args.model,
+        "lampyris_args": extra,
+        "rows": [asdict(r) for r in results],
+        "ratio": ratio,
+        "verdict": verdict,
+        "output_problems": problems,
+    }
+
+
+def cmd_all(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "quality": cmd_quality(args),
+        "throughput": cmd_throughput(args),
+        "memory": cmd_memory(args),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def csv_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", type=Path, help="also write the results as JSON to this path")
+    common.add_argument("--model", default="u2netp", help="model for both tools (default u2netp)")
+    common.add_argument(
+        "--seg-dir",
+        type=Path,
+        default=DEFAULT_SEG_DIR,
+        help=f"segmentation sets (default {DEFAULT_SEG_DIR})",
+    )
+    common.add_argument(
+        "--rembg-venv",
+        type=Path,
+        default=DEFAULT_REMBG_VENV,
+        help="virtualenv made by setup_rembg.sh (default .venv-rembg)",
+    )
+
+    quality = argparse.ArgumentParser(add_help=False)
+    quality.add_argument("--sets", type=csv_list, help="comma-separated subset of the sets")
+    quality.add_argument("--limit", type=int, help="first N images per set (quick checks)")
+
+    tools = argparse.ArgumentParser(add_help=False)
+    tools.add_argument(
+        "--tools",
+        type=csv_list,
+        default=list(TOOLS),
+        help="comma-separated subset of rembg,lampyris (default both)",
+    )
+
+    processes = argparse.ArgumentParser(add_help=False)
+    processes.add_argument(
+        "--work-dir",
+        type=Path,
+        default=DEFAULT_WORK_DIR,
+        help=f"generated inputs, outputs, logs (default {DEFAULT_WORK_DIR})",
+    )
+    processes.add_argument(
+        "--lampyris-args",
+        default="",
+        help='extra flags for lampyris cutout, e.g. --lampyris-args="--jobs 2"',
+    )
+
+    throughput = argparse.ArgumentParser(add_help=False)
+    throughput.add_argument("--count", type=int, default=20, help="images per size (default 20)")
+    throughput.add_argument(
+        "--sizes",
+        type=csv_list,
+        default=list(SIZES),
+        help=f"comma-separated subset of {','.join(SIZES)}",
+    )
+    throughput.add_argument(
+        "--repeat", type=int, default=1, help="runs per tool and size; the median time is reported"
+    )
+
+    memory = argparse.ArgumentParser(add_help=False)
+    memory.add_argument(
+        "--counts",
+        type=lambda v: [int(c) for c in csv_list(v)],
+        default=[50, 500],
+        help="small,large batch sizes (default 50,500)",
+    )
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "quality", parents=[common, tools, quality], help="metrics on the reference sets"
+    )
+    sub.add_parser(
+        "throughput",
+        parents=[common, tools, processes, throughput],
+        help="whole-process speed and memory, rembg vs lampyris",
+    )
+    sub.add_parser(
+        "memory",
+        parents=[common, processes, memory],
+        help="lampyris peak RSS, small vs large batch",
+    )
+    sub.add_parser(
+        "all", parents=[common, tools, quality, processes, throughput, memory], help="all three"
+    )
+    args = parser.parse_args(argv)
+
+    unknown = set(getattr(args, "sizes", [])) - set(SIZES)
+    if unknown:
+        parser.error(f"unknown sizes {sorted(unknown)}; choose from {sorted(SIZES)}")
+    unknown = set(getattr(args, "tools", [])) - set(TOOLS)
+    if unknown:
+        parser.error(f"unknown tools {sorted(unknown)}")
+    if len(getattr(args, "counts", [1, 2])) != 2:
+        parser.error("--counts takes exactly two numbers: small,large")
+    return args
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "quality": cmd_quality,
+    "throughput": cmd_throughput,
+    "memory": cmd_memory,
+    "all": cmd_all,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.seg_dir = args.seg_dir.resolve()
+    if hasattr(args, "work_dir"):
+        args.work_dir = args.work_dir.resolve()
+        if args.work_dir.is_relative_to(ROOT):
+            raise SystemExit("--work-dir must be outside the project (the photos are unlicensed)")
+    results = {
+        "benchmark": args.command,
+        "machine": machine_info(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "results": COMMANDS[args.command](args),
+    }
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+        print(f"\nresults written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pixel work on numpy arrays: decode/encode, matte refinement, layout, compositing."""

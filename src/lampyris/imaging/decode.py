@@ -1,0 +1,374 @@
+"""Decode any supported image into upright, 8-bit sRGB pixels, refusing bombs before allocating.
+
+This is the Pillow seam: every Pillow/OS exception is translated into lampyris errors here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+import warnings
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import BinaryIO
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms, UnidentifiedImageError, features
+
+from lampyris.errors import (
+    CorruptImageError,
+    ImageTooLargeError,
+    InvalidParameterError,
+    UnsupportedImageError,
+)
+from lampyris.imaging.settings import ImagingSettings
+
+try:  # HEIC is optional (extra "heif"); registering makes Image.open recognise it.
+    import pillow_heif
+except ImportError:  # pragma: no cover - depends on the environment
+    HEIF_SUPPORTED = False
+else:
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+
+# Pillow >= 11.2 decodes AVIF itself; older Pillow has no "avif" feature key at all.
+AVIF_SUPPORTED = "avif" in features.modules and bool(features.check_module("avif"))
+
+Source = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
+
+# Pillow raises these for damaged data; struct/zlib errors escape some plugins unwrapped.
+_DAMAGED = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError,
+            RuntimeError, struct.error, zlib.error)
+_EXIF_HEADER = b"Exif\x00\x00"
+_ORIENTATION = 0x0112
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1",
+                b"msf1", b"avif", b"avis"}
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """Upright sRGB pixels plus the metadata a caller may want to carry into the output."""
+
+    pixels: np.ndarray  # HxWx3 (RGB) or HxWx4 (RGBA) uint8, sRGB, EXIF orientation applied
+    format: str | None  # Pillow's format name: "JPEG", "PNG", "WEBP", "HEIF", "AVIF", ...
+    exif: bytes | None  # raw EXIF ("Exif\0\0" + TIFF), Orientation reset to 1
+    xmp: bytes | None
+    original_size: tuple[int, int]  # (width, height) of the full-resolution upright image
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def has_alpha(self) -> bool:
+        return int(self.pixels.shape[2]) == 4
+
+
+@cache
+def _default_max_pixels() -> int:
+    """The environment is read once per process; pass max_pixels to override per call."""
+    return ImagingSettings().max_pixels
+
+
+def decode(
+    source: Source,
+    *,
+    max_pixels: int | None = None,
+    reduce_to: tuple[int, int] | None = None,
+) -> DecodedImage:
+    """Decode ``source`` (bytes, path or binary file) to upright 8-bit sRGB RGB/RGBA pixels.
+
+    ``reduce_to=(w, h)`` lets the decoder skip work: JPEGs are DCT-scaled and other formats
+    box-reduced by an integer factor, so the result is the smallest cheap size that is still
+    >= (w, h) in both dimensions -- NOT exactly (w, h); callers resize further.
+    """
+    limit = _default_max_pixels() if max_pixels is None else max_pixels
+    if limit <= 0:
+        raise InvalidParameterError(f"max_pixels must be positive, got {limit}")
+    if reduce_to is not None and (len(reduce_to) != 2 or min(reduce_to) <= 0):
+        raise InvalidParameterError(f"reduce_to must be two positive sizes, got {reduce_to}")
+    with _open(source) as im:
+        full_w, full_h = im.size
+        if full_w * full_h > limit:
+            raise ImageTooLargeError(
+                f"image is {full_w}x{full_h} = {full_w * full_h:,} pixels; "
+                f"the limit is {limit:,} pixels"
+            )
+        with _pillow_guard():
+            if reduce_to is not None and im.format in ("JPEG", "MPO"):
+                box = _stored_box(reduce_to, _orientation(im, header_only=True))
+                im.draft(im.mode, box)  # DCT scaling by 1/2, 1/4 or 1/8, still >= box
+            im.load()
+            orientation = _orientation(im, header_only=False)  # PNG eXIf may follow IDAT
+            shrink = None if reduce_to is None else _stored_box(reduce_to, orientation)
+            stored = _to_srgb(im, im.info.get("icc_profile") or None, shrink)
+            pixels = _orient(np.asarray(stored), orientation)
+        swap = orientation >= 5
+        return DecodedImage(
+            pixels=pixels,
+            format=im.format,
+            exif=_upright_exif(im.info.get("exif")),
+            xmp=_xmp(im.info, reset_orientation=orientation != 1),
+            original_size=(full_h, full_w) if swap else (full_w, full_h),
+        )
+
+
+def _stored_box(box: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """The requested upright box in the file's stored orientation (90° turns swap it)."""
+    w, h = int(box[0]), int(box[1])
+    return (h, w) if orientation >= 5 else (w, h)
+
+
+def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply EXIF orientation on the array: cv2 is ~2x faster than Pillow's transpose and its
+    result is a fresh writeable array, so the unrotated case is the only one that copies."""
+    if orientation in (5, 7):  # transpose / transverse
+        a = cv2.transpose(a)
+        return a if orientation == 5 else cv2.rotate(a, cv2.ROTATE_180)
+    if orientation in _TURNS:
+        return cv2.rotate(a, _TURNS[orientation])
+    if orientation in (2, 4):
+        return cv2.flip(a, 1 if orientation == 2 else 0)
+    return np.array(a, dtype=np.uint8)  # Pillow's buffer is read-only bytes
+
+
+_TURNS = {3: cv2.ROTATE_180, 6: cv2.ROTATE_90_CLOCKWISE, 8: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def probe(source: Source) -> tuple[int, int, str | None]:
+    """Upright (width, height) and format from the header alone: no pixels are decoded.
+
+    A PNG whose eXIf chunk follows the pixel data reports its stored (unrotated) size.
+    """
+    with _open(source) as im:
+        w, h = im.size
+        if _orientation(im, header_only=True) >= 5:
+            w, h = h, w
+        return w, h, im.format
+
+
+@contextmanager
+def _pillow_guard() -> Iterator[None]:
+    """Map Pillow's decode failures to lampyris errors; our limit replaces Pillow's bomb warning.
+
+    warnings.catch_warnings swaps process-global state: interleaved threads can leave the
+    filter installed, which only ever silences Pillow's DecompressionBombWarning.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"image exceeds Pillow's decompression-bomb limit: {exc}") from exc
+    except MemoryError as exc:
+        raise ImageTooLargeError("not enough memory to decode this image") from exc
+    except _DAMAGED as exc:
+        raise CorruptImageError(f"image data is damaged or truncated: {exc}") from exc
+
+
+@contextmanager
+def _open(source: Source) -> Iterator[Image.Image]:
+    """Open lazily (header only) after peeking at the signature to tell corrupt from foreign."""
+    fp, head = _prepare(source)
+    if not head:
+        raise UnsupportedImageError("the input is empty: no image bytes")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(fp)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"image exceeds Pillow's decompression-bomb limit: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        if _known_signature(head):
+            raise CorruptImageError("the image header is damaged or truncated") from exc
+        raise UnsupportedImageError(
+            "not a supported image format (JPEG, PNG, WebP, TIFF, BMP, GIF"
+            + (", HEIC" if HEIF_SUPPORTED else "")
+            + (", AVIF" if AVIF_SUPPORTED else "")
+            + ")"
+        ) from exc
+    except _DAMAGED as exc:
+        raise CorruptImageError(f"the image header is damaged: {exc}") from exc
+    with im:
+        yield im
+
+
+def _prepare(source: Source) -> tuple[str | BinaryIO, bytes]:
+    """Return what Image.open should read plus the first bytes, translating OS errors."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        return io.BytesIO(data), data[:32]
+    if isinstance(source, str | os.PathLike):
+        path = os.fspath(source)
+        try:
+            with open(path, "rb") as f:
+                return path, f.read(32)
+        except OSError as exc:
+            raise UnsupportedImageError(f"cannot read image file {path!r}: {exc.strerror}") from exc
+    try:
+        source.seek(0)  # Image.open reads from offset 0 too
+        head = source.read(32)
+        source.seek(0)
+    except (AttributeError, OSError):  # a pipe or socket: buffer it
+        try:
+            return _prepare(source.read())
+        except OSError as exc:
+            raise UnsupportedImageError(f"cannot read the image stream: {exc}") from exc
+    return source, head
+
+
+def _known_signature(head: bytes) -> bool:
+    """Bytes that announce a format we read: failing to parse them means damage, not a mismatch."""
+    starts = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00",
+              b"MM\x00*", b"BM")
+    return (
+        head.startswith(starts)
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+        or (head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS)
+    )
+
+
+def _orientation(im: Image.Image, *, header_only: bool) -> int:
+    """EXIF (or XMP) orientation; header_only avoids PNG's getexif(), which loads all pixels."""
+    try:
+        if header_only and im.format == "PNG":
+            exif = Image.Exif()
+            if "exif" in im.info:
+                exif.load(im.info["exif"])
+        else:
+            exif = im.getexif()
+        value = exif.get(_ORIENTATION, 1)
+    except Exception:  # unreadable EXIF must not refuse an otherwise good image
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _upright_exif(raw: object) -> bytes | None:
+    """Set Orientation=1 by patching its 2 bytes: re-serialising would break maker-note offsets."""
+    if not isinstance(raw, bytes | bytearray) or not raw:
+        return None
+    out = bytearray(raw if raw.startswith(_EXIF_HEADER) else _EXIF_HEADER + raw)
+    base = len(_EXIF_HEADER)
+    order = {b"II": "<", b"MM": ">"}.get(bytes(out[base : base + 2]))
+    if order is None:
+        return None  # not TIFF-structured EXIF: drop it rather than carry a stale rotation
+    try:
+        (ifd,) = struct.unpack_from(order + "I", out, base + 4)
+        (count,) = struct.unpack_from(order + "H", out, base + ifd)
+        for i in range(count):
+            entry = base + ifd + 2 + 12 * i
+            tag, kind, n = struct.unpack_from(order + "HHI", out, entry)
+            if tag == _ORIENTATION and kind == 3 and n == 1:  # SHORT, stored inline
+                struct.pack_into(order + "H", out, entry + 8, 1)
+    except struct.error:
+        return None
+    return bytes(out)
+
+
+def _xmp(info: dict[str | tuple[int, int], object], *, reset_orientation: bool) -> bytes | None:
+    """XMP packet as bytes whichever key/type the plugin used; tiff:Orientation reset to 1."""
+    value = info.get("xmp") or info.get("XML:com.adobe.xmp")
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    elif isinstance(value, tuple):
+        value = b"".join(v for v in value if isinstance(v, bytes))
+    if not isinstance(value, bytes | bytearray) or not value:
+        return None
+    if reset_orientation:
+        value = re.sub(rb'(tiff:Orientation=")[0-9]"', rb'\g<1>1"', value)
+        value = re.sub(rb"(<tiff:Orientation>)[0-9](</tiff:Orientation>)", rb"\g<1>1\2", value)
+    return bytes(value)
+
+
+def _to_srgb(
+    im: Image.Image, icc: bytes | None, reduce_to: tuple[int, int] | None
+) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB/RGBA sRGB; shrinking first makes the ICC transform cheaper."""
+    im = _eight_bit(im)
+    if reduce_to is not None:
+        factor = min(im.width // reduce_to[0], im.height // reduce_to[1])
+        if factor >= 2:  # ceil(size / factor) stays >= reduce_to; LA/RGBA are premultiplied
+            im = im.reduce(factor)
+    im = _apply_icc(im, icc)
+    if im.mode in ("RGB", "RGBA"):
+        return im
+    return im.convert("RGBA" if im.mode == "LA" else "RGB")  # CMYK without profile: naive
+
+
+def _eight_bit(im: Image.Image) -> Image.Image:
+    """Reduce every mode to L, LA, RGB, RGBA or CMYK at 8 bits, keeping transparency."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        return im
+    if mode == "1":
+        return im.convert("L")
+    if mode in ("P", "PA"):
+        return im.convert("RGBA" if mode == "PA" or im.has_transparency_data else "RGB")
+    if mode in ("La", "RGBa"):  # premultiplied alpha
+        return im.convert(mode.upper())
+    if mode.startswith("I") or mode == "F":
+        return Image.fromarray(_scale_to_uint8(np.asarray(im)))
+    try:
+        return im.convert("RGB")  # YCbCr, HSV, RGBX, ...
+    except ValueError as exc:
+        raise UnsupportedImageError(f"colour mode {mode!r} is not supported") from exc
+
+
+def _scale_to_uint8(a: np.ndarray) -> np.ndarray:
+    """High-bit greyscale to 8 bits by shifting, not clipping (Pillow's convert("L") clips)."""
+    if a.dtype.kind == "u" and a.dtype.itemsize == 2:
+        return (a >> 8).astype(np.uint8)
+    if a.dtype.kind == "f":
+        a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if a.dtype.kind in "iu" and lo >= 0 and hi <= 255:  # 32-bit container, 8-bit data
+        return a.astype(np.uint8)
+    if a.dtype.kind in "iu" and lo >= 0 and hi <= 65535:  # "I" holding 16-bit samples
+        return (a >> 8).astype(np.uint8)
+    if a.dtype.kind == "f" and lo >= 0 and hi <= 1:  # normalised float
+        return np.rint(a * 255).astype(np.uint8)
+    if hi <= lo:
+        return np.zeros(a.shape, np.uint8)
+    return np.rint((a - lo) * (255.0 / (hi - lo))).astype(np.uint8)  # unknown range: stretch
+
+
+_ICC_SPACE = {"L": "GRAY", "RGB": "RGB", "CMYK": "CMYK"}
+
+
+def _apply_icc(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """Transform through the embedded profile to sRGB; a broken or mismatched one is ignored."""
+    if not icc:
+        return im
+    alpha = im.getchannel("A") if im.mode in ("LA", "RGBA") else None
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        space = src.profile.xcolor_space.strip()
+        description = src.profile.profile_description or ""
+        if _ICC_SPACE.get(im.mode.removesuffix("A")) != space or (
+            space == "RGB" and "sRGB" in description  # already sRGB: skip a no-op transform
+        ):
+            return im
+        colour = im.convert(im.mode[:-1]) if alpha is not None else im
+        out = ImageCms.profileToProfile(
+            colour,
+            src,
+            ImageCms.createProfile("sRGB"),  # built per call: lcms handles are not shared
+            renderingIntent=ImageCms.Intent.PERCEPTUAL,
+            outputMode="RGB",
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return im  # the naive conversion beats refusing a photo over its profile
+    assert out is not None  # profileToProfile returns None only when inPlace=True
+    if alpha is not None:
+        out.putalpha(alpha)
+    return out

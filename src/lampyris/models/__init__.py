@@ -1,0 +1,19 @@
+"""Model specs, the model cache and ONNX Runtime sessions."""
+
+from __future__ import annotations
+
+from lampyris.models.registry import REGISTRY, resolve_spec
+from lampyris.models.session import MattingSession, SessionOptions, get_session
+from lampyris.models.spec import ModelSpec, Normalisation
+from lampyris.models.store import ModelStore
+
+__all__ = [
+    "REGISTRY",
+    "MattingSession",
+    "ModelSpec",
+    "ModelStore",
+    "Normalisation",
+    "SessionOptions",
+    "get_session",
+    "resolve_spec",
+]

@@ -1,0 +1,373 @@
+"""decode()/probe(): every format, mode and failure the upload path meets, on generated files."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, ImageOps
+
+from lampyris.errors import (
+    CorruptImageError,
+    ImageTooLargeError,
+    InvalidParameterError,
+    UnsupportedImageError,
+)
+from lampyris.imaging import decode as decode_module
+from lampyris.imaging.decode import AVIF_SUPPORTED, HEIF_SUPPORTED, decode, probe
+from lampyris.imaging.settings import ImagingSettings
+
+Save = Callable[..., bytes]
+BLUE, GREY = (0, 0, 255), (128, 128, 128)
+
+
+def _exif(**tags: object) -> bytes:
+    exif = Image.Exif()
+    names = {"orientation": 0x0112, "make": 0x010F}
+    for name, value in tags.items():
+        exif[names[name]] = value
+    return exif.tobytes()
+
+
+def _corner_image(width: int = 60, height: int = 40) -> Image.Image:
+    """Grey, with a blue block in the *stored* top-left corner."""
+    image = Image.new("RGB", (width, height), GREY)
+    image.paste(BLUE, (0, 0, 12, 12))
+    return image
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose IHDR claims a huge size and whose IDAT is garbage: decoding it must fail."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"\x00" * 16) + chunk(
+        b"IEND", b""
+    )
+
+
+def _close(actual: np.ndarray, expected: tuple[int, ...], tol: int) -> bool:
+    return bool(np.all(np.abs(actual.astype(int) - np.array(expected)) <= tol))
+
+
+# --- orientation and metadata -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("orientation", "size", "corner"),
+    [
+        (6, (40, 60), (3, 36)),  # 90° clockwise: stored top-left is seen top-right
+        (8, (40, 60), (56, 3)),  # 90° counter-clockwise: seen bottom-left
+        (3, (60, 40), (36, 56)),  # 180°: seen bottom-right
+    ],
+)
+def test_exif_orientation_is_applied(
+    save: Save, orientation: int, size: tuple[int, int], corner: tuple[int, int]
+) -> None:
+    data = save(_corner_image(), "JPEG", quality=95, exif=_exif(orientation=orientation))
+    image = decode(data)
+    assert (image.width, image.height) == size
+    assert image.original_size == size
+    assert _close(image.pixels[corner], BLUE, 40)
+    assert _close(image.pixels[3, 3], GREY, 12)  # the stored corner moved away
+    exif = Image.Exif()
+    exif.load(image.exif)
+    assert exif[0x0112] == 1
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_all_orientations_match_pillow_reference(save: Save, orientation: int) -> None:
+    pixels = np.random.default_rng(orientation).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    data = save(pixels, "PNG", exif=_exif(orientation=orientation))
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))))
+    image = decode(data)
+    np.testing.assert_array_equal(image.pixels, expected)
+    assert image.pixels.flags.writeable and image.pixels.flags.c_contiguous
+
+
+def test_metadata_is_kept_with_orientation_reset(save: Save) -> None:
+    raw_exif = _exif(orientation=6, make="LampyrisCam")
+    xmp = b'<x:xmpmeta><rdf:Description tiff:Orientation="6" dc:marker="keep"/></x:xmpmeta>'
+    data = save(_corner_image(), "JPEG", exif=raw_exif, xmp=xmp)
+    image = decode(data)
+    assert image.exif is not None and len(image.exif) == len(raw_exif)  # patched in place
+    exif = Image.Exif()
+    exif.load(image.exif)
+    assert (exif[0x0112], exif[0x010F]) == (1, "LampyrisCam")
+    assert image.xmp is not None
+    assert b'tiff:Orientation="1"' in image.xmp and b'dc:marker="keep"' in image.xmp
+
+
+def test_no_metadata_gives_none(save: Save) -> None:
+    image = decode(save(_corner_image(), "JPEG"))
+    assert (image.exif, image.xmp, image.format) == (None, None, "JPEG")
+
+
+# --- colour modes ------------------------------------------------------------------------------
+
+
+def test_cmyk_jpeg_without_profile_uses_naive_conversion(save: Save) -> None:
+    image = decode(save(Image.new("CMYK", (16, 16), (255, 0, 0, 0)), "JPEG", quality=95))
+    assert image.pixels.shape == (16, 16, 3)
+    assert _close(image.pixels[8, 8], (0, 255, 255), 3)
+
+
+def test_cmyk_jpeg_with_profile_is_colour_managed(
+    save: Save, cmyk_icc: bytes, print_cyan: tuple[int, int, int]
+) -> None:
+    cmyk = Image.new("CMYK", (16, 16), (255, 0, 0, 0))
+    image = decode(save(cmyk, "JPEG", quality=95, icc_profile=cmyk_icc))
+    assert _close(image.pixels[8, 8], print_cyan, 4)  # the profile's cyan, not (0, 255, 255)
+
+
+def test_sixteen_bit_grey_png_is_shifted_not_clipped(save: Save) -> None:
+    values = np.array([[0, 32768, 65535]], dtype=np.uint16)
+    image = decode(save(values, "PNG"))
+    np.testing.assert_array_equal(image.pixels[0, :, 0], [0, 128, 255])
+    np.testing.assert_array_equal(image.pixels[0, :, 0], image.pixels[0, :, 2])
+
+
+@pytest.mark.parametrize(
+    ("array", "expected"),
+    [
+        (np.array([[0.0, 0.5, 1.0]], dtype=np.float32), [0, 128, 255]),  # normalised float
+        (np.array([[-1.0, 0.0, 1.0]], dtype=np.float32), [0, 128, 255]),  # stretched range
+        (np.array([[0, 32768, 65535]], dtype=np.int32), [0, 128, 255]),  # 16-bit data in "I"
+    ],
+)
+def test_high_bit_tiff_is_scaled(save: Save, array: np.ndarray, expected: list[int]) -> None:
+    image = decode(save(array, "TIFF"))
+    np.testing.assert_array_equal(image.pixels[0, :, 1], expected)
+
+
+def test_palette_transparency_becomes_alpha(save: Save) -> None:
+    palette_image = Image.new("P", (4, 2), 0)
+    palette_image.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
+    palette_image.putpixel((1, 0), 1)
+    image = decode(save(palette_image, "PNG", transparency=1))
+    assert image.has_alpha
+    assert image.pixels[0, 1, 3] == 0
+    np.testing.assert_array_equal(image.pixels[0, 0], [255, 0, 0, 255])
+
+
+def test_palette_without_transparency_is_rgb(save: Save) -> None:
+    image = decode(save(Image.new("P", (3, 3), 0), "GIF"))
+    assert image.pixels.shape == (3, 3, 3) and not image.has_alpha
+
+
+def test_greyscale_alpha_and_bilevel(save: Save) -> None:
+    la = Image.merge("LA", [Image.new("L", (4, 4), 77), Image.new("L", (4, 4), 130)])
+    image = decode(save(la, "PNG"))
+    np.testing.assert_array_equal(image.pixels[2, 2], [77, 77, 77, 130])
+    bilevel = Image.new("1", (8, 2), 0)
+    bilevel.putpixel((3, 1), 1)
+    pixels = decode(save(bilevel, "PNG")).pixels
+    assert pixels.shape == (2, 8, 3)
+    assert pixels[1, 3].tolist() == [255, 255, 255] and pixels[0, 0].tolist() == [0, 0, 0]
+
+
+def test_adobe_rgb_profile_is_converted_to_srgb(
+    save: Save,
+    adobe_rgb_icc: bytes,
+    adobe_rgb_to_srgb: Callable[[tuple[int, int, int]], tuple[int, int, int]],
+) -> None:
+    raw = (128, 200, 100)
+    image = decode(save(Image.new("RGB", (4, 4), raw), "PNG", icc_profile=adobe_rgb_icc))
+    assert _close(image.pixels[1, 1], adobe_rgb_to_srgb(raw), 2)
+    assert image.pixels[1, 1, 0] < raw[0] - 30  # wider gamut: the same numbers mean more colour
+    reference = ImageCms.profileToProfile(
+        Image.new("RGB", (1, 1), raw), ImageCms.ImageCmsProfile(io.BytesIO(adobe_rgb_icc)),
+        ImageCms.createProfile("sRGB"), outputMode="RGB",
+    )
+    assert reference is not None
+    assert _close(image.pixels[1, 1], reference.getpixel((0, 0)), 1)  # type: ignore[arg-type]
+
+
+def test_profile_keeps_alpha(save: Save, adobe_rgb_icc: bytes, linear_gray_icc: bytes) -> None:
+    rgba = decode(save(Image.new("RGBA", (2, 2), (128, 200, 100, 40)), "PNG",
+                       icc_profile=adobe_rgb_icc)).pixels
+    assert rgba[0, 0, 3] == 40 and rgba[0, 0, 0] < 100
+    la = Image.merge("LA", [Image.new("L", (2, 2), 128), Image.new("L", (2, 2), 200)])
+    grey = decode(save(la, "PNG", icc_profile=linear_gray_icc)).pixels
+    assert _close(grey[0, 0], (188, 188, 188, 200), 1)  # linear 50% is sRGB ~188
+
+
+@pytest.mark.parametrize("icc", [b"not a profile at all", None])
+def test_srgb_or_broken_profile_leaves_pixels(save: Save, icc: bytes | None) -> None:
+    icc = icc or ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    raw = np.random.default_rng(3).integers(0, 256, (6, 6, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(decode(save(raw, "PNG", icc_profile=icc)).pixels, raw)
+
+
+# --- formats ----------------------------------------------------------------------------------
+
+
+def test_gif_first_frame(save: Save) -> None:
+    frames = [Image.new("RGB", (8, 6), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    data = save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    image = decode(data)
+    assert (image.format, image.width, image.height) == ("GIF", 8, 6)
+    assert _close(image.pixels[3, 3], (255, 0, 0), 0)
+
+
+@pytest.mark.parametrize(("fmt", "options"), [("TIFF", {}), ("WEBP", {"lossless": True}),
+                                              ("PNG", {})])
+def test_lossless_formats_keep_alpha(save: Save, fmt: str, options: dict[str, object]) -> None:
+    rgba = np.random.default_rng(5).integers(1, 256, (9, 11, 4), dtype=np.uint8)
+    image = decode(save(rgba, fmt, **options))
+    assert image.format == fmt and image.has_alpha
+    np.testing.assert_array_equal(image.pixels, rgba)
+
+
+def test_bmp(save: Save) -> None:
+    rgb = np.random.default_rng(6).integers(0, 256, (5, 9, 3), dtype=np.uint8)
+    image = decode(save(rgb, "BMP"))
+    assert image.format == "BMP"
+    np.testing.assert_array_equal(image.pixels, rgb)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "supported"), [("AVIF", AVIF_SUPPORTED), ("HEIF", HEIF_SUPPORTED)]
+)
+def test_avif_and_heic_round_trip(save: Save, fmt: str, supported: bool) -> None:
+    if not supported:
+        pytest.skip(f"{fmt} plugin not available in this environment")
+    image = decode(save(Image.new("RGB", (64, 48), (10, 200, 30)), fmt, quality=90))
+    assert (image.format, image.width, image.height) == (fmt, 64, 48)
+    assert _close(image.pixels[24, 32], (10, 200, 30), 6)
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+
+def test_sources(save: Save, tmp_path: Path) -> None:
+    rgb = np.random.default_rng(7).integers(0, 256, (4, 5, 3), dtype=np.uint8)
+    data = save(rgb, "PNG")
+    path = tmp_path / "in.png"
+    path.write_bytes(data)
+    with path.open("rb") as handle:
+        sources = [data, bytearray(data), memoryview(data), str(path), path, handle]
+        for source in sources:
+            np.testing.assert_array_equal(decode(source).pixels, rgb)
+    assert probe(path) == (5, 4, "PNG")
+
+    class Pipe:  # read() only, like a socket or stdin: decode() buffers it
+        def __init__(self, payload: bytes) -> None:
+            self._stream = io.BytesIO(payload)
+
+        def read(self, size: int = -1) -> bytes:
+            return self._stream.read(size)
+
+    np.testing.assert_array_equal(decode(Pipe(data)).pixels, rgb)  # type: ignore[arg-type]
+
+
+def test_probe_reads_upright_size_from_header(save: Save) -> None:
+    data = save(_corner_image(), "JPEG", exif=_exif(orientation=6))
+    assert probe(data) == (40, 60, "JPEG")
+    assert probe(save(_corner_image(), "WEBP")) == (60, 40, "WEBP")
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_truncated_file_is_corrupt(save: Save, fmt: str) -> None:
+    noise = np.random.default_rng(8).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    data = save(noise, fmt)
+    with pytest.raises(CorruptImageError):
+        decode(data[: len(data) // 2])
+    with pytest.raises(CorruptImageError):  # header cut short: still known to be a JPEG/PNG
+        decode(data[:12])
+
+
+def test_foreign_empty_and_missing_inputs(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedImageError, match="not a supported image format"):
+        decode(b"\x00hello" + np.random.default_rng(9).bytes(500))
+    with pytest.raises(UnsupportedImageError, match="empty"):
+        decode(b"")
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(UnsupportedImageError, match="empty"):
+        decode(empty)
+    with pytest.raises(UnsupportedImageError, match="cannot read"):
+        decode(tmp_path / "missing.png")
+
+
+def test_bombs_are_refused_before_decoding() -> None:
+    # Garbage IDAT: had decode() touched the pixels it would raise CorruptImageError instead.
+    with pytest.raises(ImageTooLargeError, match="12000x10000 = 120,000,000 pixels"):
+        decode(_png_header_only(12000, 10000), max_pixels=100_000_000)
+    with pytest.raises(ImageTooLargeError):  # beyond Pillow's own hard limit too
+        decode(_png_header_only(30000, 30000))
+    with pytest.raises(ImageTooLargeError):
+        probe(_png_header_only(30000, 30000))
+
+
+def test_explicit_pixel_limit_and_parameters(save: Save) -> None:
+    data = save(Image.new("RGB", (20, 10)), "PNG")
+    with pytest.raises(ImageTooLargeError, match="the limit is 199 pixels"):
+        decode(data, max_pixels=199)
+    assert decode(data, max_pixels=200).original_size == (20, 10)
+    with pytest.raises(InvalidParameterError):
+        decode(data, max_pixels=0)
+    with pytest.raises(InvalidParameterError):
+        decode(data, reduce_to=(0, 10))
+
+
+def test_configured_pixel_limit(save: Save, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = save(Image.new("RGB", (20, 10)), "PNG")
+    monkeypatch.setenv("LAMPYRIS_IMAGING_MAX_PIXELS", "150")
+    assert ImagingSettings().max_pixels == 150
+    decode_module._default_max_pixels.cache_clear()
+    try:
+        with pytest.raises(ImageTooLargeError, match="the limit is 150 pixels"):
+            decode(data)
+    finally:  # the next reader sees the restored environment
+        decode_module._default_max_pixels.cache_clear()
+
+
+# --- reduce_to ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_jpeg() -> tuple[np.ndarray, bytes]:
+    y, x = np.mgrid[0:3000, 0:4000]
+    rgb = np.dstack([x * 255 // 3999, y * 255 // 2999, np.full_like(x, 90)]).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
+    return rgb, buf.getvalue()
+
+
+def test_reduce_to_uses_dct_scaling(big_jpeg: tuple[np.ndarray, bytes]) -> None:
+    _, data = big_jpeg
+    image = decode(data, reduce_to=(320, 320))
+    assert (image.width, image.height) == (500, 375)  # 1/8 scale: smallest still >= 320
+    assert image.original_size == (4000, 3000)
+    assert _close(image.pixels[0, 0], (0, 0, 90), 6)
+    assert _close(image.pixels[-1, -1], (255, 255, 90), 6)
+    assert (decode(data, reduce_to=(1200, 800)).width, probe(data)[:2]) == (2000, (4000, 3000))
+
+
+def test_reduce_to_follows_exif_rotation(big_jpeg: tuple[np.ndarray, bytes]) -> None:
+    rgb, _ = big_jpeg
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90, exif=_exif(orientation=6))
+    image = decode(buf.getvalue(), reduce_to=(300, 400))
+    assert (image.width, image.height) == (375, 500)  # the box was swapped into stored axes
+    assert image.original_size == (3000, 4000)
+
+
+def test_reduce_to_on_png_uses_integer_reduce(save: Save) -> None:
+    rgba = np.zeros((800, 1000, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 255
+    image = decode(save(rgba, "PNG"), reduce_to=(200, 200))
+    assert (image.width, image.height, image.original_size) == (250, 200, (1000, 800))
+    assert image.pixels[100, 100].tolist() == [200, 0, 0, 255]
