@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, UnidentifiedImageError, features
+from PIL import Image, UnidentifiedImageError, features
 
 from lampyris.errors import (
     CorruptImageError,
@@ -27,6 +27,7 @@ from lampyris.errors import (
     InvalidParameterError,
     UnsupportedImageError,
 )
+from lampyris.imaging.colour import to_srgb_array
 from lampyris.imaging.settings import ImagingSettings
 
 try:  # HEIC is optional (extra "heif"); registering makes Image.open recognise it.
@@ -111,8 +112,7 @@ def decode(
             im.load()
             orientation = _orientation(im, header_only=False)  # PNG eXIf may follow IDAT
             shrink = None if reduce_to is None else _stored_box(reduce_to, orientation)
-            stored = _to_srgb(im, im.info.get("icc_profile") or None, shrink)
-            pixels = _orient(np.asarray(stored), orientation)
+            pixels = _orient(to_srgb_array(im, reduce_to=shrink), orientation)
         swap = orientation >= 5
         return DecodedImage(
             pixels=pixels,
@@ -139,7 +139,7 @@ def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
         return cv2.rotate(a, _TURNS[orientation])
     if orientation in (2, 4):
         return cv2.flip(a, 1 if orientation == 2 else 0)
-    return np.array(a, dtype=np.uint8)  # Pillow's buffer is read-only bytes
+    return np.array(a, dtype=np.uint8)  # to_srgb_array's result is read-only
 
 
 _TURNS = {3: cv2.ROTATE_180, 6: cv2.ROTATE_90_CLOCKWISE, 8: cv2.ROTATE_90_COUNTERCLOCKWISE}
@@ -288,87 +288,3 @@ def _xmp(info: dict[str | tuple[int, int], object], *, reset_orientation: bool) 
         value = re.sub(rb'(tiff:Orientation=")[0-9]"', rb'\g<1>1"', value)
         value = re.sub(rb"(<tiff:Orientation>)[0-9](</tiff:Orientation>)", rb"\g<1>1\2", value)
     return bytes(value)
-
-
-def _to_srgb(
-    im: Image.Image, icc: bytes | None, reduce_to: tuple[int, int] | None
-) -> Image.Image:
-    """Any Pillow mode -> 8-bit RGB/RGBA sRGB; shrinking first makes the ICC transform cheaper."""
-    im = _eight_bit(im)
-    if reduce_to is not None:
-        factor = min(im.width // reduce_to[0], im.height // reduce_to[1])
-        if factor >= 2:  # ceil(size / factor) stays >= reduce_to; LA/RGBA are premultiplied
-            im = im.reduce(factor)
-    im = _apply_icc(im, icc)
-    if im.mode in ("RGB", "RGBA"):
-        return im
-    return im.convert("RGBA" if im.mode == "LA" else "RGB")  # CMYK without profile: naive
-
-
-def _eight_bit(im: Image.Image) -> Image.Image:
-    """Reduce every mode to L, LA, RGB, RGBA or CMYK at 8 bits, keeping transparency."""
-    mode = im.mode
-    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
-        return im
-    if mode == "1":
-        return im.convert("L")
-    if mode in ("P", "PA"):
-        return im.convert("RGBA" if mode == "PA" or im.has_transparency_data else "RGB")
-    if mode in ("La", "RGBa"):  # premultiplied alpha
-        return im.convert(mode.upper())
-    if mode.startswith("I") or mode == "F":
-        return Image.fromarray(_scale_to_uint8(np.asarray(im)))
-    try:
-        return im.convert("RGB")  # YCbCr, HSV, RGBX, ...
-    except ValueError as exc:
-        raise UnsupportedImageError(f"colour mode {mode!r} is not supported") from exc
-
-
-def _scale_to_uint8(a: np.ndarray) -> np.ndarray:
-    """High-bit greyscale to 8 bits by shifting, not clipping (Pillow's convert("L") clips)."""
-    if a.dtype.kind == "u" and a.dtype.itemsize == 2:
-        return (a >> 8).astype(np.uint8)
-    if a.dtype.kind == "f":
-        a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-    if a.dtype.kind in "iu" and lo >= 0 and hi <= 255:  # 32-bit container, 8-bit data
-        return a.astype(np.uint8)
-    if a.dtype.kind in "iu" and lo >= 0 and hi <= 65535:  # "I" holding 16-bit samples
-        return (a >> 8).astype(np.uint8)
-    if a.dtype.kind == "f" and lo >= 0 and hi <= 1:  # normalised float
-        return np.rint(a * 255).astype(np.uint8)
-    if hi <= lo:
-        return np.zeros(a.shape, np.uint8)
-    return np.rint((a - lo) * (255.0 / (hi - lo))).astype(np.uint8)  # unknown range: stretch
-
-
-_ICC_SPACE = {"L": "GRAY", "RGB": "RGB", "CMYK": "CMYK"}
-
-
-def _apply_icc(im: Image.Image, icc: bytes | None) -> Image.Image:
-    """Transform through the embedded profile to sRGB; a broken or mismatched one is ignored."""
-    if not icc:
-        return im
-    alpha = im.getchannel("A") if im.mode in ("LA", "RGBA") else None
-    try:
-        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        space = src.profile.xcolor_space.strip()
-        description = src.profile.profile_description or ""
-        if _ICC_SPACE.get(im.mode.removesuffix("A")) != space or (
-            space == "RGB" and "sRGB" in description  # already sRGB: skip a no-op transform
-        ):
-            return im
-        colour = im.convert(im.mode[:-1]) if alpha is not None else im
-        out = ImageCms.profileToProfile(
-            colour,
-            src,
-            ImageCms.createProfile("sRGB"),  # built per call: lcms handles are not shared
-            renderingIntent=ImageCms.Intent.PERCEPTUAL,
-            outputMode="RGB",
-        )
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        return im  # the naive conversion beats refusing a photo over its profile
-    assert out is not None  # profileToProfile returns None only when inPlace=True
-    if alpha is not None:
-        out.putalpha(alpha)
-    return out

@@ -1,0 +1,47 @@
+"""A soft shadow under the subject, so a cutout on a plain catalog background does not float.
+
+Two layers, both black: a contact shadow (a flat blurred ellipse where the subject stands)
+and a soft drop shadow (the subject's own silhouette, blurred and nudged down).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from lampyris.imaging.layout import subject_box
+
+
+def shadow_alpha(alpha: np.ndarray, opacity: float) -> np.ndarray:
+    """The shadow's coverage (float32 [0,1]) for a subject matte (uint8)."""
+    h, w = alpha.shape
+    x0, y0, x1, y1 = subject_box(alpha)
+    bw, bh = x1 - x0, y1 - y0
+    size = max(bw, bh)
+
+    contact = np.zeros((h, w), np.float32)
+    centre = ((x0 + x1) // 2, y1 - max(1, bh // 100))
+    axes = (max(2, int(bw * 0.45)), max(2, int(size * 0.025)))
+    cv2.ellipse(contact, centre, axes, 0, 0, 360, 1.0, -1)
+    contact = cv2.GaussianBlur(contact, (0, 0), max(1.0, size * 0.015))
+
+    drop = alpha.astype(np.float32) * np.float32(1.0 / 255.0)
+    shift = max(1, round(size * 0.015))
+    drop = np.roll(drop, shift, axis=0)
+    drop[:shift] = 0
+    drop = cv2.GaussianBlur(drop, (0, 0), max(1.0, size * 0.03)) * 0.5
+
+    return np.maximum(contact, drop) * np.float32(opacity)
+
+
+def add_shadow(rgba: np.ndarray, opacity: float = 0.45) -> np.ndarray:
+    """``rgba`` with the shadow composited beneath the subject (colour stays the subject's)."""
+    a = rgba[..., 3].astype(np.float32) * np.float32(1.0 / 255.0)
+    s = shadow_alpha(rgba[..., 3], opacity)
+    out_a = a + s * (1.0 - a)
+    # The shadow is black, so it adds coverage but no colour: un-premultiply the subject.
+    safe = np.where(out_a > 1e-6, a / np.maximum(out_a, 1e-6), 0.0)[..., None]
+    out = np.empty_like(rgba)
+    out[..., :3] = np.clip(rgba[..., :3].astype(np.float32) * safe + 0.5, 0, 255).astype(np.uint8)
+    out[..., 3] = np.clip(out_a * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out

@@ -1,0 +1,23 @@
+"""The ops catalog: every entry point looks ops up here by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lampyris.errors import InvalidParameterError
+from lampyris.ops import cutout as _cutout
+from lampyris.ops.base import Op, OpResult
+
+CATALOG: dict[str, Op] = {op.name: op for op in (_cutout.OP,)}
+
+
+def run(name: str, image: Any, params: dict[str, Any] | None = None, **kwargs: Any) -> OpResult:
+    """Run op ``name`` on ``image`` with ``params`` validated by the op's own model."""
+    try:
+        op = CATALOG[name]
+    except KeyError:
+        raise InvalidParameterError(f"unknown op {name!r}: one of {', '.join(CATALOG)}") from None
+    return op.run(image, op.params.model_validate(params or {}), **kwargs)
+
+
+__all__ = ["CATALOG", "Op", "OpResult", "run"]

@@ -1,0 +1,49 @@
+"""What an op is: a name, a pydantic parameter model and a pure function on pixels.
+
+Ops know nothing of HTTP, jobs or storage, so the CLI, the batch runner and the server all
+call the same code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+
+@dataclass
+class OpResult:
+    """An op's output image and what it learned on the way (sizes, boxes, step timings)."""
+
+    pixels: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Timings:
+    """Seconds per named step, recorded between steps of an op."""
+
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Op:
+    """A catalog entry."""
+
+    name: str
+    params: type[BaseModel]
+    run: Callable[..., OpResult]
+    summary: str = ""

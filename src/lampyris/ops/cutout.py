@@ -1,0 +1,151 @@
+"""The cutout op: background removal with catalog finishing (trim, padding, canvas, shadow).
+
+Steps, in order: matte at model resolution → edge-aware upsampling → (binary) → colour
+decontamination → RGBA → layout → shadow → background. Every entry point runs these.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from PIL import ImageColor
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lampyris.errors import InvalidParameterError
+from lampyris.imaging.composite import RGBA, cutout_rgba, matte_to_u8, over_background
+from lampyris.imaging.decode import DecodedImage
+from lampyris.imaging.decontaminate import decontaminate
+from lampyris.imaging.layout import Length, lay_out, subject_box
+from lampyris.imaging.matte import binarise, refine_matte
+from lampyris.imaging.shadow import add_shadow
+from lampyris.models import MattingSession, get_session, resolve_spec
+from lampyris.ops.base import Op, OpResult, Timings
+
+
+def parse_colour(value: Any) -> RGBA:
+    """A background colour from ``"white"``, ``"#RRGGBB[AA]"``, ``"r,g,b[,a]"`` (a in 0-1), a
+    tuple, or Photoshop's ``{red, green, blue, alpha}`` object."""
+    if isinstance(value, dict):
+        try:
+            value = (value["red"], value["green"], value["blue"], value["alpha"])
+        except KeyError as exc:
+            raise ValueError(f"background colour needs red, green, blue and alpha: {exc}") from None
+    if isinstance(value, str):
+        text = value.strip()
+        if "," in text and not text.startswith(("rgb", "hsl")):
+            value = tuple(float(p) for p in text.split(","))
+        else:
+            try:
+                rgba = ImageColor.getrgb(text)
+            except ValueError:
+                raise ValueError(f"unknown colour {value!r}") from None
+            alpha = rgba[3] / 255.0 if len(rgba) == 4 else 1.0
+            return (int(rgba[0]), int(rgba[1]), int(rgba[2]), alpha)
+    parts = tuple(value)
+    if len(parts) not in (3, 4):
+        raise ValueError("a colour has 3 or 4 components")
+    r, g, b = (int(round(float(c))) for c in parts[:3])
+    a = float(parts[3]) if len(parts) == 4 else 1.0
+    if not all(0 <= c <= 255 for c in (r, g, b)) or not 0.0 <= a <= 1.0:
+        raise ValueError("colour components are 0-255 and alpha 0-1")
+    return (r, g, b, a)
+
+
+def parse_canvas(value: Any) -> tuple[int, int]:
+    """``"1200x1200"`` or ``(1200, 1200)``."""
+    if isinstance(value, str):
+        try:
+            w, h = (int(p) for p in value.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"canvas must be WIDTHxHEIGHT, not {value!r}") from None
+    else:
+        w, h = (int(p) for p in value)
+    if not (1 <= w <= 16384 and 1 <= h <= 16384):
+        raise ValueError("canvas sides must be 1-16384 px")
+    return (w, h)
+
+
+class CutoutParams(BaseModel):
+    """Background removal options; the names follow Photoshop's v2 API where one exists."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    model: str = "u2netp"
+    mode: Literal["cutout", "mask"] = "cutout"
+    mask_format: Literal["soft", "binary"] = "soft"
+    decontaminate: float = Field(0.0, ge=0.0, le=1.0)
+    background: RGBA | None = None
+    trim: bool = False
+    padding: Length | None = None
+    canvas: tuple[int, int] | None = None
+    shadow: bool = False
+    shadow_opacity: float = Field(0.45, ge=0.0, le=1.0)
+
+    _colour = field_validator("background", mode="before")(
+        lambda v: None if v is None else parse_colour(v)
+    )
+    _canvas = field_validator("canvas", mode="before")(
+        lambda v: None if v is None else parse_canvas(v)
+    )
+    _padding = field_validator("padding", mode="before")(
+        lambda v: None if v is None or isinstance(v, Length) else Length.parse(v)
+    )
+
+
+def predict_matte(
+    pixels: np.ndarray, *, model: str = "u2netp", session: MattingSession | None = None
+) -> np.ndarray:
+    """The soft matte (HxW float32 in [0,1]) of an RGB(A) uint8 image at full resolution."""
+    session = session or get_session(resolve_spec(model))
+    rgb = pixels[..., :3]
+    return refine_matte(session.predict(rgb), rgb)
+
+
+def cutout(
+    image: DecodedImage | np.ndarray,
+    params: CutoutParams | None = None,
+    *,
+    session: MattingSession | None = None,
+) -> OpResult:
+    """Remove the background of ``image``; returns RGBA, RGB (opaque background) or a mask."""
+    params = params or CutoutParams()
+    pixels = image.pixels if isinstance(image, DecodedImage) else image
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
+        raise InvalidParameterError("cutout takes an HxWx3 or HxWx4 uint8 image")
+    timings = Timings()
+    rgb = pixels[..., :3]
+    with timings.step("matte"):
+        matte = predict_matte(pixels, model=params.model, session=session)
+        if pixels.shape[2] == 4:  # keep transparency the input already had
+            matte *= pixels[..., 3].astype(np.float32) * np.float32(1.0 / 255.0)
+        if params.mask_format == "binary":
+            matte = binarise(matte)
+        alpha = matte_to_u8(matte)
+    meta: dict[str, Any] = {"model": params.model, "subject_box": subject_box(alpha)}
+
+    if params.mode == "mask":
+        with timings.step("layout"):
+            out = lay_out(alpha, trim=params.trim, padding=params.padding, canvas=params.canvas)
+        meta["timings"] = timings.steps
+        return OpResult(out, meta)
+
+    if params.decontaminate > 0:
+        with timings.step("decontaminate"):
+            rgb = decontaminate(rgb, matte, params.decontaminate)
+    with timings.step("layout"):
+        layer = lay_out(
+            cutout_rgba(rgb, alpha), trim=params.trim, padding=params.padding,
+            canvas=params.canvas,
+        )
+    if params.shadow:
+        with timings.step("shadow"):
+            layer = add_shadow(layer, params.shadow_opacity)
+    if params.background is not None:
+        with timings.step("background"):
+            layer = over_background(layer, params.background)
+    meta["timings"] = timings.steps
+    return OpResult(layer, meta)
+
+
+OP = Op("cutout", CutoutParams, cutout, "remove the background; trim, pad, fit, shadow")
