@@ -41,11 +41,11 @@ def parse_colour(value: Any) -> RGBA:
             except ValueError:
                 raise ValueError(f"unknown colour {value!r}") from None
             alpha = rgba[3] / 255.0 if len(rgba) == 4 else 1.0
-            return (int(rgba[0]), int(rgba[1]), int(rgba[2]), alpha)
+            return (rgba[0], rgba[1], rgba[2], alpha)
     parts = tuple(value)
     if len(parts) not in (3, 4):
         raise ValueError("a colour has 3 or 4 components")
-    r, g, b = (int(round(float(c))) for c in parts[:3])
+    r, g, b = (round(float(c)) for c in parts[:3])
     a = float(parts[3]) if len(parts) == 4 else 1.0
     if not all(0 <= c <= 255 for c in (r, g, b)) or not 0.0 <= a <= 1.0:
         raise ValueError("colour components are 0-255 and alpha 0-1")

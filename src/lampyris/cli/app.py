@@ -1,0 +1,42 @@
+"""The ``lampyris`` command: wires the command groups; holds no logic of its own."""
+
+from __future__ import annotations
+
+import typer
+
+from lampyris import __version__
+from lampyris.cli.cutout import cutout_command
+from lampyris.cli.models import models_app
+
+app = typer.Typer(
+    name="lampyris",
+    help="Self-hosted image automation: background removal for whole folders, offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("cutout")(cutout_command)
+app.add_typer(models_app, name="models")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lampyris {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """lampyris: remove backgrounds from images and folders, offline, with bundled models."""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""``lampyris models list | pull | verify``: what is installed, fetch more, check files."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lampyris.errors import ModelError
+from lampyris.models import REGISTRY, ModelStore, resolve_spec
+
+models_app = typer.Typer(help="List, pull and verify background-removal models.",
+                         no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+
+def _size(n: int | None) -> str:
+    return f"{n / 1e6:.1f} MB" if n else "?"
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """Show every known model, whether it is available here, and where from."""
+    store = ModelStore()
+    table = Table("name", "size", "available", "location / source", "description")
+    for spec in REGISTRY.values():
+        status = store.status(spec)
+        where = str(status.path) if status.path else ", ".join(s.describe() for s in spec.sources)
+        table.add_row(spec.name, _size(spec.size_bytes), "yes" if status.available else "no",
+                      where, spec.description)
+    console.print(table)
+    console.print(f"cache: {store.cache_dir}")
+
+
+@models_app.command("pull")
+def pull(name: str = typer.Argument(..., help="Model name, see `lampyris models list`.")) -> None:
+    """Fetch a model into the cache (the only command that uses the network) and verify it."""
+    try:
+        path = ModelStore().pull(resolve_spec(name))
+    except ModelError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"{name}: {path} (sha256 verified)")
+
+
+@models_app.command("verify")
+def verify(
+    names: list[str] = typer.Argument(None, help="Models to check; default: every available one."),
+) -> None:
+    """Check model files against their published sha256."""
+    store = ModelStore()
+    specs = [resolve_spec(n) for n in names] if names else list(REGISTRY.values())
+    failed = False
+    for spec in specs:
+        if not names and store.locate(spec) is None:
+            console.print(f"{spec.name}: not available (skipped)")
+            continue
+        try:
+            path = store.verify(spec)
+        except ModelError as exc:
+            failed = True
+            errors.print(f"[red]{spec.name}: {exc}[/red]")
+            continue
+        console.print(f"{spec.name}: ok ({path})")
+    if failed:
+        raise typer.Exit(1)

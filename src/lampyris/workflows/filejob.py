@@ -1,0 +1,80 @@
+"""One image file through one op: read, decode, run, encode, write atomically.
+
+Runs inside worker processes, so everything it needs travels in a small picklable
+``FileJob`` and every failure comes back as a ``FileResult`` instead of an exception: one bad
+file never stops a batch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from lampyris.errors import LampyrisError
+from lampyris.imaging.decode import decode
+from lampyris.imaging.encode import OutputFormat, encode
+from lampyris.ops import run
+from lampyris.workflows.files import FileTask
+
+Outcome = Literal["done", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """What to do to every file of a batch."""
+
+    op: str
+    params: dict[str, Any] = field(default_factory=dict)
+    format: OutputFormat = "png"
+    quality: int | None = None
+    lossless: bool = False
+    keep_metadata: bool = False
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """How one file went; ``reason`` says why it failed or was skipped."""
+
+    task: FileTask
+    outcome: Outcome
+    reason: str = ""
+    seconds: float = 0.0
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temp file and rename, so an interrupted batch never leaves a half file that
+    a re-run would then skip as done."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def run_file(task: FileTask, job: FileJob) -> FileResult:
+    """Process ``task`` and report; never raises for a problem with the file itself."""
+    start = time.perf_counter()
+    if not job.overwrite and task.destination.exists():
+        return FileResult(task, "skipped", "output exists (use --overwrite)")
+    try:
+        image = decode(task.source)
+        result = run(job.op, image, job.params)
+        data = encode(
+            result.pixels, job.format, quality=job.quality, lossless=job.lossless,
+            exif=image.exif if job.keep_metadata else None,
+            xmp=image.xmp if job.keep_metadata else None,
+        )
+        write_atomic(task.destination, data)
+    except LampyrisError as exc:
+        return FileResult(task, "failed", str(exc), time.perf_counter() - start)
+    except OSError as exc:
+        return FileResult(task, "failed", f"{exc.strerror or exc}", time.perf_counter() - start)
+    except MemoryError:
+        return FileResult(task, "failed", "out of memory", time.perf_counter() - start)
+    return FileResult(task, "done", "", time.perf_counter() - start)
