@@ -50,7 +50,11 @@ def verify(
 ) -> None:
     """Check model files against their published sha256."""
     store = ModelStore()
-    specs = [resolve_spec(n) for n in names] if names else list(REGISTRY.values())
+    try:
+        specs = [resolve_spec(n) for n in names] if names else list(REGISTRY.values())
+    except ModelError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
     failed = False
     for spec in specs:
         if not names and store.locate(spec) is None:

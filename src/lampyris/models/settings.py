@@ -23,7 +23,6 @@ class ModelSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAMPYRIS_MODELS_")
 
     cache_dir: Path = Field(default_factory=_default_cache_dir)
-    default: str = "u2netp"
     providers: list[str] = ["CPUExecutionProvider"]
     intra_op_threads: int = 0
     inter_op_threads: int = 1

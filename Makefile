@@ -1,0 +1,37 @@
+# Two commands for a fresh machine: `make run` (install, then cut out the bundled samples)
+# and `make test` (install the test tools, lint, run the tests). Only the package index is used.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint bench-setup bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,heif,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/lampyris cutout samples --output out/cutouts --overwrite
+	$(BIN)/lampyris cutout samples --output out/catalog --overwrite --format jpeg \
+		--background white --canvas 1200x1200 --padding 6% --shadow --decontaminate 1
+	@echo "results in out/cutouts (transparent PNG) and out/catalog (1200x1200 JPEG on white)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench-setup: $(STAMP)
+	bash bench/setup_rembg.sh
+
+bench: bench-setup
+	$(BIN)/python bench/cutout_bench.py all
+
+clean:
+	rm -rf $(VENV) out build *.egg-info
