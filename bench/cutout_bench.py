@@ -128,7 +128,11 @@ def lampyris_command() -> list[str]:
     script = Path(sys.executable).parent / "lampyris"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from lampyris.cli.app import main; sys.exit(main())"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; sys.argv[0] = 'lampyris'; from lampyris.cli.app import main; sys.exit(main())",
+    ]
 
 
 def import_lampyris() -> None:
@@ -502,6 +506,9 @@ class ProcessRun:
     returncode: int
     # Largest sum of RSS over the process and all its descendants, sampled every 50 ms.
     peak_tree_rss_mb: float
+    # The same with PSS, which splits shared pages between the processes sharing them: the
+    # fair number when forked workers share the parent's model and libraries.
+    peak_tree_pss_mb: float
     # Kernel's own high-water mark (wait4 ru_maxrss) of the largest single process: exact, but
     # blind to worker processes adding up.
     max_single_rss_mb: float
@@ -509,17 +516,19 @@ class ProcessRun:
     samples: int = 0
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    """Sum of RSS of ``proc`` and its descendants (processes vanishing mid-scan are skipped)."""
-    total = 0
+def tree_memory(proc: psutil.Process) -> tuple[int, int]:
+    """(RSS, PSS) summed over ``proc`` and its descendants; vanished processes are skipped."""
+    rss = pss = 0
     try:
         members = [proc, *proc.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0
+        return 0, 0
     for member in members:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            total += member.memory_info().rss
-    return total
+            info = member.memory_full_info()  # reads smaps_rollup: ~0.1 ms a process
+            rss += info.rss
+            pss += info.pss
+    return rss, pss
 
 
 def measure(command: list[str], env: dict[str, str], log_path: Path) -> ProcessRun:
@@ -535,12 +544,13 @@ def measure(command: list[str], env: dict[str, str], log_path: Path) -> ProcessR
             command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
         proc = psutil.Process(popen.pid)
-        peak = samples = 0
+        peak_rss = peak_pss = samples = 0
         while True:
             pid, status, usage = os.wait4(popen.pid, os.WNOHANG)
             if pid:
                 break
-            peak = max(peak, tree_rss(proc))
+            rss, pss = tree_memory(proc)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             samples += 1
             time.sleep(RSS_SAMPLE_SECONDS)
         seconds = time.perf_counter() - start
@@ -549,7 +559,8 @@ def measure(command: list[str], env: dict[str, str], log_path: Path) -> ProcessR
         command=command,
         seconds=seconds,
         returncode=popen.returncode,
-        peak_tree_rss_mb=peak / 2**20,
+        peak_tree_rss_mb=peak_rss / 2**20,
+        peak_tree_pss_mb=peak_pss / 2**20,
         max_single_rss_mb=usage.ru_maxrss / 2**10,  # Linux reports KiB
         log=str(log_path),
         samples=samples,
@@ -578,6 +589,7 @@ class ToolRun:
     seconds: float
     images_per_second: float
     peak_rss_mb: float
+    peak_pss_mb: float
     max_single_rss_mb: float
     output_problem: str | None
     runs: list[dict[str, Any]] = field(default_factory=list)
@@ -616,6 +628,7 @@ def run_tool(
         seconds=seconds,
         images_per_second=images / seconds,
         peak_rss_mb=max(r.peak_tree_rss_mb for r in runs),
+        peak_pss_mb=max(r.peak_tree_pss_mb for r in runs),
         max_single_rss_mb=max(r.max_single_rss_mb for r in runs),
         output_problem=problem,
         runs=[asdict(r) for r in runs],
@@ -710,7 +723,16 @@ def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
     print(f"\n### Cutout throughput ({args.model}, whole process, JPEG in, PNG RGBA out)\n")
     print(
         markdown_table(
-            ["size", "tool", "images", "seconds", "images/s", "peak RSS MB", "speedup vs rembg"],
+            [
+                "size",
+                "tool",
+                "images",
+                "seconds",
+                "images/s",
+                "peak RSS MB",
+                "peak PSS MB",
+                "speedup vs rembg",
+            ],
             [
                 [
                     f"{r.size} ({SIZES[r.size][0]}x{SIZES[r.size][1]})",
@@ -719,6 +741,7 @@ def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
                     fmt(r.seconds, 1),
                     fmt(r.images_per_second, 2),
                     fmt(r.peak_rss_mb, 0),
+                    fmt(r.peak_pss_mb, 0),
                     f"{baseline[r.size] / r.seconds:.2f}x" if r.size in baseline else "-",
                 ]
                 for r in results
@@ -758,23 +781,32 @@ def cmd_memory(args: argparse.Namespace) -> dict[str, Any]:
     print(f"\n### lampyris cutout memory vs batch size (2 MP JPEGs, {args.model})\n")
     print(
         markdown_table(
-            ["images", "seconds", "images/s", "peak RSS MB (tree)", "max single-process RSS MB"],
+            [
+                "images",
+                "seconds",
+                "images/s",
+                "peak RSS MB",
+                "peak PSS MB",
+                "max single-process RSS MB",
+            ],
             [
                 [
                     r.images,
                     fmt(r.seconds, 1),
                     fmt(r.images_per_second, 2),
                     fmt(r.peak_rss_mb, 0),
+                    fmt(r.peak_pss_mb, 0),
                     fmt(r.max_single_rss_mb, 0),
                 ]
                 for r in results
             ],
         )
     )
+    pss_ratio = large.peak_pss_mb / small.peak_pss_mb
     verdict = "PASS" if ratio <= 1.10 else "FAIL"
     print(
         f"\npeak RSS {large.images} vs {small.images} images: {ratio:.3f}x "
-        f"(target <= 1.10x: {verdict})"
+        f"(target <= 1.10x: {verdict}); peak PSS: {pss_ratio:.3f}x"
     )
     problems = [f"{r.images} images: {r.output_problem}" for r in results if r.output_problem]
     if problems:
@@ -784,6 +816,7 @@ def cmd_memory(args: argparse.Namespace) -> dict[str, Any]:
         "lampyris_args": extra,
         "rows": [asdict(r) for r in results],
         "ratio": ratio,
+        "pss_ratio": pss_ratio,
         "verdict": verdict,
         "output_problems": problems,
     }

@@ -6,6 +6,7 @@ colour so transparent pixels never bleed dark fringes into the subject's edge.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -29,13 +30,13 @@ class Length:
     def parse(cls, text: str | float) -> Length:
         """``"24"``, ``"24px"`` or ``"5%"``."""
         if isinstance(text, int | float):
-            return cls(float(text))
-        raw = text.strip().lower()
-        percent = raw.endswith("%")
-        number = raw.rstrip("%").removesuffix("px").strip()
-        value = float(number)
-        if value < 0:
-            raise ValueError("padding cannot be negative")
+            value, percent = float(text), False
+        else:
+            raw = text.strip().lower()
+            percent = raw.endswith("%")
+            value = float(raw.rstrip("%").removesuffix("px").strip())
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"padding must be a finite length >= 0, not {text!r}")
         return cls(value, percent)
 
 

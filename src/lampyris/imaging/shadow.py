@@ -34,8 +34,22 @@ def shadow_alpha(alpha: np.ndarray, opacity: float) -> np.ndarray:
     return np.maximum(contact, drop) * np.float32(opacity)
 
 
-def add_shadow(rgba: np.ndarray, opacity: float = 0.45) -> np.ndarray:
-    """``rgba`` with the shadow composited beneath the subject (colour stays the subject's)."""
+def shadow_room(alpha: np.ndarray) -> int:
+    """Rows to add below the image so the shadow under a subject touching the bottom shows."""
+    x0, y0, x1, y1 = subject_box(alpha)
+    reach = round(max(x1 - x0, y1 - y0) * 0.08)
+    return max(0, reach - (alpha.shape[0] - y1))
+
+
+def add_shadow(rgba: np.ndarray, opacity: float = 0.45, *, grow: bool = False) -> np.ndarray:
+    """``rgba`` with the shadow composited beneath the subject (colour stays the subject's).
+
+    ``grow`` adds transparent rows at the bottom when the shadow would be cut off (a trimmed
+    subject stands on the image's edge); with a fixed canvas the size must not change.
+    """
+    room = shadow_room(rgba[..., 3]) if grow else 0
+    if room:
+        rgba = np.concatenate([rgba, np.zeros((room, *rgba.shape[1:]), rgba.dtype)], axis=0)
     a = rgba[..., 3].astype(np.float32) * np.float32(1.0 / 255.0)
     s = shadow_alpha(rgba[..., 3], opacity)
     out_a = a + s * (1.0 - a)

@@ -33,7 +33,7 @@ def parse_colour(value: Any) -> RGBA:
             raise ValueError(f"background colour needs red, green, blue and alpha: {exc}") from None
     if isinstance(value, str):
         text = value.strip()
-        if "," in text and not text.startswith(("rgb", "hsl")):
+        if "," in text and not text.lower().startswith(("rgb", "hsl", "hsv")):
             value = tuple(float(p) for p in text.split(","))
         else:
             try:
@@ -42,6 +42,8 @@ def parse_colour(value: Any) -> RGBA:
                 raise ValueError(f"unknown colour {value!r}") from None
             alpha = rgba[3] / 255.0 if len(rgba) == 4 else 1.0
             return (rgba[0], rgba[1], rgba[2], alpha)
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"a colour is a name, '#rrggbb', 'r,g,b[,a]' or a list, not {value!r}")
     parts = tuple(value)
     if len(parts) not in (3, 4):
         raise ValueError("a colour has 3 or 4 components")
@@ -59,8 +61,10 @@ def parse_canvas(value: Any) -> tuple[int, int]:
             w, h = (int(p) for p in value.lower().split("x"))
         except ValueError:
             raise ValueError(f"canvas must be WIDTHxHEIGHT, not {value!r}") from None
-    else:
+    elif isinstance(value, list | tuple) and len(value) == 2:
         w, h = (int(p) for p in value)
+    else:
+        raise ValueError(f"canvas must be WIDTHxHEIGHT or [width, height], not {value!r}")
     if not (1 <= w <= 16384 and 1 <= h <= 16384):
         raise ValueError("canvas sides must be 1-16384 px")
     return (w, h)
@@ -89,7 +93,7 @@ class CutoutParams(BaseModel):
         lambda v: None if v is None else parse_canvas(v)
     )
     _padding = field_validator("padding", mode="before")(
-        lambda v: None if v is None or isinstance(v, Length) else Length.parse(v)
+        lambda v: v if v is None or isinstance(v, Length) else Length.parse(v)
     )
 
 
@@ -122,6 +126,7 @@ def cutout(
         if params.mask_format == "binary":
             matte = binarise(matte)
         alpha = matte_to_u8(matte)
+    # subject_box is in the input's coordinates, before any trim or canvas fitting.
     meta: dict[str, Any] = {"model": params.model, "subject_box": subject_box(alpha)}
 
     if params.mode == "mask":
@@ -140,7 +145,7 @@ def cutout(
         )
     if params.shadow:
         with timings.step("shadow"):
-            layer = add_shadow(layer, params.shadow_opacity)
+            layer = add_shadow(layer, params.shadow_opacity, grow=params.canvas is None)
     if params.background is not None:
         with timings.step("background"):
             layer = over_background(layer, params.background)
