@@ -8,11 +8,6 @@ RGBA = tuple[int, int, int, float]
 """A background colour: red, green, blue 0-255 and alpha 0-1 (Photoshop v2's shape)."""
 
 
-def matte_to_u8(matte: np.ndarray) -> np.ndarray:
-    """A float [0,1] matte as an 8-bit alpha channel (rounded, not truncated)."""
-    return (np.clip(matte, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
 def cutout_rgba(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """HxWx4: the image's colours with the matte as alpha (colours are not premultiplied)."""
     out = np.empty((*rgb.shape[:2], 4), np.uint8)

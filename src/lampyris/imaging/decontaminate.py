@@ -40,24 +40,26 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return _fusion(image, fg, bg, alpha, small)[0]
 
 
-def decontaminate(rgb: np.ndarray, alpha: np.ndarray, amount: float) -> np.ndarray:
-    """``rgb`` with edge colours moved ``amount`` (0..1) of the way to the estimated foreground.
+def decontaminate(rgb: np.ndarray, alpha_u8: np.ndarray, amount: float) -> np.ndarray:
+    """``rgb`` with edge colours moved ``amount`` (0..1) of the way to the estimated foreground,
+    for an 8-bit matte ``alpha_u8``.
 
     Only the region around the soft edge is processed: elsewhere alpha is 0 (invisible) or 1
     (the estimate equals the input), so the result there is the input itself.
     """
     if amount <= 0:
         return rgb
-    edge = (alpha > 0.004) & (alpha < 0.996)
+    edge = (alpha_u8 > 0) & (alpha_u8 < 255)
     rows, cols = np.nonzero(edge.any(axis=1))[0], np.nonzero(edge.any(axis=0))[0]
     if rows.size == 0:
         return rgb
-    side = max(alpha.shape)
+    side = max(alpha_u8.shape)
     margin = max(9, round(side / 11))
-    y0, y1 = max(0, rows[0] - margin), min(alpha.shape[0], rows[-1] + margin + 1)
-    x0, x1 = max(0, cols[0] - margin), min(alpha.shape[1], cols[-1] + margin + 1)
+    y0, y1 = max(0, rows[0] - margin), min(alpha_u8.shape[0], rows[-1] + margin + 1)
+    x0, x1 = max(0, cols[0] - margin), min(alpha_u8.shape[1], cols[-1] + margin + 1)
     region = rgb[y0:y1, x0:x1]
-    fg = estimate_foreground(region, alpha[y0:y1, x0:x1])
+    alpha = alpha_u8[y0:y1, x0:x1].astype(np.float32) * np.float32(1.0 / 255.0)
+    fg = estimate_foreground(region, alpha)
     mixed = region.astype(np.float32) * np.float32(1.0 - amount) + fg * np.float32(255.0 * amount)
     out = rgb.copy()
     out[y0:y1, x0:x1] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)

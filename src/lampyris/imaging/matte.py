@@ -35,10 +35,13 @@ def refine_matte(
     levels: tuple[float, float] = LEVELS,
     work_side: int = WORK_SIDE,
 ) -> np.ndarray:
-    """Upsample ``matte`` (float32 [0,1], network resolution) to the size of ``rgb``.
+    """Upsample ``matte`` (float32 [0,1], network resolution) to an 8-bit alpha the size of
+    ``rgb``.
 
     The filter radius is about one network pixel, so edges move to the image's edges without
     the matte being smoothed; ``eps`` trades edge snapping (small) against smoothness (large).
+    Levels and the 0-255 scale are folded into the low-resolution coefficients, so the
+    full-resolution work is two resizes, a multiply and a saturating add.
     """
     h, w = rgb.shape[:2]
     scale = min(1.0, work_side / max(h, w))
@@ -52,25 +55,18 @@ def refine_matte(
     mean_p = _box(p, r)
     a = (_box(guide * p, r) - mean_i * mean_p) / (_box(guide * guide, r) - mean_i * mean_i + eps)
     b = mean_p - a * mean_i
-    a, b = _box(a, r), _box(b, r)
+    lo, hi = levels
+    gain = 255.0 / (hi - lo)
+    a = _box(a, r) * np.float32(gain / 255.0)  # per 8-bit grey level
+    b = (_box(b, r) - np.float32(lo)) * np.float32(gain)
     if scale < 1:
         a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
         b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
-        guide = _grey(rgb)
-    q = cv2.multiply(a, guide)
-    q = cv2.add(q, b, dst=q)
-    return apply_levels(q, levels)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    q = cv2.multiply(a, grey, dtype=cv2.CV_32F)
+    return cv2.add(q, b, dtype=cv2.CV_8U)  # rounds and saturates to 0..255
 
 
-def apply_levels(matte: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
-    """Stretch ``[lo, hi]`` to ``[0, 1]`` and clip, in place."""
-    lo, hi = levels
-    if (lo, hi) != (0.0, 1.0):
-        matte -= lo
-        matte *= 1.0 / (hi - lo)
-    return np.clip(matte, 0.0, 1.0, out=matte)
-
-
-def binarise(matte: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """A hard mask (0 or 1) for callers that ask for Photoshop's ``binary`` mask format."""
-    return (matte >= threshold).astype(np.float32)
+def binarise(alpha: np.ndarray, threshold: int = 128) -> np.ndarray:
+    """A hard 0/255 mask for callers that ask for Photoshop's ``binary`` mask format."""
+    return np.where(alpha >= threshold, np.uint8(255), np.uint8(0))

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 from PIL import ImageColor
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lampyris.errors import InvalidParameterError
-from lampyris.imaging.composite import RGBA, cutout_rgba, matte_to_u8, over_background
+from lampyris.imaging.composite import RGBA, cutout_rgba, over_background
 from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.decontaminate import decontaminate
 from lampyris.imaging.layout import Length, lay_out, subject_box
@@ -100,7 +101,7 @@ class CutoutParams(BaseModel):
 def predict_matte(
     pixels: np.ndarray, *, model: str = "u2netp", session: MattingSession | None = None
 ) -> np.ndarray:
-    """The soft matte (HxW float32 in [0,1]) of an RGB(A) uint8 image at full resolution."""
+    """The soft matte of an RGB(A) uint8 image at full resolution, as 8-bit alpha (HxW)."""
     session = session or get_session(resolve_spec(model))
     rgb = pixels[..., :3]
     return refine_matte(session.predict(rgb), rgb)
@@ -120,12 +121,11 @@ def cutout(
     timings = Timings()
     rgb = pixels[..., :3]
     with timings.step("matte"):
-        matte = predict_matte(pixels, model=params.model, session=session)
+        alpha = predict_matte(pixels, model=params.model, session=session)
         if pixels.shape[2] == 4:  # keep transparency the input already had
-            matte *= pixels[..., 3].astype(np.float32) * np.float32(1.0 / 255.0)
+            alpha = cv2.multiply(alpha, np.ascontiguousarray(pixels[..., 3]), scale=1 / 255)
         if params.mask_format == "binary":
-            matte = binarise(matte)
-        alpha = matte_to_u8(matte)
+            alpha = binarise(alpha)
     # subject_box is in the input's coordinates, before any trim or canvas fitting.
     meta: dict[str, Any] = {"model": params.model, "subject_box": subject_box(alpha)}
 
@@ -137,7 +137,7 @@ def cutout(
 
     if params.decontaminate > 0:
         with timings.step("decontaminate"):
-            rgb = decontaminate(rgb, matte, params.decontaminate)
+            rgb = decontaminate(rgb, alpha, params.decontaminate)
     with timings.step("layout"):
         layer = lay_out(
             cutout_rgba(rgb, alpha), trim=params.trim, padding=params.padding,

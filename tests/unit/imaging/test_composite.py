@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lampyris.imaging.composite import cutout_rgba, matte_to_u8, over_background
+from lampyris.imaging.composite import cutout_rgba, over_background
 
 ALPHAS = np.array([0, 64, 128, 191, 255], np.uint8)
 
@@ -16,21 +16,6 @@ def _row(subject: tuple[int, int, int]) -> np.ndarray:
     rgba[..., :3] = subject
     rgba[..., 3] = ALPHAS
     return rgba
-
-
-@pytest.mark.parametrize(
-    ("matte", "expected"),
-    [
-        ([0.0, 0.5, 1.0], [0, 128, 255]),
-        ([-0.2, 1.3], [0, 255]),  # clipped
-        ([0.002, 0.998], [1, 254]),  # rounded, not truncated
-        ([0.5 / 255, 1.49 / 255], [1, 1]),
-    ],
-)
-def test_matte_to_u8_rounds_and_clips(matte: list[float], expected: list[int]) -> None:
-    out = matte_to_u8(np.array(matte, np.float32))
-    assert out.dtype == np.uint8
-    np.testing.assert_array_equal(out, expected)
 
 
 @pytest.mark.parametrize("channels", [3, 4])

@@ -27,6 +27,11 @@ def _scene(ramp: float) -> tuple[np.ndarray, np.ndarray]:
     return rgb, alpha
 
 
+def _u8(alpha: np.ndarray) -> np.ndarray:
+    """The 8-bit matte decontaminate() takes, as the cutout op passes it."""
+    return (alpha * 255.0 + 0.5).astype(np.uint8)
+
+
 def _edge(alpha: np.ndarray) -> np.ndarray:
     return (alpha > 0.1) & (alpha < 0.95)
 
@@ -45,7 +50,7 @@ def _green_excess(rgb: np.ndarray, where: np.ndarray) -> float:
 def test_edge_colours_move_to_the_foreground(ramp: float, max_ratio: float) -> None:
     rgb, alpha = _scene(ramp)
     edge = _edge(alpha)
-    out = decontaminate(rgb, alpha, 1.0)
+    out = decontaminate(rgb, _u8(alpha), 1.0)
 
     assert _error(rgb, edge) > 30  # the input really is contaminated
     assert _error(out, edge) < max_ratio * _error(rgb, edge)
@@ -57,7 +62,7 @@ def test_edge_colours_move_to_the_foreground(ramp: float, max_ratio: float) -> N
 def test_amount_interpolates_between_input_and_estimate() -> None:
     rgb, alpha = _scene(3)
     edge = _edge(alpha)
-    errors = [_error(decontaminate(rgb, alpha, amount), edge) for amount in (0.0, 0.5, 1.0)]
+    errors = [_error(decontaminate(rgb, _u8(alpha), amount), edge) for amount in (0.0, 0.5, 1.0)]
     assert errors[0] > errors[1] > errors[2]
     assert errors[1] == pytest.approx((errors[0] + errors[2]) / 2, abs=1.0)
 
@@ -65,7 +70,7 @@ def test_amount_interpolates_between_input_and_estimate() -> None:
 @pytest.mark.parametrize("amount", [0.0, -0.5])
 def test_amount_zero_returns_the_input_unchanged(amount: float) -> None:
     rgb, alpha = _scene(4)
-    out = decontaminate(rgb, alpha, amount)
+    out = decontaminate(rgb, _u8(alpha), amount)
     np.testing.assert_array_equal(out, rgb)
 
 
@@ -73,7 +78,7 @@ def test_amount_zero_returns_the_input_unchanged(amount: float) -> None:
 def test_opaque_pixels_and_far_background_are_unchanged(amount: float) -> None:
     rgb, alpha = _scene(4)
     before = rgb.copy()
-    out = decontaminate(rgb, alpha, amount)
+    out = decontaminate(rgb, _u8(alpha), amount)
 
     np.testing.assert_array_equal(rgb, before)  # the input is not written to
     opaque = alpha == 1.0
@@ -93,7 +98,7 @@ def test_opaque_pixels_and_far_background_are_unchanged(amount: float) -> None:
 def test_hard_matte_has_no_edge_to_fix() -> None:
     rgb, alpha = _scene(4)
     hard = (alpha >= 0.5).astype(np.float32)
-    out = decontaminate(rgb, hard, 1.0)
+    out = decontaminate(rgb, _u8(hard), 1.0)
     np.testing.assert_array_equal(out, rgb)
 
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lampyris.imaging.matte import LEVELS, apply_levels, binarise, refine_matte
+from lampyris.imaging.matte import LEVELS, binarise, refine_matte
 
 NET = (320, 320)
 
@@ -31,7 +31,17 @@ def _network_matte(truth: np.ndarray, blur: float = 0.0) -> np.ndarray:
 
 
 def _mae(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).mean())
+    return float(np.abs(_unit(a) - _unit(b)).mean())
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """8-bit alpha as float [0,1]; float mattes pass through."""
+    return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x
+
+
+def _levels(matte: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    lo, hi = levels
+    return np.clip((matte - lo) / (hi - lo), 0.0, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -50,9 +60,7 @@ def test_refine_matte_has_the_image_size_and_unit_range(
     matte = cv2.resize(truth, matte_shape[::-1], interpolation=cv2.INTER_AREA)
     out = refine_matte(matte, rgb)
     assert out.shape == image_shape
-    assert out.dtype == np.float32
-    assert float(out.min()) >= 0.0
-    assert float(out.max()) <= 1.0
+    assert out.dtype == np.uint8
     assert _mae(out, truth) < 0.05  # and it is still the same shape
 
 
@@ -75,8 +83,8 @@ def test_refined_edges_beat_a_plain_resize(
 
     assert _mae(refined, truth) < max_ratio * _mae(plain, truth)
     # Not only the levels: the guided filter beats the same levels applied to a plain resize.
-    assert _mae(refined, truth) < _mae(apply_levels(plain.copy(), LEVELS), truth)
-    edge_error = np.abs((refined >= 0.5).astype(np.float32) - truth).sum()
+    assert _mae(refined, truth) < _mae(_levels(plain, LEVELS), truth)
+    edge_error = np.abs((refined >= 128).astype(np.float32) - truth).sum()
     assert edge_error <= np.abs((plain >= 0.5).astype(np.float32) - truth).sum()
 
 
@@ -95,43 +103,25 @@ def test_levels_snap_haze_and_holes_to_exactly_zero_and_one(haze: float, solid: 
     out = refine_matte(net, rgb)
     far = cv2.dilate(truth, np.ones((15, 15), np.uint8)) == 0
     inside = cv2.erode(truth, np.ones((15, 15), np.uint8)) == 1
-    assert np.all(out[far] == 0.0)
-    assert np.all(out[inside] == 1.0)
+    assert np.all(out[far] == 0)
+    assert np.all(out[inside] == 255)
 
 
 def test_levels_off_keeps_the_haze() -> None:
     rgb = np.full((120, 160, 3), 235, np.uint8)  # flat: the filter only smooths
     net = np.full(NET, 0.03, np.float32)
     out = refine_matte(net, rgb, levels=(0.0, 1.0))
-    np.testing.assert_allclose(out, 0.03, atol=1e-4)
+    np.testing.assert_array_equal(out, round(0.03 * 255))
 
 
-@pytest.mark.parametrize(
-    ("levels", "values", "expected"),
-    [
-        (LEVELS, [0.0, 0.05, 0.5, 0.95, 1.0], [0.0, 0.0, 0.5, 1.0, 1.0]),
-        (LEVELS, [0.02, 0.275, 0.725, 0.99], [0.0, 0.25, 0.75, 1.0]),
-        ((0.0, 1.0), [-0.5, 0.0, 0.3, 1.0, 1.5], [0.0, 0.0, 0.3, 1.0, 1.0]),
-        ((0.2, 0.6), [0.1, 0.2, 0.4, 0.6, 0.9], [0.0, 0.0, 0.5, 1.0, 1.0]),
-    ],
-)
-def test_apply_levels_stretches_and_clips(
-    levels: tuple[float, float], values: list[float], expected: list[float]
-) -> None:
-    matte = np.array(values, np.float32)
-    out = apply_levels(matte, levels)
-    np.testing.assert_allclose(out, expected, atol=1e-6)
-    assert out is matte  # documented as in place
-
-
-@pytest.mark.parametrize("threshold", [0.5, 0.2, 0.8])
-def test_binarise_gives_only_zero_and_one(threshold: float) -> None:
+@pytest.mark.parametrize("threshold", [128, 50, 200])
+def test_binarise_gives_only_zero_and_255(threshold: int) -> None:
     rng = np.random.default_rng(7)
-    matte = rng.random((64, 80), dtype=np.float32)
-    matte[0, :3] = (threshold, np.nextafter(np.float32(threshold), np.float32(0)), 1.0)
-    out = binarise(matte, threshold)
-    assert out.dtype == np.float32
-    assert set(np.unique(out).tolist()) == {0.0, 1.0}
-    np.testing.assert_array_equal(out, (matte >= threshold).astype(np.float32))
-    assert out[0, 0] == 1.0  # the threshold itself is subject
-    assert out[0, 1] == 0.0
+    alpha = rng.integers(0, 256, (64, 80), dtype=np.uint8)
+    alpha[0, :3] = (threshold, threshold - 1, 255)
+    out = binarise(alpha, threshold)
+    assert out.dtype == np.uint8
+    assert set(np.unique(out).tolist()) == {0, 255}
+    np.testing.assert_array_equal(out, np.where(alpha >= threshold, 255, 0))
+    assert out[0, 0] == 255  # the threshold itself is subject
+    assert out[0, 1] == 0
