@@ -41,3 +41,7 @@ class ModelNotFoundError(ModelError):
 
 class ModelChecksumError(ModelError):
     """A model file's sha256 differs from its spec: refuse to run unverified weights."""
+
+
+class JobError(LampyrisError):
+    """A job or batch cannot go on (its workers cannot run); the inputs may be fine."""

@@ -35,6 +35,12 @@ class Format(StrEnum):
     jpeg = "jpeg"
 
 
+class MirrorPass(StrEnum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 def _fail(message: str) -> typer.Exit:
     console.print(f"[red]error:[/red] {message}")
     return typer.Exit(2)
@@ -64,6 +70,9 @@ def cutout_command(
                                         help="Remove background colour spill from edges (0-1)."),
     model: str = typer.Option("u2netp", "--model", "-m", envvar="LAMPYRIS_MODEL",
                               help="Model name (see `lampyris models list`) or an .onnx path."),
+    mirror_pass: MirrorPass = typer.Option(
+        MirrorPass.auto, help="Second, mirrored model pass averaged in: auto runs it only when "
+        "the first pass is unsure; always is best quality, never is fastest."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, envvar="LAMPYRIS_JOBS",
                              help="Worker processes (0: one per core)."),
     overwrite: bool = typer.Option(False, help="Replace existing outputs (default: skip them)."),
@@ -77,7 +86,7 @@ def cutout_command(
     if fmt == "jpeg" and background is None and not mask_only:
         raise _fail("JPEG has no transparency: add --background COLOUR (or use png/webp)")
     params: dict[str, Any] = {
-        "model": model, "mode": "mask" if mask_only else "cutout",
+        "model": model, "mirror_pass": mirror_pass.value, "mode": "mask" if mask_only else "cutout",
         "mask_format": "binary" if binary else "soft", "decontaminate": decontaminate,
         "background": background, "trim": trim, "padding": padding, "canvas": canvas,
         "shadow": shadow, "shadow_opacity": shadow_opacity,

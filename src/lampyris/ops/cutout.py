@@ -21,6 +21,7 @@ from lampyris.imaging.layout import Length, lay_out, subject_box
 from lampyris.imaging.matte import binarise, refine_matte
 from lampyris.imaging.shadow import add_shadow
 from lampyris.models import MattingSession, get_session, resolve_spec
+from lampyris.models.session import MirrorPass
 from lampyris.ops.base import Op, OpResult, Timings
 
 
@@ -77,6 +78,7 @@ class CutoutParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     model: str = "u2netp"
+    mirror_pass: MirrorPass = "auto"
     mode: Literal["cutout", "mask"] = "cutout"
     mask_format: Literal["soft", "binary"] = "soft"
     decontaminate: float = Field(0.0, ge=0.0, le=1.0)
@@ -99,12 +101,16 @@ class CutoutParams(BaseModel):
 
 
 def predict_matte(
-    pixels: np.ndarray, *, model: str = "u2netp", session: MattingSession | None = None
+    pixels: np.ndarray,
+    *,
+    model: str = "u2netp",
+    session: MattingSession | None = None,
+    mirror_pass: MirrorPass = "auto",
 ) -> np.ndarray:
     """The soft matte of an RGB(A) uint8 image at full resolution, as 8-bit alpha (HxW)."""
     session = session or get_session(resolve_spec(model))
     rgb = pixels[..., :3]
-    return refine_matte(session.predict(rgb), rgb)
+    return refine_matte(session.predict(rgb, mirror=mirror_pass), rgb)
 
 
 def cutout(
@@ -121,7 +127,9 @@ def cutout(
     timings = Timings()
     rgb = pixels[..., :3]
     with timings.step("matte"):
-        alpha = predict_matte(pixels, model=params.model, session=session)
+        alpha = predict_matte(
+            pixels, model=params.model, session=session, mirror_pass=params.mirror_pass
+        )
         if pixels.shape[2] == 4:  # keep transparency the input already had
             alpha = cv2.multiply(alpha, np.ascontiguousarray(pixels[..., 3]), scale=1 / 255)
         if params.mask_format == "binary":

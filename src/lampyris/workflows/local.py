@@ -12,7 +12,11 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.context import BaseContext
 
+import cv2
+
+from lampyris.errors import JobError
 from lampyris.models import ModelStore, get_session, resolve_spec
 from lampyris.workflows.filejob import FileJob, FileResult, run_file
 from lampyris.workflows.files import FileTask
@@ -29,8 +33,20 @@ def _warm(model: str | None, threads: int) -> None:
     settings, read when the session is built) and load the model before the first file."""
     if threads:
         os.environ["LAMPYRIS_MODELS_INTRA_OP_THREADS"] = str(threads)
+        cv2.setNumThreads(threads)  # workers already fill the cores: no nested thread pools
     if model is not None:
         get_session(resolve_spec(model))
+
+
+def _context() -> BaseContext:
+    """A forkserver where there is one: workers fork from a clean process that has already
+    imported lampyris, so they start in milliseconds without inheriting the parent's threads
+    (the progress bar's). Spawn elsewhere."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["lampyris.workflows.filejob"])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def _model_of(job: FileJob) -> str | None:
@@ -52,14 +68,25 @@ def run_batch(tasks: Iterable[FileTask], job: FileJob, *, jobs: int = 1) -> Iter
             yield run_file(task, job)
         return
     threads = max(1, available_cores() // jobs)
-    context = multiprocessing.get_context("spawn")
-    queue = iter(tasks)
-    pending: dict[Future[FileResult], FileTask] = {}
+    yield from _run_pool(iter(tasks), job, jobs, model, threads)
+
+
+def _run_pool(
+    queue: Iterator[FileTask], job: FileJob, jobs: int, model: str | None, threads: int
+) -> Iterator[FileResult]:
+    """Feed ``queue`` through a worker pool, restarting the pool when a worker dies.
+
+    The files in flight when a worker dies are reported failed (which of them killed it is
+    unknowable); the rest of the batch goes on in a fresh pool. A pool that breaks again and
+    again without finishing any file means workers cannot run at all: that stops the batch.
+    """
+    barren = 0
     while True:
+        broken = progressed = False
+        pending: dict[Future[FileResult], FileTask] = {}
         with ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_warm, initargs=(model, threads)
+            jobs, mp_context=_context(), initializer=_warm, initargs=(model, threads)
         ) as pool:
-            broken = False
             while True:
                 while not broken and len(pending) < 2 * jobs:
                     task = next(queue, None)
@@ -67,18 +94,27 @@ def run_batch(tasks: Iterable[FileTask], job: FileJob, *, jobs: int = 1) -> Iter
                         break
                     try:
                         pending[pool.submit(run_file, task, job)] = task
-                    except BrokenProcessPool:
-                        yield FileResult(task, "failed", "a worker process died")
+                    except (BrokenProcessPool, RuntimeError):
                         broken = True
+                        yield FileResult(task, "failed", "a worker process died")
                 if not pending:
                     break
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     task = pending.pop(future)
                     try:
-                        yield future.result()
+                        result = future.result()
+                        progressed = True
                     except BrokenProcessPool:
                         broken = True
-                        yield FileResult(task, "failed", "a worker process died (out of memory?)")
-            if not broken:
-                return
+                        result = FileResult(task, "failed", DIED)
+                    yield result
+        if not broken:
+            return
+        barren = 0 if progressed else barren + 1
+        if barren >= MAX_BARREN_RESTARTS:
+            raise JobError("worker processes keep dying before finishing any file")
+
+
+DIED = "a worker process died while this file was in progress (out of memory?)"
+MAX_BARREN_RESTARTS = 3

@@ -22,11 +22,14 @@ def _row(subject: tuple[int, int, int]) -> np.ndarray:
 def test_cutout_rgba_keeps_colours_and_sets_alpha(channels: int) -> None:
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, (12, 16, channels), dtype=np.uint8)
-    alpha = rng.integers(0, 256, (12, 16), dtype=np.uint8)
+    alpha = rng.integers(1, 256, (12, 16), dtype=np.uint8)
+    alpha[:3] = 0
     out = cutout_rgba(rgb, alpha)
     assert out.shape == (12, 16, 4)
-    np.testing.assert_array_equal(out[..., :3], rgb[..., :3])  # straight, not premultiplied
+    visible = alpha > 0
+    np.testing.assert_array_equal(out[visible, :3], rgb[visible, :3])  # straight, not premultiplied
     np.testing.assert_array_equal(out[..., 3], alpha)
+    assert not out[:3].any()  # fully transparent pixels carry no colour
 
 
 @pytest.mark.parametrize(

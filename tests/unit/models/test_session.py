@@ -91,7 +91,8 @@ def test_get_session_keys_on_the_options(tiny_onnx: Callable[..., Path]) -> None
 @pytest.fixture(scope="module")
 def disc_predictions(u2netp: MattingSession, disc: Any) -> dict[bool, np.ndarray]:
     """u2netp's matte of the standard disc, with and without the flip (inference is slow)."""
-    return {flip: u2netp.predict(disc.rgb, flip=flip) for flip in (True, False)}
+    modes = {True: "always", False: "never"}
+    return {flip: u2netp.predict(disc.rgb, mirror=mode) for flip, mode in modes.items()}
 
 
 @pytest.mark.parametrize("flip", [True, False])
@@ -117,7 +118,7 @@ def test_u2netp_predicts_the_disc(
 def test_flip_averages_a_mirrored_run(
     u2netp: MattingSession, disc: Any, disc_predictions: dict[bool, np.ndarray]
 ) -> None:
-    mirrored = u2netp.predict(np.ascontiguousarray(disc.rgb[:, ::-1]), flip=False)[:, ::-1]
+    mirrored = u2netp.predict(np.ascontiguousarray(disc.rgb[:, ::-1]), mirror="never")[:, ::-1]
     expected = (disc_predictions[False] + mirrored) / 2
     np.testing.assert_allclose(disc_predictions[True], expected, atol=1e-5)
     assert not np.array_equal(disc_predictions[True], disc_predictions[False])
@@ -133,7 +134,7 @@ def test_u2netp_segments_generated_subjects(
     gradient: bool,
 ) -> None:
     subject = make_subject(320, 480, shape=shape, gradient=gradient)
-    pred = u2netp.predict(subject.rgb, flip=False)
+    pred = u2netp.predict(subject.rgb, mirror="never")
     pred = cv2.resize(pred, (480, 320), interpolation=cv2.INTER_LINEAR)
     assert iou_of(pred > 0.5, subject.mask) > 0.9
 
@@ -186,7 +187,7 @@ def test_normalisation_reaches_the_network(
     session = _tiny_session(tiny_onnx(), tmp_path, normalisation=normalisation)
     rgb = np.empty((48, 64, 3), np.uint8)
     rgb[:] = colour
-    pred = session.predict(rgb, flip=False)
+    pred = session.predict(rgb, mirror="never")
     expected = np.clip(_mean_of_normalised(rgb, normalisation), 0.0, 1.0)
     np.testing.assert_allclose(pred, expected, atol=1e-5)
 
@@ -206,7 +207,7 @@ def test_logits_go_through_a_sigmoid(tiny_onnx: Callable[..., Path], tmp_path: P
     session = _tiny_session(tiny_onnx(), tmp_path, output="logits")
     xx = np.linspace(0, 255, 64, dtype=np.float32)
     rgb = np.repeat(np.repeat(xx[None, :, None], 48, axis=0), 3, axis=2).astype(np.uint8)
-    pred = session.predict(rgb, flip=False)
+    pred = session.predict(rgb, mirror="never")
     expected = 1.0 / (1.0 + np.exp(-_mean_of_normalised(rgb, "half")))
     np.testing.assert_allclose(pred, expected, atol=1e-5)
     assert 0.3 < float(pred.min()) < float(pred.max()) < 0.7
@@ -218,12 +219,12 @@ def test_min_max_stretches_to_the_full_range(
     session = _tiny_session(tiny_onnx(), tmp_path, min_max=True)
     rng = np.random.default_rng(5)
     rgb = rng.integers(60, 180, (48, 64, 3), dtype=np.uint8)
-    pred = session.predict(rgb, flip=False)
+    pred = session.predict(rgb, mirror="never")
     assert float(pred.min()) == 0.0
     assert float(pred.max()) == pytest.approx(1.0, abs=1e-6)
     raw = _mean_of_normalised(rgb, "half")
     np.testing.assert_allclose(pred, (raw - raw.min()) / (raw.max() - raw.min()), atol=1e-4)
-    flat = session.predict(np.full((48, 64, 3), 128, np.uint8), flip=False)
+    flat = session.predict(np.full((48, 64, 3), 128, np.uint8), mirror="never")
     assert np.all(flat == 0.0)  # no contrast at all: nothing is subject
 
 
@@ -233,7 +234,7 @@ def test_flip_is_mirrored_back(tiny_onnx: Callable[..., Path], tmp_path: Path) -
     xx = np.linspace(0, 255, 64, dtype=np.float32)
     rgb = np.repeat(np.repeat(xx[None, :, None], 48, axis=0), 3, axis=2).astype(np.uint8)
     np.testing.assert_allclose(
-        session.predict(rgb, flip=True), session.predict(rgb, flip=False), atol=1e-6
+        session.predict(rgb, mirror="always"), session.predict(rgb, mirror="never"), atol=1e-6
     )
 
 
@@ -256,3 +257,26 @@ def test_a_tampered_file_is_refused_before_loading(
                      sources=(LocalFile(u2netp_copy),))
     with pytest.raises(ModelChecksumError):
         get_session(spec, SessionOptions(), ModelStore(tmp_path))
+
+
+def test_auto_mirror_pass_runs_only_when_unsure(
+    tiny_onnx: Callable[..., Path], tmp_path: Path
+) -> None:
+    """``auto`` equals ``never`` on a decided matte and ``always`` on an undecided one."""
+    from lampyris.models.session import unsure_fraction
+
+    session = _tiny_session(tiny_onnx(), tmp_path, normalisation="imagenet")
+    ramp = np.linspace(0, 255, 64, dtype=np.float32)
+    undecided = np.repeat(np.repeat(ramp[None, :, None], 48, axis=0), 3, axis=2)
+    undecided[:, :32] = undecided[:, :32] * 0.2  # asymmetric: the mirror pass changes it
+    undecided = undecided.astype(np.uint8)
+    assert unsure_fraction(session.predict(undecided, mirror="never")) > 0.05
+    np.testing.assert_array_equal(
+        session.predict(undecided, mirror="auto"), session.predict(undecided, mirror="always")
+    )
+    decided = np.zeros((48, 64, 3), np.uint8)
+    decided[:, 20:] = 255
+    assert unsure_fraction(session.predict(decided, mirror="never")) <= 0.05
+    np.testing.assert_array_equal(
+        session.predict(decided, mirror="auto"), session.predict(decided, mirror="never")
+    )

@@ -36,11 +36,11 @@ class MemoSession:
         self.calls = 0
         self._memo: dict[tuple[tuple[int, ...], bytes], np.ndarray] = {}
 
-    def predict(self, rgb: np.ndarray, *, flip: bool = True) -> np.ndarray:
-        key = (rgb.shape, np.ascontiguousarray(rgb).tobytes() + bytes([flip]))
+    def predict(self, rgb: np.ndarray, *, mirror: str = "auto") -> np.ndarray:
+        key = (rgb.shape, np.ascontiguousarray(rgb).tobytes() + mirror.encode())
         if key not in self._memo:
             self.calls += 1
-            self._memo[key] = self.session.predict(rgb, flip=flip)
+            self._memo[key] = self.session.predict(rgb, mirror=mirror)
         return self._memo[key].copy()
 
 
@@ -195,7 +195,8 @@ def test_unknown_fields_are_forbidden(field: str) -> None:
 def test_defaults_and_immutability() -> None:
     params = CutoutParams()
     assert params.model_dump() == {
-        "model": "u2netp", "mode": "cutout", "mask_format": "soft", "decontaminate": 0.0,
+        "model": "u2netp", "mirror_pass": "auto", "mode": "cutout", "mask_format": "soft",
+        "decontaminate": 0.0,
         "background": None, "trim": False, "padding": None, "canvas": None, "shadow": False,
         "shadow_opacity": 0.45,
     }
@@ -216,7 +217,9 @@ def test_default_is_an_rgba_cutout(
     assert iou_of(alpha > 127, disc.mask) > 0.97
     assert np.all(alpha[disc.interior()] == 255)
     assert np.all(alpha[disc.exterior()] == 0)
-    np.testing.assert_array_equal(out[..., :3], disc.rgb)  # colours untouched by default
+    visible = alpha > 0
+    np.testing.assert_array_equal(out[..., :3][visible], disc.rgb[visible])  # colours untouched
+    assert not out[~visible].any()  # fully transparent pixels are (0, 0, 0, 0)
 
 
 def test_mask_mode_is_the_cutouts_alpha(run: Callable[..., OpResult], default: OpResult) -> None:
