@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import typer
 from pydantic import ValidationError
@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from lampyris.errors import LampyrisError
-from lampyris.imaging.encode import extension
+from lampyris.imaging.encode import OutputFormat, extension
 from lampyris.ops.cutout import CutoutParams
 from lampyris.workflows.filejob import FileJob, FileResult
 from lampyris.workflows.files import expand_inputs
@@ -82,7 +82,7 @@ def cutout_command(
 
     Usage: lampyris cutout photos/ --output cutouts/ --trim --padding 5% --background white
     """
-    fmt = format.value
+    fmt = cast(OutputFormat, format.value)
     if fmt == "jpeg" and background is None and not mask_only:
         raise _fail("JPEG has no transparency: add --background COLOUR (or use png/webp)")
     params: dict[str, Any] = {

@@ -19,7 +19,7 @@ def shadow_alpha(alpha: np.ndarray, opacity: float) -> np.ndarray:
     bw, bh = x1 - x0, y1 - y0
     size = max(bw, bh)
 
-    contact = np.zeros((h, w), np.float32)
+    contact: np.ndarray = np.zeros((h, w), np.float32)
     centre = ((x0 + x1) // 2, y1 - max(1, bh // 100))
     axes = (max(2, int(bw * 0.45)), max(2, int(size * 0.025)))
     cv2.ellipse(contact, centre, axes, 0, 0, 360, 1.0, -1)

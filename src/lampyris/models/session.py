@@ -121,7 +121,7 @@ class MattingSession:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         out = self._session.run(None, {self._input: batch})[0]
-        pred = np.asarray(out, np.float32).reshape(out.shape[-2], out.shape[-1])
+        pred: np.ndarray = np.asarray(out, np.float32).reshape(out.shape[-2], out.shape[-1])
         if self.spec.output == "logits":
             pred = 1.0 / (1.0 + np.exp(-pred))
         if self.spec.min_max:

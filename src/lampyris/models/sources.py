@@ -14,6 +14,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from lampyris.errors import ModelNotFoundError
 
@@ -118,10 +119,10 @@ class LocalFile(Source):
         return str(self.path)
 
 
-def _copy_atomic(src: object, dest: Path) -> None:
+def _copy_atomic(src: IO[bytes], dest: Path) -> None:
     """Write to a sibling temp file then rename, so a broken pull never leaves a partial model."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".part")
     with open(tmp, "wb") as out:
-        shutil.copyfileobj(src, out, length=1 << 20)  # type: ignore[arg-type]
+        shutil.copyfileobj(src, out, length=1 << 20)
     tmp.replace(dest)

@@ -81,13 +81,13 @@ class CutoutParams(BaseModel):
     mirror_pass: MirrorPass = "auto"
     mode: Literal["cutout", "mask"] = "cutout"
     mask_format: Literal["soft", "binary"] = "soft"
-    decontaminate: float = Field(0.0, ge=0.0, le=1.0)
+    decontaminate: float = Field(default=0.0, ge=0.0, le=1.0)
     background: RGBA | None = None
     trim: bool = False
     padding: Length | None = None
     canvas: tuple[int, int] | None = None
     shadow: bool = False
-    shadow_opacity: float = Field(0.45, ge=0.0, le=1.0)
+    shadow_opacity: float = Field(default=0.45, ge=0.0, le=1.0)
 
     _colour = field_validator("background", mode="before")(
         lambda v: None if v is None else parse_colour(v)
