@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from lampyris.errors import InvalidParameterError, ModelNotFoundError
 from lampyris.models.sources import LocalFile, PackageFile, PipWheel
@@ -48,7 +50,9 @@ def resolve_spec(
     """A registry entry by name, or a spec for a custom ONNX file by path.
 
     For a custom file, ``input_size`` defaults to the network's own static input shape and
-    ``normalisation`` is one of ``NORMALISATIONS``.
+    ``normalisation`` is one of ``NORMALISATIONS``. A sidecar ``<file>.json`` beside the model
+    (``{"input_size": [1024, 1024], "normalisation": "half", "output": "logits"}``) supplies
+    these for callers that only pass a path, such as the CLI's ``--model``.
     """
     if not is_path(name):
         try:
@@ -60,6 +64,10 @@ def resolve_spec(
     path = Path(name).expanduser().resolve()
     if not path.is_file():
         raise ModelNotFoundError(f"model file not found: {path}")
+    sidecar = _sidecar(path)
+    input_size = input_size or sidecar.get("input_size")
+    normalisation = sidecar.get("normalisation", normalisation)
+    output = sidecar.get("output", output)
     if normalisation not in NORMALISATIONS:
         raise InvalidParameterError(
             f"unknown normalisation {normalisation!r}: one of {', '.join(NORMALISATIONS)}"
@@ -74,6 +82,23 @@ def resolve_spec(
         output=output,  # type: ignore[arg-type]
         description=f"custom model {path}",
     )
+
+
+def _sidecar(path: Path) -> dict[str, Any]:
+    """Settings from ``<model>.onnx.json``, if there is one."""
+    side = path.with_name(path.name + ".json")
+    if not side.is_file():
+        return {}
+    try:
+        data = json.loads(side.read_text())
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        if "input_size" in data:
+            w, h = (int(v) for v in data["input_size"])
+            data["input_size"] = (w, h)
+    except (ValueError, TypeError) as exc:
+        raise InvalidParameterError(f"{side.name}: {exc}") from None
+    return data
 
 
 def _static_input_size(path: Path) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -157,3 +158,23 @@ def test_specs_are_hashable_values(tiny_onnx: Callable[..., Path]) -> None:
     assert hash(a) == hash(b)
     assert isinstance(a, ModelSpec)
     assert resolve_spec(path, normalisation="half") != a
+
+
+def test_sidecar_json_sets_size_normalisation_and_output(
+    tiny_onnx: Callable[..., Path],
+) -> None:
+    path = tiny_onnx("side.onnx", height="h", width="w")  # dynamic: needs a size
+    path.with_name("side.onnx.json").write_text(
+        json.dumps({"input_size": [96, 64], "normalisation": "half", "output": "logits"})
+    )
+    spec = resolve_spec(str(path))
+    assert spec.input_size == (96, 64)
+    assert spec.normalisation == NORMALISATIONS["half"]
+    assert spec.output == "logits"
+
+
+def test_broken_sidecar_is_an_input_error(tiny_onnx: Callable[..., Path]) -> None:
+    path = tiny_onnx("bad.onnx")
+    path.with_name("bad.onnx.json").write_text('{"input_size": "big"}')
+    with pytest.raises(InvalidParameterError, match="bad.onnx.json"):
+        resolve_spec(str(path))
