@@ -274,12 +274,8 @@ def run_rembg_masks(
     return meta
 
 
-def to_uint8(matte: np.ndarray) -> np.ndarray:
-    return np.clip(matte * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
 def lampyris_predictor(model: str) -> Callable[[Path], np.ndarray]:
-    """Decode + predict_matte, as one call per image (both are part of s/img on both sides)."""
+    """Decode + predict_matte (8-bit alpha), one call per image (both count in s/img)."""
     import_lampyris()
     from lampyris.imaging.decode import decode
     from lampyris.ops.cutout import predict_matte
@@ -325,9 +321,8 @@ def quality_one_set(
                 rembg_scorer.add(rembg_mask, gt)
             if predict is not None:
                 start = time.perf_counter()
-                matte = predict(img_path)
+                pred = predict(img_path)
                 lamp_times.append(time.perf_counter() - start)
-                pred = to_uint8(matte)
                 lamp_scorer.add(pred, gt)
                 if rembg_mask is not None and rembg_mask.shape == pred.shape:
                     diffs.append(float(np.abs(pred.astype(np.int16) - rembg_mask).mean() / 255))
