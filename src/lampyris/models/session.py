@@ -82,6 +82,9 @@ class MattingSession:
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
+        # Memory-pattern planning pre-allocates every activation at once: ~190 MB more per
+        # u2netp session, for no measurable speed-up on CPU.
+        so.enable_mem_pattern = False
         self.providers = choose_providers(list(options.providers))
         try:
             self._session = ort.InferenceSession(str(path), so, providers=self.providers)
