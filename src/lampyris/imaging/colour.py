@@ -7,13 +7,27 @@ float samples, palettes, premultiplied alpha, CMYK and colour profiles.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageCms
 
 from lampyris.errors import UnsupportedImageError
 
-__all__ = ["to_srgb_array"]
+__all__ = ["is_srgb", "to_srgb_array"]
+
+
+def is_srgb(info: Mapping[Any, Any]) -> bool:
+    """True when an image's pixels are sRGB already: no embedded profile, or an sRGB one."""
+    icc = info.get("icc_profile")
+    if not icc:
+        return True
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return False  # let the general path decide what a broken profile means
+    return profile.xcolor_space.strip() == "RGB" and "sRGB" in (profile.profile_description or "")
 
 
 def to_srgb_array(image: Image.Image, *, reduce_to: tuple[int, int] | None = None) -> np.ndarray:

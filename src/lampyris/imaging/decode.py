@@ -27,7 +27,7 @@ from lampyris.errors import (
     InvalidParameterError,
     UnsupportedImageError,
 )
-from lampyris.imaging.colour import to_srgb_array
+from lampyris.imaging.colour import is_srgb, to_srgb_array
 from lampyris.imaging.settings import ImagingSettings
 
 try:  # HEIC is optional (extra "heif"); registering makes Image.open recognise it.
@@ -106,13 +106,18 @@ def decode(
                 f"the limit is {limit:,} pixels"
             )
         with _pillow_guard():
-            if reduce_to is not None and im.format in ("JPEG", "MPO"):
-                box = _stored_box(reduce_to, _orientation(im, header_only=True))
-                im.draft(im.mode, box)  # DCT scaling by 1/2, 1/4 or 1/8, still >= box
-            im.load()
-            orientation = _orientation(im, header_only=False)  # PNG eXIf may follow IDAT
-            shrink = None if reduce_to is None else _stored_box(reduce_to, orientation)
-            pixels = _orient(to_srgb_array(im, reduce_to=shrink), orientation)
+            fast = _fast_jpeg(source, im) if reduce_to is None else None
+            if fast is not None:
+                orientation = _orientation(im, header_only=True)
+                pixels = _orient(fast, orientation, fresh=True)
+            else:
+                if reduce_to is not None and im.format in ("JPEG", "MPO"):
+                    box = _stored_box(reduce_to, _orientation(im, header_only=True))
+                    im.draft(im.mode, box)  # DCT scaling by 1/2, 1/4 or 1/8, still >= box
+                im.load()
+                orientation = _orientation(im, header_only=False)  # PNG eXIf may follow IDAT
+                shrink = None if reduce_to is None else _stored_box(reduce_to, orientation)
+                pixels = _orient(to_srgb_array(im, reduce_to=shrink), orientation)
         swap = orientation >= 5
         return DecodedImage(
             pixels=pixels,
@@ -129,9 +134,33 @@ def _stored_box(box: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (h, w) if orientation >= 5 else (w, h)
 
 
-def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
+def _fast_jpeg(source: Source, im: Image.Image) -> np.ndarray | None:
+    """Full-size RGB pixels of an untagged or sRGB-tagged RGB JPEG, decoded by OpenCV straight
+    into a numpy array: half the time of Pillow's decode plus its array export (50 ms on 12 MP).
+    None means "take the general path": other modes, real ICC profiles, truncated files (only
+    Pillow reports those), or anything OpenCV declines."""
+    if im.format not in ("JPEG", "MPO") or im.mode != "RGB" or not is_srgb(im.info):
+        return None
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as f:
+            data = f.read()
+    elif isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+    else:
+        return None
+    if data.rstrip(b"\x00")[-2:] != b"\xff\xd9":  # no end-of-image marker: truncated
+        return None
+    flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if pixels is None or pixels.shape[:2] != (im.height, im.width):
+        return None
+    return pixels
+
+
+def _orient(a: np.ndarray, orientation: int, *, fresh: bool = False) -> np.ndarray:
     """Apply EXIF orientation on the array: cv2 is ~2x faster than Pillow's transpose and its
-    result is a fresh writeable array, so the unrotated case is the only one that copies."""
+    result is a fresh writeable array, so the unrotated case is the only one that copies
+    (unless ``fresh`` says the array is already the caller's own)."""
     if orientation in (5, 7):  # transpose / transverse
         a = cv2.transpose(a)
         return a if orientation == 5 else cv2.rotate(a, cv2.ROTATE_180)
@@ -139,7 +168,7 @@ def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
         return cv2.rotate(a, _TURNS[orientation])
     if orientation in (2, 4):
         return cv2.flip(a, 1 if orientation == 2 else 0)
-    return np.array(a, dtype=np.uint8)  # to_srgb_array's result is read-only
+    return a if fresh else np.array(a, dtype=np.uint8)  # to_srgb_array's is read-only
 
 
 _TURNS = {3: cv2.ROTATE_180, 6: cv2.ROTATE_90_CLOCKWISE, 8: cv2.ROTATE_90_COUNTERCLOCKWISE}

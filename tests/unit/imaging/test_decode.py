@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from lampyris.errors import (
     CorruptImageError,
@@ -275,3 +275,29 @@ def test_reduce_to_on_png_uses_integer_reduce(save: Save) -> None:
     image = decode(save(rgba, "PNG"), reduce_to=(200, 200))
     assert (image.width, image.height, image.original_size) == (250, 200, (1000, 800))
     assert image.pixels[100, 100].tolist() == [200, 0, 0, 255]
+
+
+@pytest.mark.parametrize("tagged", [False, True])
+def test_fast_jpeg_path_matches_pillows_decode(tmp_path: Path, tagged: bool) -> None:
+    """Plain and sRGB-tagged RGB JPEGs take OpenCV's decoder; pixels agree with Pillow's."""
+    rng = np.random.default_rng(5)
+    img = Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
+    path = tmp_path / "p.jpg"
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() if tagged else None
+    img.save(path, quality=95, **({"icc_profile": icc} if icc else {}))
+    with Image.open(path) as im:
+        assert decode_module._fast_jpeg(str(path), im) is not None
+        reference = np.asarray(im.convert("RGB")).astype(int)
+    out = decode(path).pixels
+    assert out.shape == (96, 128, 3) and out.flags.writeable
+    assert np.abs(out.astype(int) - reference).max() <= 2
+
+
+def test_truncated_jpeg_skips_the_fast_path(tmp_path: Path) -> None:
+    path = tmp_path / "t.jpg"
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:-40])
+    with Image.open(path) as im:
+        assert decode_module._fast_jpeg(str(path), im) is None
+    with pytest.raises(CorruptImageError):
+        decode(path)
