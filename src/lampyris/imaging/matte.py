@@ -27,13 +27,27 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) * np.float32(1.0 / 255.0)
 
 
+def working_copy(rgb: np.ndarray, work_side: int = WORK_SIDE) -> np.ndarray:
+    """``rgb`` area-reduced to at most ``work_side`` on its long side (itself if smaller).
+
+    Made once per image: the network input is cut from it too, so a 12 MP photo is read at
+    full resolution once for both instead of twice.
+    """
+    h, w = rgb.shape[:2]
+    scale = work_side / max(h, w)
+    if scale >= 1:
+        return rgb
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
 def refine_matte(
     matte: np.ndarray,
     rgb: np.ndarray,
     *,
     eps: float = 1e-3,
     levels: tuple[float, float] = LEVELS,
-    work_side: int = WORK_SIDE,
+    work: np.ndarray | None = None,
 ) -> np.ndarray:
     """Upsample ``matte`` (float32 [0,1], network resolution) to an 8-bit alpha the size of
     ``rgb``.
@@ -41,12 +55,13 @@ def refine_matte(
     The filter radius is about one network pixel, so edges move to the image's edges without
     the matte being smoothed; ``eps`` trades edge snapping (small) against smoothness (large).
     Levels and the 0-255 scale are folded into the low-resolution coefficients, so the
-    full-resolution work is two resizes, a multiply and a saturating add.
+    full-resolution work is two resizes, a multiply and a saturating add. ``work`` is
+    ``working_copy(rgb)`` when the caller already has it.
     """
     h, w = rgb.shape[:2]
-    scale = min(1.0, work_side / max(h, w))
-    ww, wh = max(1, round(w * scale)), max(1, round(h * scale))
-    small = cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    small = working_copy(rgb) if work is None else work
+    wh, ww = small.shape[:2]
+    scale = ww / w
     guide = _grey(small)
     p = cv2.resize(matte.astype(np.float32), (ww, wh), interpolation=cv2.INTER_LINEAR)
     r = max(1, round(max(ww, wh) / max(matte.shape)))

@@ -18,7 +18,7 @@ from lampyris.imaging.composite import RGBA, cutout_rgba, over_background
 from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.decontaminate import decontaminate
 from lampyris.imaging.layout import Length, lay_out, subject_box
-from lampyris.imaging.matte import binarise, refine_matte
+from lampyris.imaging.matte import binarise, refine_matte, working_copy
 from lampyris.imaging.shadow import add_shadow
 from lampyris.models import MattingSession, get_session, resolve_spec
 from lampyris.models.session import MirrorPass
@@ -110,7 +110,8 @@ def predict_matte(
     """The soft matte of an RGB(A) uint8 image at full resolution, as 8-bit alpha (HxW)."""
     session = session or get_session(resolve_spec(model))
     rgb = pixels[..., :3]
-    return refine_matte(session.predict(rgb, mirror=mirror_pass), rgb)
+    work = working_copy(rgb)
+    return refine_matte(session.predict(work, mirror=mirror_pass), rgb, work=work)
 
 
 def cutout(
