@@ -44,7 +44,7 @@ def _context() -> BaseContext:
     (the progress bar's). Spawn elsewhere."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["lampyris.workflows.filejob"])
+        context.set_forkserver_preload(["lampyris.workflows.filejob", "onnxruntime"])
         return context
     return multiprocessing.get_context("spawn")
 
