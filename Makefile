@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,heif,bench]'
+	$(BIN)/python -m pip install -q -e '.[test,heif]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,10 +29,13 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 bench-setup: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[bench]'
 	bash bench/setup_rembg.sh
 
 bench: bench-setup
-	$(BIN)/python bench/cutout_bench.py all
+	$(BIN)/python bench/cutout_bench.py quality
+	$(BIN)/python bench/cutout_bench.py throughput --count 50
+	$(BIN)/python bench/cutout_bench.py memory
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
