@@ -23,7 +23,7 @@ from lampyris.errors import LampyrisError
 from lampyris.imaging.encode import OutputFormat, extension
 from lampyris.ops.cutout import CutoutParams
 from lampyris.workflows.filejob import FileJob, FileResult
-from lampyris.workflows.files import expand_inputs
+from lampyris.workflows.files import InputProblem, expand_inputs
 from lampyris.workflows.local import available_cores, run_batch
 
 console = Console(stderr=True)
@@ -99,7 +99,8 @@ def cutout_command(
     tasks, problems = expand_inputs(inputs, output, extension(fmt))
     job = FileJob("cutout", params, fmt, quality, lossless, keep_metadata, overwrite)
     workers = min(jobs or available_cores(), max(1, len(tasks)))
-    results: list[FileResult] = []
+    done = 0
+    unfinished: list[FileResult] = []  # only skipped and failed files are kept: batches are big
     start = time.perf_counter()
     try:
         with Progress(TextColumn("[bold]cutout"), BarColumn(), MofNCompleteColumn(),
@@ -107,22 +108,23 @@ def cutout_command(
                       transient=False) as progress:
             bar = progress.add_task("cutout", total=len(tasks))
             for result in run_batch(tasks, job, jobs=workers):
-                if result.outcome != "done":
-                    results.append(result)
+                if result.outcome == "done":
+                    done += 1
                 else:
-                    results.append(FileResult(result.task, "done"))
+                    unfinished.append(result)
                 progress.advance(bar)
     except LampyrisError as exc:
         raise _fail(str(exc)) from None
-    _summary(results, problems, time.perf_counter() - start)
-    if problems or any(r.outcome == "failed" for r in results):
+    _summary(done, unfinished, problems, time.perf_counter() - start)
+    if problems or any(r.outcome == "failed" for r in unfinished):
         raise typer.Exit(1)
 
 
-def _summary(results: list[FileResult], problems: list[Any], seconds: float) -> None:
-    done = sum(r.outcome == "done" for r in results)
-    skipped = [r for r in results if r.outcome == "skipped"]
-    failed = [r for r in results if r.outcome == "failed"]
+def _summary(
+    done: int, unfinished: list[FileResult], problems: list[InputProblem], seconds: float
+) -> None:
+    skipped = [r for r in unfinished if r.outcome == "skipped"]
+    failed = [r for r in unfinished if r.outcome == "failed"]
     rate = f", {done / seconds:.2f} images/s" if done and seconds > 0 else ""
     console.print(
         f"[green]done {done}[/green] · skipped {len(skipped)} · "
