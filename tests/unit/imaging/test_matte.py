@@ -125,3 +125,16 @@ def test_binarise_gives_only_zero_and_255(threshold: int) -> None:
     np.testing.assert_array_equal(out, np.where(alpha >= threshold, 255, 0))
     assert out[0, 0] == 255  # the threshold itself is subject
     assert out[0, 1] == 0
+
+
+def test_edge_tiles_match_a_full_resolution_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skipping decided tiles changes no alpha by more than one level."""
+    from lampyris.imaging import matte as matte_module
+
+    rgb, truth = _scene(1536, 2048)
+    net = _network_matte(truth, 1.0)
+    tiled = refine_matte(net, rgb)
+    monkeypatch.setattr(matte_module, "TILE", 4096)  # one tile: every pixel computed
+    whole = refine_matte(net, rgb)
+    assert np.abs(tiled.astype(int) - whole.astype(int)).max() <= 1
+    assert np.count_nonzero((whole > 0) & (whole < 255)) > 0  # there were edges to compute
