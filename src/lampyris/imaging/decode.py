@@ -47,6 +47,7 @@ Source = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 _DAMAGED = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError,
             RuntimeError, struct.error, zlib.error)
 _EXIF_HEADER = b"Exif\x00\x00"
+_BOMB = "image dimensions are far over the pixel limit (a decompression bomb?): refused unread"
 _ORIENTATION = 0x0112
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1",
                 b"msf1", b"avif", b"avis"}
@@ -198,7 +199,7 @@ def _pillow_guard() -> Iterator[None]:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             yield
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"image exceeds Pillow's decompression-bomb limit: {exc}") from exc
+        raise ImageTooLargeError(_BOMB) from exc
     except MemoryError as exc:
         raise ImageTooLargeError("not enough memory to decode this image") from exc
     except _DAMAGED as exc:
@@ -216,7 +217,7 @@ def _open(source: Source) -> Iterator[Image.Image]:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(fp)
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"image exceeds Pillow's decompression-bomb limit: {exc}") from exc
+        raise ImageTooLargeError(_BOMB) from exc
     except UnidentifiedImageError as exc:
         if _known_signature(head):
             raise CorruptImageError("the image header is damaged or truncated") from exc
