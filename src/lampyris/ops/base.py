@@ -46,4 +46,3 @@ class Op:
     name: str
     params: type[BaseModel]
     run: Callable[..., OpResult]
-    summary: str = ""

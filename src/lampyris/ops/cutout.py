@@ -162,4 +162,4 @@ def cutout(
     return OpResult(layer, meta)
 
 
-OP = Op("cutout", CutoutParams, cutout, "remove the background; trim, pad, fit, shadow")
+OP = Op("cutout", CutoutParams, cutout)

@@ -178,3 +178,17 @@ def test_broken_sidecar_is_an_input_error(tiny_onnx: Callable[..., Path]) -> Non
     path.with_name("bad.onnx.json").write_text('{"input_size": "big"}')
     with pytest.raises(InvalidParameterError, match=re.escape("bad.onnx.json")):
         resolve_spec(str(path))
+
+
+def test_custom_model_shape_is_read_once_per_file_version(
+    tiny_onnx: Callable[..., Path],
+) -> None:
+    """Every image of a batch resolves its model: the ONNX file must not be reopened each time."""
+    from lampyris.models.registry import _static_input_size
+
+    path = tiny_onnx("cached.onnx")
+    resolve_spec(str(path))
+    before = _static_input_size.cache_info()
+    assert resolve_spec(str(path)).input_size == (64, 48)
+    after = _static_input_size.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
