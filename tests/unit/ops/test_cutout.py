@@ -453,7 +453,6 @@ def test_catalog_entry() -> None:
     assert op.name == "cutout"
     assert op.params is CutoutParams
     assert op.run is cutout
-    assert op.summary
 
 
 def test_the_memo_session_ran_each_image_once(session: MemoSession) -> None:
