@@ -5,12 +5,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench-setup bench clean
+.PHONY: install run test lint services bench-setup bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,heif]'
+	$(BIN)/python -m pip install -q -e '.[test,heif,postgres]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,7 +25,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
-test: lint
+services:  # the real servers the integration tests start (Ceph radosgw, Azurite, Adobe SDKs)
+	bash scripts/install-test-services.sh
+
+test: lint services
 	$(BIN)/python -m pytest -q
 
 bench-setup: $(STAMP)

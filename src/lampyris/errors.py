@@ -45,3 +45,33 @@ class ModelChecksumError(ModelError):
 
 class JobError(LampyrisError):
     """A job or batch cannot go on (its workers cannot run); the inputs may be fine."""
+
+
+class StorageError(LampyrisError):
+    """Reading or writing a referenced object failed (the href, not the image, is at fault)."""
+
+
+class ForbiddenUrlError(StorageError):
+    """The URL is refused before any connection: bad scheme, or a private/loopback/link-local/
+    metadata address that is not explicitly allowed (the SSRF guard)."""
+
+
+class ObjectTooLargeError(StorageError):
+    """The referenced object is bigger than the byte cap."""
+
+
+class StorageDeniedError(StorageError):
+    """The storage answered with a client error (403 expired/denied, 404 missing…): retrying
+    will not help. ``status`` is the HTTP status it answered."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class StorageUnavailableError(StorageError):
+    """The storage could not be reached, timed out or kept answering 5xx after retries."""
+
+
+class UnknownObjectError(StorageError):
+    """The server's own object store has no object under that key (or it expired)."""

@@ -5,18 +5,23 @@ from __future__ import annotations
 import typer
 
 from lampyris import __version__
+from lampyris.cli.clients import clients_app
 from lampyris.cli.cutout import cutout_command
 from lampyris.cli.models import models_app
+from lampyris.cli.serve import serve_command
 
 app = typer.Typer(
     name="lampyris",
-    help="Self-hosted image automation: background removal for whole folders, offline.",
+    help="Self-hosted image automation: background removal for whole folders, offline, and "
+    "an Adobe-compatible server.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 app.command("cutout")(cutout_command)
 app.add_typer(models_app, name="models")
+app.command("serve")(serve_command)
+app.add_typer(clients_app, name="clients")
 
 
 def _version(value: bool) -> None:

@@ -7,46 +7,17 @@ for memory, a crash in native code) fails only the files it held; the pool is re
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.context import BaseContext
-
-import cv2
 
 from lampyris.errors import JobError
-from lampyris.models import ModelStore, get_session, resolve_spec
+from lampyris.models import ModelStore, resolve_spec
+from lampyris.ops.pool import available_cores, warm, worker_context
 from lampyris.workflows.filejob import FileJob, FileResult, run_file
 from lampyris.workflows.files import FileTask
 
-
-def available_cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-def _warm(model: str | None, threads: int) -> None:
-    """Runs first in each worker: fix ONNX Runtime's thread count (through the models
-    settings, read when the session is built) and load the model before the first file."""
-    if threads:
-        os.environ["LAMPYRIS_MODELS_INTRA_OP_THREADS"] = str(threads)
-        cv2.setNumThreads(threads)  # workers already fill the cores: no nested thread pools
-    if model is not None:
-        get_session(resolve_spec(model))
-
-
-def _context() -> BaseContext:
-    """A forkserver where there is one: workers fork from a clean process that has already
-    imported lampyris, so they start in milliseconds without inheriting the parent's threads
-    (the progress bar's). Spawn elsewhere."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["lampyris.workflows.filejob", "onnxruntime"])
-        return context
-    return multiprocessing.get_context("spawn")
+__all__ = ["available_cores", "run_batch"]
 
 
 def _model_of(job: FileJob) -> str | None:
@@ -63,7 +34,7 @@ def run_batch(tasks: Iterable[FileTask], job: FileJob, *, jobs: int = 1) -> Iter
     if model is not None:
         ModelStore().path(resolve_spec(model))
     if jobs <= 1:
-        _warm(model, 0)
+        warm(model, 0)
         for task in tasks:
             yield run_file(task, job)
         return
@@ -85,7 +56,10 @@ def _run_pool(
         broken = progressed = False
         pending: dict[Future[FileResult], FileTask] = {}
         with ProcessPoolExecutor(
-            jobs, mp_context=_context(), initializer=_warm, initargs=(model, threads)
+            jobs,
+            mp_context=worker_context("lampyris.workflows.filejob"),
+            initializer=warm,
+            initargs=(model, threads),
         ) as pool:
             while True:
                 while not broken and len(pending) < 2 * jobs:

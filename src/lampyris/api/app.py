@@ -1,0 +1,107 @@
+"""The FastAPI application: ``create_app()`` wires stores, executor and routers.
+
+Usage:
+    app = create_app(ServerConfig())   # then serve it with uvicorn
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lampyris import __version__
+from lampyris.api import files, ims, photoshop
+from lampyris.api.clients import ClientRegistry
+from lampyris.api.errors import install_handlers
+from lampyris.api.metrics import CONTENT_TYPE, Metrics
+from lampyris.api.ratelimit import RateLimiter
+from lampyris.api.services import Services, services
+from lampyris.api.settings import ServerConfig
+from lampyris.api.tokens import TokenSigner, server_secret
+from lampyris.jobs import LocalExecutor, SqlJobStore, WorkerEnv
+from lampyris.storage import LocalObjectStore
+
+log = logging.getLogger(__name__)
+
+
+class CollapseSlashes:
+    """Adobe's Lightroom SDK 1.0.0 requests ``//lrService/...``: treat ``//`` as ``/``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("//"):
+            scope = dict(scope, path="/" + scope["path"].lstrip("/"))
+        await self.app(scope, receive, send)
+
+
+def build_services(config: ServerConfig) -> Services:
+    """Open the store (creating tables and secrets on first use) and prepare the executor."""
+    settings = config.server
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlJobStore(settings.database)
+    objects_secret = server_secret(store.engine, "objects")
+    objects = LocalObjectStore(settings.objects_dir, objects_secret)
+    metrics = Metrics(store)
+    env = WorkerEnv(storage=config.storage, objects_dir=settings.objects_dir,
+                    objects_secret=objects_secret)
+    executor = LocalExecutor(
+        store, config.jobs, env, on_finish=metrics.job_finished,
+        # SQLite lives in this server's data dir: whatever is running there is ours, from a
+        # previous life. A shared PostgreSQL store waits for the lease to run out instead.
+        recover_all=settings.database.startswith("sqlite"),
+    )
+    return Services(
+        config=config, store=store, clients=ClientRegistry(store.engine),
+        signer=TokenSigner(server_secret(store.engine, "tokens"), settings.token_ttl),
+        limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        objects=objects, executor=executor, metrics=metrics,
+    )
+
+
+def create_app(config: ServerConfig | None = None) -> FastAPI:
+    config = config or ServerConfig()
+    svc = build_services(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc.executor.start()
+        log.info("lampyris serving with %d worker process(es)", svc.executor.workers)
+        try:
+            yield
+        finally:
+            svc.executor.stop()
+
+    app = FastAPI(
+        title="lampyris", version=__version__, lifespan=lifespan,
+        description="Self-hosted, wire-compatible Adobe Firefly Services image APIs.",
+    )
+    app.state.services = svc
+    install_handlers(app)
+    app.include_router(ims.router)
+    app.include_router(photoshop.router)
+    app.include_router(files.router)
+
+    @app.get("/health", tags=["Server"], summary="Liveness and queue state")
+    def health(svc: Services = Depends(services)) -> dict[str, Any]:
+        counts = svc.store.counts()
+        return {
+            "status": "ok", "version": __version__, "workers": svc.executor.workers,
+            "busy": svc.executor.busy,
+            "pending": sum(n for (_, s), n in counts.items() if s == "pending"),
+            "running": sum(n for (_, s), n in counts.items() if s == "running"),
+        }
+
+    @app.get("/metrics", tags=["Server"], summary="Prometheus metrics")
+    def metrics(svc: Services = Depends(services)) -> Response:
+        return Response(svc.metrics.render(), media_type=CONTENT_TYPE)
+
+    app.add_middleware(CollapseSlashes)
+    return app

@@ -1,0 +1,176 @@
+"""Every error the server answers, in the shape of the API family the request belongs to.
+
+One place maps lampyris' exception tree (and job failures recorded by workers) to Adobe's wire
+shapes: IMS ``{error, error_description}``, Photoshop/Lightroom v1 ``{type, code, title,
+details}``, Photoshop v2 and Firefly ``{error_code, message}``, and the gateway's 401
+``{error_code: "401013", message}`` for any route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from lampyris import errors as lampyris_errors
+from lampyris.errors import LampyrisError
+
+Family = Literal["ims", "photoshop_v1", "photoshop_v2", "firefly", "lightroom", "gateway"]
+
+_V1_TYPES = {400: "InputValidationError", 401: "InvalidAuthTokenError", 404: "ResourceNotFound",
+             409: "JobError", 410: "JobError", 413: "InputValidationError",
+             415: "InvalidContentTypeError", 429: "JobError", 500: "UndefinedError"}
+
+
+def family_of(path: str) -> Family:
+    if path.startswith("/ims/"):
+        return "ims"
+    if path.startswith("/sensei/"):
+        return "photoshop_v1"
+    if path.startswith("/lrService/"):
+        return "lightroom"
+    if path.startswith("/v3/"):
+        return "firefly"
+    return "photoshop_v2"
+
+
+class ApiError(Exception):
+    """Answer ``status`` with ``code`` and ``message`` in the route family's shape."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        family: Family | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details = details or []
+        self.headers = headers or {}
+        self.family = family
+
+
+def error_body(
+    family: Family, status: int, code: str, message: str, details: list[dict[str, Any]]
+) -> dict[str, Any]:
+    if family == "ims":
+        return {"error": code, "error_description": message}
+    if family == "gateway":
+        return {"error_code": code, "message": message}
+    if family in ("photoshop_v1", "lightroom"):
+        return {"type": _V1_TYPES.get(status, "JobError"), "code": str(status), "title": message,
+                "error_code": code, "details": details}
+    body: dict[str, Any] = {"error_code": code, "message": message}
+    if details and family == "firefly":
+        body["validation_errors"] = [
+            {"loc": d["name"].split("."), "msg": d["reason"], "type": "value_error"}
+            for d in details
+        ]
+    elif details:
+        body["errors"] = [{"error_code": code, "message": f"{d['name']}: {d['reason']}"}
+                          for d in details]
+    return body
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a failed job or a refused request is described on the wire."""
+
+    status: int
+    code: str
+    message: str
+    field: str
+
+
+# (class name, stage) → (status, code); the first match walking the class's ancestry wins.
+_FAILURES: dict[tuple[str, str], tuple[int, str]] = {
+    ("ForbiddenUrlError", "*"): (400, "forbidden_url"),
+    ("ObjectTooLargeError", "*"): (413, "input_too_large"),
+    ("StorageError", "input"): (410, "invalid_asset_link"),
+    ("StorageError", "output"): (409, "upload_failed"),
+    ("ImageTooLargeError", "*"): (413, "input_too_large"),
+    ("UnsupportedImageError", "*"): (415, "unsupported_media_type"),
+    ("InputError", "*"): (400, "invalid_input"),
+    ("ModelError", "*"): (500, "runtime_error"),
+}
+_FIELDS = {"input": "input.href", "output": "output.href", "image": "input"}
+
+
+def describe_failure(error: dict[str, Any]) -> Failure:
+    """Turn a job's recorded error (exception class name, message, stage) into wire terms."""
+    name, stage = str(error.get("type", "")), str(error.get("stage", "image"))
+    cls = getattr(lampyris_errors, name, None)
+    ancestry = [c.__name__ for c in cls.__mro__] if isinstance(cls, type) else [name]
+    for ancestor in ancestry:
+        for key in ((ancestor, stage), (ancestor, "*")):
+            if key in _FAILURES:
+                status, code = _FAILURES[key]
+                return Failure(status, code, str(error.get("message", "")), _FIELDS.get(stage, ""))
+    return Failure(500, "runtime_error", str(error.get("message", "internal error")), "")
+
+
+def validation_details(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    """A one-line summary and per-field details from FastAPI's validation error."""
+    details: list[dict[str, Any]] = []
+    for problem in exc.errors():
+        loc = [str(p) for p in problem.get("loc", ()) if p != "body"]
+        detail: dict[str, Any] = {"name": ".".join(loc) or "body", "reason": problem["msg"]}
+        if loc and loc[-1] == "storage":
+            detail["allowedValues"] = "external, azure, dropbox"
+        details.append(detail)
+    if any(p.get("type") == "json_invalid" for p in exc.errors()):
+        return "the request body is not valid JSON", details
+    summary = "; ".join(f"{d['name']}: {d['reason']}" for d in details)
+    return f"request validation failed: {summary}", details
+
+
+def respond(request: Request, err: ApiError) -> JSONResponse:
+    family = err.family or family_of(request.url.path)
+    return JSONResponse(error_body(family, err.status, err.code, err.message, err.details),
+                        status_code=err.status, headers=err.headers)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Route every error through ``respond`` so no FastAPI default shape leaks out."""
+
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return respond(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        message, details = validation_details(exc)
+        code = "invalid_json" if message.startswith("the request body") else "validation_error"
+        if family_of(request.url.path) == "ims":
+            code = "invalid_request"
+        return respond(request, ApiError(400, code, message, details=details))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        codes = {404: "not_found", 405: "unsupported_method", 415: "invalid_content_type"}
+        return respond(request, ApiError(
+            exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
+            headers=dict(exc.headers or {}),
+        ))
+
+    async def on_lampyris(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, LampyrisError)
+        failure = describe_failure({"type": type(exc).__name__, "message": str(exc)})
+        return respond(request, ApiError(failure.status, failure.code, failure.message))
+
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        return respond(request, ApiError(500, "runtime_error", "Internal Server Error."))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(LampyrisError, on_lampyris)
+    app.add_exception_handler(Exception, on_crash)

@@ -1,0 +1,180 @@
+"""Photoshop's remove-background wire: request models, their translation to a cutout task,
+and the status bodies (Sensei v1 and v2 flavours).
+
+Unknown fields are ignored (Adobe's SDKs send extras such as ``output.type``); fields we
+accept but cannot honour are listed in ``docs/compatibility.md``. ``lampyris`` is our own
+optional extension: catalog finishing (padding, canvas, shadow…) through the same calls.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lampyris.api.errors import describe_failure
+from lampyris.jobs import JobRecord, Task
+from lampyris.storage import StorageRef
+
+StorageName = Literal["external", "azure", "dropbox"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Extensions(_Wire):
+    """lampyris-only cutout options (not Adobe's): ignored by Adobe, honoured here."""
+
+    model: str | None = None
+    padding: str | None = Field(default=None, examples=["6%"])
+    canvas: str | None = Field(default=None, examples=["1200x1200"])
+    shadow: bool | None = None
+    shadow_opacity: float | None = Field(default=None, ge=0, le=1)
+    decontaminate: float | None = Field(default=None, ge=0, le=1)
+
+
+class StorageDetails(_Wire):
+    href: str = Field(min_length=1, max_length=8192)
+    storage: StorageName
+
+
+class MaskFormat(_Wire):
+    format: Literal["binary", "soft"] = "soft"
+
+
+class ColourSpace(_Wire):
+    space: Literal["rgb", "rgba"] = "rgba"
+
+
+class SenseiOutput(StorageDetails):
+    mask: MaskFormat | None = None
+    color: ColourSpace | None = None
+    overwrite: bool = True
+
+
+class SenseiRequest(_Wire):
+    """Body of ``POST /sensei/cutout`` and ``/sensei/mask``."""
+
+    input: StorageDetails
+    output: SenseiOutput
+    options: dict[str, Any] | None = None
+    lampyris: Extensions | None = None
+
+
+class UrlSource(_Wire):
+    url: str = Field(min_length=1, max_length=8192)
+
+
+class SourceImage(_Wire):
+    source: UrlSource
+
+
+class OutputOptions(_Wire):
+    mediaType: Literal["image/jpeg", "image/png", "image/webp", "image/vnd.adobe.photoshop"] | None = None  # noqa: E501
+
+
+class Colour(_Wire):
+    red: float = Field(ge=0, le=255)
+    green: float = Field(ge=0, le=255)
+    blue: float = Field(ge=0, le=255)
+    alpha: float = Field(ge=0, le=1)
+
+
+class RemoveBackgroundRequest(_Wire):
+    """Body of ``POST /v2/remove-background``."""
+
+    image: SourceImage
+    mode: Literal["cutout", "mask", "psd"] = "cutout"
+    output: OutputOptions | None = None
+    trim: bool = False
+    backgroundColor: Colour | None = None
+    colorDecontamination: float = Field(default=1.0, ge=0, le=1)
+    lampyris: Extensions | None = None
+
+
+def _extensions(ext: Extensions | None) -> dict[str, Any]:
+    return {} if ext is None else ext.model_dump(exclude_none=True)
+
+
+def sensei_task(body: SenseiRequest, mode: Literal["cutout", "mask"]) -> Task:
+    params: dict[str, Any] = {"mode": mode}
+    if body.output.mask is not None or mode == "mask":
+        params["mask_format"] = (body.output.mask or MaskFormat()).format
+    if mode == "cutout" and body.output.color is not None and body.output.color.space == "rgb":
+        params["background"] = "white"  # three channels: the subject on white
+    params.update(_extensions(body.lampyris))
+    return Task(
+        op="cutout", params=params,
+        input=StorageRef(body.input.href, body.input.storage),
+        output=StorageRef(body.output.href, body.output.storage),
+        media_type="image/png",
+    )
+
+
+def v2_task(body: RemoveBackgroundRequest, job_id: str) -> Task:
+    params: dict[str, Any] = {"mode": body.mode, "trim": body.trim}
+    if body.mode == "cutout":
+        params["decontaminate"] = body.colorDecontamination
+        if body.backgroundColor is not None:
+            c = body.backgroundColor
+            params["background"] = {"red": c.red, "green": c.green, "blue": c.blue,
+                                    "alpha": c.alpha}
+    params.update(_extensions(body.lampyris))
+    return Task(
+        op="cutout", params=params, input=StorageRef(body.image.source.url, "external"),
+        hosted_prefix=f"results/{job_id}/",
+        media_type=body.output.mediaType if body.output else None,
+    )
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def sensei_status(job: JobRecord, status_url: str) -> dict[str, Any]:
+    """Both ``jobID`` (Adobe's docs, aio-lib) and ``jobId`` (the spec, the JS SDK)."""
+    body: dict[str, Any] = {
+        "jobID": job.id, "jobId": job.id, "status": _visible_state(job),
+        "created": timestamp(job.created), "modified": timestamp(job.modified),
+        "input": job.request.get("input", {}).get("href"),
+        "_links": {"self": {"href": status_url}},
+    }
+    if job.state == "succeeded":
+        body["output"] = job.request.get("output")
+        body["metadata"] = (job.result or {}).get("metadata", {})
+    elif job.state == "failed":
+        failure = describe_failure(job.error or {})
+        body["errors"] = {
+            "type": "InputValidationError" if failure.status < 500 else "JobError",
+            "code": str(failure.status), "title": failure.message,
+            "error_code": failure.code,
+            "details": [{"name": failure.field or "job", "reason": failure.message}],
+        }
+    return body
+
+
+def v2_status(job: JobRecord, output_urls: list[str]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "jobId": job.id, "status": _visible_state(job),
+        "createdTime": timestamp(job.created), "modifiedTime": timestamp(job.modified),
+    }
+    if job.state == "succeeded":
+        outputs = (job.result or {}).get("outputs", [])
+        body["result"] = {"outputs": [
+            {"destination": {"url": url}, "url": url, "mediaType": out["mediaType"],
+             "width": out.get("width"), "height": out.get("height")}
+            for out, url in zip(outputs, output_urls, strict=True)
+        ]}
+    elif job.state == "failed":
+        failure = describe_failure(job.error or {})
+        body["error_code"] = failure.code
+        body["message"] = failure.message
+        body["errorDetails"] = [{"errorCode": failure.code, "message": failure.message}]
+    return body
+
+
+def _visible_state(job: JobRecord) -> str:
+    """Photoshop's status enum has only pending, running, succeeded and failed."""
+    return job.state if job.state in ("pending", "running", "succeeded") else "failed"

@@ -1,0 +1,47 @@
+"""What the routes share: the stores, the token signer, the executor, metrics and links.
+
+Built once by ``create_app`` and kept on ``app.state``; routes get it through the
+``services`` dependency, so nothing reads globals or the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import Request
+
+from lampyris.api.clients import ClientRegistry
+from lampyris.api.metrics import Metrics
+from lampyris.api.ratelimit import RateLimiter
+from lampyris.api.settings import ServerConfig
+from lampyris.api.tokens import TokenSigner
+from lampyris.jobs import LocalExecutor, SqlJobStore
+from lampyris.storage import LocalObjectStore
+
+
+@dataclass
+class Services:
+    config: ServerConfig
+    store: SqlJobStore
+    clients: ClientRegistry
+    signer: TokenSigner
+    limiter: RateLimiter
+    objects: LocalObjectStore
+    executor: LocalExecutor
+    metrics: Metrics
+
+    def base_url(self, request: Request) -> str:
+        """Absolute base for links: the configured public URL, else the request's own."""
+        configured = self.config.server.public_url
+        return (configured or str(request.base_url)).rstrip("/")
+
+    def file_url(self, request: Request, key: str) -> str:
+        """A signed, expiring URL to a hosted object."""
+        query = self.objects.sign(key, self.config.server.result_url_ttl)
+        return f"{self.base_url(request)}/files/{quote(key)}?{query}"
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc

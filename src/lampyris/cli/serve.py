@@ -1,0 +1,50 @@
+"""``lampyris serve``: the Adobe-compatible HTTP server (uvicorn), jobs run on local workers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from lampyris.api.settings import ServerConfig, ServerSettings
+from lampyris.jobs.settings import JobSettings
+
+
+def serve_command(
+    host: str = typer.Option("127.0.0.1", envvar="LAMPYRIS_HOST",
+                             help="Address to listen on (0.0.0.0 for every interface)."),
+    port: int = typer.Option(8000, envvar="LAMPYRIS_PORT", help="Port to listen on."),
+    data_dir: Path | None = typer.Option(
+        None, help="Database (SQLite) and hosted results. [env LAMPYRIS_DATA_DIR; "
+                   "default ./lampyris-data]"),
+    workers: int | None = typer.Option(
+        None, min=0, help="Worker processes running jobs; 0 = one per core. "
+                          "[env LAMPYRIS_JOBS_WORKERS]"),
+    database_url: str | None = typer.Option(
+        None, help="SQLAlchemy URL of the job store, e.g. postgresql+psycopg://u@h/db "
+                   "(replicas share it). [env LAMPYRIS_DATABASE_URL; default SQLite in the "
+                   "data dir]"),
+    public_url: str | None = typer.Option(
+        None, help="Base URL clients reach this server on, for status and result links. "
+                   "[env LAMPYRIS_PUBLIC_URL; default the request's own]"),
+    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+    access_log: bool = typer.Option(False, help="Log every request."),
+) -> None:
+    """Serve /ims/token/v3, /sensei/* and /v2/* so existing Firefly Services scripts and
+    Adobe's SDKs work by changing only the host. OpenAPI docs at /docs."""
+    import uvicorn
+
+    from lampyris.api import create_app
+
+    given = {"data_dir": data_dir, "database_url": database_url, "public_url": public_url}
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    config = ServerConfig(
+        server=ServerSettings(**overrides),
+        jobs=JobSettings(**({"workers": workers} if workers is not None else {})),
+    )
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    uvicorn.run(create_app(config), host=host, port=port, log_level=log_level,
+                access_log=access_log, timeout_graceful_shutdown=15)

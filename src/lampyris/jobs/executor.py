@@ -1,0 +1,219 @@
+"""The local executor: a pool of worker processes fed from the job store.
+
+One dispatcher thread claims as many pending jobs as there are idle workers, hands them to
+the pool, and records each outcome. The store is the only queue: a job is claimed (and its
+lease renewed by heartbeats) while a worker runs it, so a server that dies mid-job leaves
+rows that the next start — or another replica, once the lease has run out — runs again.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from lampyris.errors import LampyrisError
+from lampyris.jobs.record import JobRecord, State, now
+from lampyris.jobs.settings import JobSettings
+from lampyris.jobs.store import SqlJobStore, lease_cutoff
+from lampyris.jobs.task import Task, TaskFailure, WorkerEnv, execute
+from lampyris.ops.pool import available_cores, warm, worker_context
+from lampyris.storage import LocalObjectStore
+
+log = logging.getLogger(__name__)
+
+_ENV: WorkerEnv | None = None
+
+
+def _init_worker(env: WorkerEnv, model: str | None, threads: int) -> None:
+    global _ENV
+    _ENV = env
+    warm(model, threads)
+
+
+def _run(task: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """In a worker: (True, result) or (False, error). Expected failures never raise."""
+    assert _ENV is not None, "worker started without its environment"
+    try:
+        return True, execute(Task.from_json(task), _ENV)
+    except TaskFailure as failure:
+        return False, failure.describe()
+    except LampyrisError as exc:
+        return False, {"type": type(exc).__name__, "message": str(exc)}
+    except MemoryError:
+        return False, {"type": "ImageTooLargeError", "message": "out of memory for this image"}
+    except Exception as exc:  # a bug: report it on the job, keep the worker
+        log.exception("job crashed")
+        return False, {"type": "InternalError", "message": f"internal error: {exc!r}"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the executor tells its listener (metrics) about each finished job."""
+
+    job: JobRecord
+    state: State
+    seconds: float
+    error: dict[str, Any] | None = None
+
+
+class LocalExecutor:
+    """Runs the store's pending jobs on ``settings.workers`` local processes.
+
+    Usage:
+        executor = LocalExecutor(store, JobSettings(), env, recover_all=True)
+        executor.start(); …; executor.wake()  # after each submit; …; executor.stop()
+    """
+
+    def __init__(
+        self,
+        store: SqlJobStore,
+        settings: JobSettings,
+        env: WorkerEnv,
+        *,
+        recover_all: bool = False,
+        model: str | None = "u2netp",
+        on_finish: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.env = env
+        self.workers = settings.workers or available_cores()
+        self.name = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
+        self._recover_all = recover_all
+        self._model = model
+        self._on_finish = on_finish
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._inflight: dict[Future[tuple[bool, dict[str, Any]]], tuple[JobRecord, float]] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Re-queue jobs a dead server left running, start the workers and the dispatcher."""
+        cutoff = now() + timedelta(seconds=1) if self._recover_all else lease_cutoff(
+            self.settings.lease_seconds)
+        recovered = self.store.recover(cutoff, self.settings.max_attempts)
+        if recovered:
+            log.warning("re-queued %d job(s) left running by a stopped server", recovered)
+        self._pool = self._new_pool()
+        self._thread = threading.Thread(target=self._loop, name="lampyris-dispatcher",
+                                        daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """A job was submitted: claim it now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Let running jobs finish for up to ``grace`` seconds; give the rest back as pending."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        deadline = time.monotonic() + grace
+        while self._inflight and time.monotonic() < deadline:
+            self._collect(block=0.2)
+        for job, _ in list(self._inflight.values()):
+            self.store.release(job.id, self.name, self.settings.max_attempts + 1, "stopped")
+        self._inflight.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def busy(self) -> int:
+        return len(self._inflight)
+
+    # -- the dispatcher --------------------------------------------------------------------
+    def _new_pool(self) -> ProcessPoolExecutor:
+        threads = max(1, available_cores() // self.workers)
+        return ProcessPoolExecutor(
+            self.workers, mp_context=worker_context("lampyris.jobs.task"),
+            initializer=_init_worker, initargs=(self.env, self._model, threads),
+        )
+
+    def _loop(self) -> None:
+        beat = recover = time.monotonic()
+        purge: float | None = None
+        while not self._stopping.is_set():
+            try:
+                self._collect(block=0)
+                self._dispatch()
+                tick = time.monotonic()
+                if tick - beat > self.settings.lease_seconds / 4:
+                    beat = tick
+                    self.store.heartbeat(self.name, [j.id for j, _ in self._inflight.values()])
+                if tick - recover > self.settings.lease_seconds / 2:
+                    recover = tick
+                    self.store.recover(lease_cutoff(self.settings.lease_seconds),
+                                       self.settings.max_attempts)
+                if purge is None or tick - purge > 3600:
+                    purge = tick
+                    self._purge()
+            except Exception:  # the database may be briefly unreachable: keep going
+                log.exception("dispatcher step failed; retrying")
+            self._wake.wait(self.settings.poll_interval)
+            self._wake.clear()
+
+    def _dispatch(self) -> None:
+        assert self._pool is not None
+        for job in self.store.claim(self.name, self.workers - len(self._inflight)):
+            try:
+                future = self._pool.submit(_run, job.task)
+            except (BrokenProcessPool, RuntimeError):
+                self._restart_pool()
+                future = self._pool.submit(_run, job.task)
+            self._inflight[future] = (job, time.perf_counter())
+            future.add_done_callback(lambda _f: self._wake.set())
+
+    def _collect(self, block: float) -> None:
+        if block:
+            time.sleep(block)
+        broken = False
+        for future in [f for f in self._inflight if f.done()]:
+            job, started = self._inflight.pop(future)
+            seconds = time.perf_counter() - started
+            try:
+                ok, payload = future.result()
+            except BrokenProcessPool:
+                broken = True
+                state = self.store.release(job.id, self.name, self.settings.max_attempts,
+                                           "a worker process died running this job "
+                                           "(out of memory?)")
+                self._report(job, state, seconds, {"type": "JobError"})
+                continue
+            state = "succeeded" if ok else "failed"
+            self.store.finish(job.id, self.name, state,
+                              result=payload if ok else None, error=None if ok else payload)
+            self._report(job, state, seconds, None if ok else payload)
+        if broken:
+            self._restart_pool()
+
+    def _restart_pool(self) -> None:
+        log.error("a worker process died; restarting the pool")
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+
+    def _report(
+        self, job: JobRecord, state: State, seconds: float, error: dict[str, Any] | None
+    ) -> None:
+        if self._on_finish is not None and state != "pending":
+            self._on_finish(Outcome(job, state, seconds, error))
+
+    def _purge(self) -> None:
+        retention = self.settings.retention_hours * 3600
+        gone = self.store.purge(now() - timedelta(seconds=retention))
+        files = LocalObjectStore(self.env.objects_dir, self.env.objects_secret)
+        removed = files.delete_older_than(retention)
+        if gone or removed:
+            log.info("retention: deleted %d job(s) and %d file(s)", len(gone), removed)

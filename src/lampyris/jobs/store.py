@@ -1,0 +1,190 @@
+"""The durable job store: SQLAlchemy Core over SQLite (default) or PostgreSQL.
+
+Every state change is one committed statement, so a job the API has acknowledged survives a
+``kill -9``. Claiming is a single ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``:
+several executors (threads, processes, server replicas) never take the same job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    Integer,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row
+
+from lampyris.jobs.database import METADATA, UtcDateTime, make_engine
+from lampyris.jobs.record import TERMINAL, JobRecord, State, now
+
+JOBS = Table(
+    "jobs",
+    METADATA,
+    Column("id", String(100), primary_key=True),
+    Column("owner", String(100), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("op", String(64), nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("task", JSON, nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("result", JSON),
+    Column("error", JSON),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created", UtcDateTime, nullable=False, index=True),
+    Column("modified", UtcDateTime, nullable=False),
+    Column("claimed_by", String(100)),
+    Column("heartbeat", UtcDateTime),
+)
+
+
+def _record(row: Row[Any]) -> JobRecord:
+    return JobRecord(
+        id=row.id, owner=row.owner, kind=row.kind, op=row.op, state=row.state,
+        task=row.task, request=row.request, result=row.result, error=row.error,
+        attempts=row.attempts, created=row.created, modified=row.modified,
+    )
+
+
+class SqlJobStore:
+    """Jobs in a SQL database. ``sqlite://`` gives the in-memory store the unit tests use.
+
+    Usage:
+        store = SqlJobStore("sqlite:///data/lampyris.db")
+        store.add(JobRecord(owner="client", kind="v2", op="cutout", task={...}))
+    """
+
+    def __init__(self, url_or_engine: str | Engine) -> None:
+        self.engine = (
+            make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        )
+
+    def add(self, job: JobRecord) -> JobRecord:
+        """Commit a new job; it is durable when this returns."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(JOBS).values(
+                id=job.id, owner=job.owner, kind=job.kind, op=job.op, state=job.state,
+                task=job.task, request=job.request, result=job.result, error=job.error,
+                attempts=job.attempts, created=job.created, modified=job.modified,
+            ))
+        return job
+
+    def get(self, job_id: str, owner: str | None = None) -> JobRecord | None:
+        """The job, or None if it does not exist or belongs to another owner."""
+        query = select(JOBS).where(JOBS.c.id == job_id)
+        if owner is not None:
+            query = query.where(JOBS.c.owner == owner)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _record(row)
+
+    def claim(self, worker: str, limit: int) -> list[JobRecord]:
+        """Move up to ``limit`` of the oldest pending jobs to running, owned by ``worker``."""
+        if limit <= 0:
+            return []
+        oldest = (
+            select(JOBS.c.id).where(JOBS.c.state == "pending").order_by(JOBS.c.created)
+            .limit(limit).with_for_update(skip_locked=True)
+        )
+        stamp = now()
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(JOBS).where(JOBS.c.id.in_(oldest.scalar_subquery()))
+                .values(state="running", attempts=JOBS.c.attempts + 1, claimed_by=worker,
+                        heartbeat=stamp, modified=stamp)
+                .returning(*JOBS.c)
+            ).all()
+        return sorted((_record(r) for r in rows), key=lambda j: j.created)
+
+    def heartbeat(self, worker: str, job_ids: list[str]) -> None:
+        """Renew the lease on jobs ``worker`` is still running."""
+        if job_ids:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(JOBS).where(JOBS.c.id.in_(job_ids), JOBS.c.claimed_by == worker,
+                                       JOBS.c.state == "running")
+                    .values(heartbeat=now())
+                )
+
+    def finish(
+        self,
+        job_id: str,
+        worker: str,
+        state: State,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record the outcome, unless the job was meanwhile taken from ``worker``."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(JOBS).where(JOBS.c.id == job_id, JOBS.c.claimed_by == worker,
+                                   JOBS.c.state == "running")
+                .values(state=state, result=result, error=error, modified=now(),
+                        claimed_by=None, heartbeat=None)
+            )
+        return done.rowcount == 1
+
+    def release(self, job_id: str, worker: str, max_attempts: int, reason: str) -> State:
+        """Give a job back after its worker died: pending again, or failed for good once it
+        has had ``max_attempts`` (it may be what kills workers)."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(JOBS.c.attempts).where(JOBS.c.id == job_id)).first()
+            retry = row is not None and row.attempts < max_attempts
+            state: State = "pending" if retry else "failed"
+            error = None if state == "pending" else {"type": "JobError", "message": reason}
+            conn.execute(
+                update(JOBS).where(JOBS.c.id == job_id, JOBS.c.claimed_by == worker,
+                                   JOBS.c.state == "running")
+                .values(state=state, error=error, modified=now(), claimed_by=None,
+                        heartbeat=None)
+            )
+        return state
+
+    def recover(self, stale_before: datetime, max_attempts: int) -> int:
+        """Jobs left running by a dead server (no heartbeat since ``stale_before``) go back
+        to pending, or fail once they have used up their attempts. Returns how many."""
+        stale = (JOBS.c.state == "running") & (
+            JOBS.c.heartbeat.is_(None) | (JOBS.c.heartbeat < stale_before)
+        )
+        reason = f"the job was interrupted {max_attempts} times (server or worker stopped)"
+        with self.engine.begin() as conn:
+            retried = conn.execute(
+                update(JOBS).where(stale, JOBS.c.attempts < max_attempts)
+                .values(state="pending", claimed_by=None, heartbeat=None, modified=now())
+            ).rowcount
+            failed = conn.execute(
+                update(JOBS).where(stale, JOBS.c.attempts >= max_attempts)
+                .values(state="failed", error={"type": "JobError", "message": reason},
+                        claimed_by=None, heartbeat=None, modified=now())
+            ).rowcount
+        return retried + failed
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Number of jobs per (op, state), for metrics."""
+        query = select(JOBS.c.op, JOBS.c.state, func.count()).group_by(JOBS.c.op, JOBS.c.state)
+        with self.engine.connect() as conn:
+            return {(op, state): n for op, state, n in conn.execute(query).all()}
+
+    def purge(self, finished_before: datetime) -> list[str]:
+        """Delete finished jobs last changed before ``finished_before``; returns their ids."""
+        old = JOBS.c.state.in_(sorted(TERMINAL)) & (JOBS.c.modified < finished_before)
+        with self.engine.begin() as conn:
+            ids = [r.id for r in conn.execute(select(JOBS.c.id).where(old)).all()]
+            if ids:
+                conn.execute(delete(JOBS).where(JOBS.c.id.in_(ids)))
+        return ids
+
+
+def lease_cutoff(lease_seconds: float) -> datetime:
+    return now() - timedelta(seconds=lease_seconds)

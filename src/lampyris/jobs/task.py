@@ -1,0 +1,158 @@
+"""What a worker does with one job: fetch the input, run the op, encode, deliver the output.
+
+Runs inside worker processes. A ``Task`` is plain JSON (it is stored in the job row, so a job
+re-run after a restart does exactly what was asked); the worker's storage and object-store
+configuration arrive once, through ``WorkerEnv``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from lampyris.errors import InvalidParameterError, LampyrisError
+from lampyris.imaging.decode import decode
+from lampyris.imaging.encode import OutputFormat, encode, extension
+from lampyris.imaging.settings import ImagingSettings
+from lampyris.ops import run
+from lampyris.storage import LocalObjectStore, PresignedStorage, StorageRef, StorageSettings
+from lampyris.storage.base import Storage
+
+MEDIA_TYPES: dict[str, OutputFormat] = {
+    "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp",
+}
+_FORMAT_OF_INPUT: dict[str, OutputFormat] = {"JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One op over one image. ``output`` is a user's storage reference, or ``None`` when the
+    server hosts the result itself under ``hosted_prefix`` (Photoshop v2, Firefly).
+    ``media_type`` ``None`` keeps the input's format where we can write it, PNG otherwise."""
+
+    op: str
+    input: StorageRef
+    params: dict[str, Any] = field(default_factory=dict)
+    output: StorageRef | None = None
+    hosted_prefix: str | None = None
+    media_type: str | None = None
+    flatten: Literal["never", "jpeg"] = "jpeg"
+
+    def to_json(self) -> dict[str, Any]:
+        def ref(r: StorageRef | None) -> dict[str, str] | None:
+            return None if r is None else {"href": r.href, "storage": r.storage}
+
+        return {
+            "op": self.op, "input": ref(self.input), "params": self.params,
+            "output": ref(self.output), "hosted_prefix": self.hosted_prefix,
+            "media_type": self.media_type, "flatten": self.flatten,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Task:
+        output = data.get("output")
+        return cls(
+            op=data["op"], input=StorageRef(**data["input"]), params=data.get("params", {}),
+            output=None if output is None else StorageRef(**output),
+            hosted_prefix=data.get("hosted_prefix"), media_type=data.get("media_type"),
+            flatten=data.get("flatten", "jpeg"),
+        )
+
+
+@dataclass(frozen=True)
+class WorkerEnv:
+    """A worker's view of the outside: storage limits and the server's object store."""
+
+    storage: StorageSettings
+    objects_dir: Path
+    objects_secret: bytes
+    imaging: ImagingSettings = field(default_factory=ImagingSettings)
+
+
+def output_format(media_type: str | None, input_format: str | None) -> OutputFormat:
+    if media_type is None:
+        return _FORMAT_OF_INPUT.get(input_format or "", "png")
+    try:
+        return MEDIA_TYPES[media_type]
+    except KeyError:
+        allowed = ", ".join(MEDIA_TYPES)
+        raise InvalidParameterError(f"output media type {media_type!r}: one of {allowed}") from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+class TaskFailure(Exception):
+    """A ``LampyrisError`` with the stage it happened in: ``input`` (fetching), ``image``
+    (decoding, the op, encoding) or ``output`` (delivering), so the wire can say which link or
+    file was at fault."""
+
+    def __init__(self, stage: str, error: LampyrisError) -> None:
+        super().__init__(str(error))
+        self.stage = stage
+        self.error = error
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": type(self.error).__name__, "message": str(self.error),
+                "stage": self.stage, "status": getattr(self.error, "status", None)}
+
+
+def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[str, Any]:
+    """Run ``task``; returns the job result. Every expected failure (bad input, unreachable
+    storage, refused URL…) raises ``TaskFailure``."""
+    storage = storage or PresignedStorage(env.storage)
+    seconds: dict[str, float] = {}
+    stage = "input"
+    try:
+        start = time.perf_counter()
+        blob = storage.read(task.input)
+        seconds["fetch"] = time.perf_counter() - start
+
+        stage = "image"
+        start = time.perf_counter()
+        image = decode(blob.data, max_pixels=env.imaging.max_pixels)
+        del blob
+        fmt = output_format(task.media_type, image.format)
+        params = dict(task.params)
+        if fmt == "jpeg" and task.flatten == "jpeg" and params.get("mode", "cutout") == "cutout":
+            params.setdefault("background", "white")  # JPEG has no alpha: flatten on white
+        result = run(task.op, image, params)
+        del image
+        seconds["decode_op"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        data = encode(result.pixels, fmt)
+        media_type = f"image/{fmt}"
+        seconds["encode"] = time.perf_counter() - start
+
+        stage = "output"
+        start = time.perf_counter()
+        key = None
+        if task.output is not None:
+            storage.write(task.output, data, media_type)
+        elif task.hosted_prefix is not None:
+            key = f"{task.hosted_prefix}output{extension(fmt)}"
+            LocalObjectStore(env.objects_dir, env.objects_secret).put(key, data, media_type)
+        seconds["deliver"] = time.perf_counter() - start
+    except LampyrisError as exc:
+        raise TaskFailure(stage, exc) from exc
+
+    height, width = result.pixels.shape[:2]
+    metadata = {k: v for k, v in result.metadata.items() if k != "timings"}
+    metadata["timings"] = {**result.metadata.get("timings", {}), **seconds}
+    metadata = json.loads(json.dumps(metadata, default=_plain))  # numpy scalars → JSON
+    return {
+        "outputs": [{
+            "mediaType": media_type, "width": width, "height": height, "bytes": len(data),
+            "key": key,
+        }],
+        "metadata": metadata,
+    }
