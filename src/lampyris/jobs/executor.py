@@ -127,7 +127,11 @@ class LocalExecutor:
             self.store.release(job.id, self.name, self.settings.max_attempts + 1, "stopped")
         self._inflight.clear()
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            # Workers still busy would outlive the server: their jobs are back in the queue,
+            # so end them now rather than wait.
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     @property
     def busy(self) -> int:

@@ -1,0 +1,225 @@
+"""The Photoshop image routes: Sensei cutout/mask (v1) and remove-background (v2).
+
+The same calls reach Adobe (``https://image.adobe.io``) or a lampyris server: point
+``base_url`` and ``ims_url`` at the server and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from lampyris.client.auth import DEFAULT_IMS_URL, DEFAULT_SCOPES, TokenSource
+from lampyris.client.base import DEFAULT_WAIT, ServiceClient
+from lampyris.client.jobs import Job, JobRef
+from lampyris.client.retry import Backoff, RetryPolicy
+
+DEFAULT_BASE_URL = "https://image.adobe.io"
+SENSEI_STATUS = "/sensei/status"
+V2_STATUS = "/v2/status"
+
+#: ``(red, green, blue)`` 0–255 with optional ``alpha`` 0–1, or the wire's own mapping.
+Colour = Sequence[float] | Mapping[str, float]
+
+
+class PhotoshopClient(ServiceClient):
+    """Background removal and masks through Adobe's Photoshop API (or a lampyris server).
+
+    Submits return a :class:`JobRef` at once; :meth:`wait` polls it to a :class:`Job`.
+
+    Usage:
+        with PhotoshopClient("client-id", "client-secret") as ps:
+            ref = ps.remove_background("https://bucket.s3.amazonaws.com/in.jpg?sig=...",
+                                       media_type="image/png")
+            job = ps.wait(ref, timeout=120)
+            print(job.outputs[0])
+
+        # a lampyris server answers the same routes, IMS included:
+        PhotoshopClient("id", "secret", base_url="http://localhost:8000",
+                        ims_url="http://localhost:8000")
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        ims_url: str = DEFAULT_IMS_URL,
+        token_provider: TokenSource | None = None,
+        timeout: float = 60.0,
+        *,
+        scopes: str | Sequence[str] = DEFAULT_SCOPES,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        poll: Backoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(
+            client_id,
+            client_secret,
+            base_url=base_url,
+            ims_url=ims_url,
+            scopes=scopes,
+            token_provider=token_provider,
+            timeout=timeout,
+            transport=transport,
+            retry=retry,
+            poll=poll,
+            sleep=sleep,
+            clock=clock,
+        )
+
+    # -- Sensei v1: the caller names both storage locations ------------------------------
+
+    def create_cutout(
+        self,
+        input_href: str,
+        output_href: str,
+        *,
+        input_storage: str = "external",
+        output_storage: str = "external",
+        mask_format: str | None = None,
+        retry_server_errors: bool = False,
+    ) -> JobRef:
+        """POST /sensei/cutout: the subject on transparency, written to ``output_href``.
+
+        ``mask_format`` is ``"soft"`` or ``"binary"``; left out, the server picks (soft).
+        """
+        body = _sensei_body(input_href, output_href, input_storage, output_storage, mask_format)
+        answer = self.session.post_json(
+            "/sensei/cutout", body, retry_server_errors=retry_server_errors
+        )
+        return self._linked_job(answer, SENSEI_STATUS)
+
+    def create_mask(
+        self,
+        input_href: str,
+        output_href: str,
+        *,
+        input_storage: str = "external",
+        output_storage: str = "external",
+        mask_format: str | None = None,
+        retry_server_errors: bool = False,
+    ) -> JobRef:
+        """POST /sensei/mask: a greyscale mask of the subject, written to ``output_href``."""
+        body = _sensei_body(input_href, output_href, input_storage, output_storage, mask_format)
+        answer = self.session.post_json(
+            "/sensei/mask", body, retry_server_errors=retry_server_errors
+        )
+        return self._linked_job(answer, SENSEI_STATUS)
+
+    def sensei_status(self, job_id: str) -> Job:
+        """GET /sensei/status/{id}, once (a failed job is returned, not raised)."""
+        return Job.from_body(
+            self.session.get_json(self._status_url(None, job_id, SENSEI_STATUS)), job_id=job_id
+        )
+
+    def cutout(
+        self,
+        input_href: str,
+        output_href: str,
+        *,
+        input_storage: str = "external",
+        output_storage: str = "external",
+        mask_format: str | None = None,
+        timeout: float = DEFAULT_WAIT,
+        poll: Backoff | None = None,
+    ) -> Job:
+        """:meth:`create_cutout`, then :meth:`wait` for it (:class:`JobFailedError` if it fails)."""
+        ref = self.create_cutout(
+            input_href,
+            output_href,
+            input_storage=input_storage,
+            output_storage=output_storage,
+            mask_format=mask_format,
+        )
+        return self.wait(ref, timeout, poll)
+
+    def mask(
+        self,
+        input_href: str,
+        output_href: str,
+        *,
+        input_storage: str = "external",
+        output_storage: str = "external",
+        mask_format: str | None = None,
+        timeout: float = DEFAULT_WAIT,
+        poll: Backoff | None = None,
+    ) -> Job:
+        """:meth:`create_mask`, then :meth:`wait` for it (:class:`JobFailedError` if it fails)."""
+        ref = self.create_mask(
+            input_href,
+            output_href,
+            input_storage=input_storage,
+            output_storage=output_storage,
+            mask_format=mask_format,
+        )
+        return self.wait(ref, timeout, poll)
+
+    # -- v2: the service stores the result and answers its URL ---------------------------
+
+    def remove_background(
+        self,
+        image_url: str,
+        *,
+        mode: str = "cutout",
+        media_type: str | None = None,
+        trim: bool | None = None,
+        background_color: Colour | None = None,
+        color_decontamination: float | None = None,
+        retry_server_errors: bool = False,
+    ) -> JobRef:
+        """POST /v2/remove-background; only the options given are sent (the server defaults
+        the rest: input format, no trim, transparent, decontamination 1).
+
+        ``mode`` is ``cutout``, ``mask`` or ``psd``.
+        """
+        body: dict[str, Any] = {"image": {"source": {"url": image_url}}, "mode": mode}
+        if media_type is not None:
+            body["output"] = {"mediaType": media_type}
+        if trim is not None:
+            body["trim"] = trim
+        if background_color is not None:
+            body["backgroundColor"] = _colour(background_color)
+        if color_decontamination is not None:
+            body["colorDecontamination"] = color_decontamination
+        answer = self.session.post_json(
+            "/v2/remove-background", body, retry_server_errors=retry_server_errors
+        )
+        return self._accepted_job(answer, V2_STATUS)
+
+    def status(self, job_id: str) -> Job:
+        """GET /v2/status/{id}, once (a failed job is returned, not raised)."""
+        return Job.from_body(
+            self.session.get_json(self._status_url(None, job_id, V2_STATUS)), job_id=job_id
+        )
+
+
+def _sensei_body(
+    input_href: str,
+    output_href: str,
+    input_storage: str,
+    output_storage: str,
+    mask_format: str | None,
+) -> dict[str, Any]:
+    output: dict[str, Any] = {"href": output_href, "storage": output_storage}
+    if mask_format is not None:
+        output["mask"] = {"format": mask_format}
+    return {"input": {"href": input_href, "storage": input_storage}, "output": output}
+
+
+def _colour(colour: Colour) -> dict[str, float]:
+    """The wire's ``{red, green, blue, alpha}``; all four are required when any is sent."""
+    if isinstance(colour, Mapping):
+        values = {key: colour[key] for key in ("red", "green", "blue") if key in colour}
+        if len(values) != 3:
+            raise ValueError(f"background_color needs red, green and blue: {colour!r}")
+        return {**values, "alpha": colour.get("alpha", 1)}
+    if len(colour) not in (3, 4):
+        raise ValueError(f"background_color is (r, g, b) or (r, g, b, alpha): {colour!r}")
+    red, green, blue, *alpha = colour
+    return {"red": red, "green": green, "blue": blue, "alpha": alpha[0] if alpha else 1}

@@ -1,0 +1,40 @@
+"""Reading job inputs and writing job outputs by reference, behind one SSRF guard."""
+
+from __future__ import annotations
+
+from lampyris.storage.base import (
+    STORAGE_TYPES,
+    Blob,
+    Storage,
+    StorageRef,
+    StorageType,
+    require_storage_type,
+)
+from lampyris.storage.fetch import MAX_REDIRECTS, HttpFetcher, redact
+from lampyris.storage.guard import GuardedUrl, UrlGuard, forbidden_reason, resolve
+from lampyris.storage.memory import MemoryStorage
+from lampyris.storage.objectstore import LocalObjectStore, validate_key
+from lampyris.storage.presigned import PresignedStorage, write_request
+from lampyris.storage.settings import StorageSettings
+
+__all__ = [
+    "MAX_REDIRECTS",
+    "STORAGE_TYPES",
+    "Blob",
+    "GuardedUrl",
+    "HttpFetcher",
+    "LocalObjectStore",
+    "MemoryStorage",
+    "PresignedStorage",
+    "Storage",
+    "StorageRef",
+    "StorageSettings",
+    "StorageType",
+    "UrlGuard",
+    "forbidden_reason",
+    "redact",
+    "require_storage_type",
+    "resolve",
+    "validate_key",
+    "write_request",
+]
