@@ -5,7 +5,9 @@ free ports, all data under one temp directory, cephx off. radosgw enforces S3 au
 SigV4, pre-signed URL expiry and tampering, anonymous access → 403.
 
 Needs the Debian packages ceph-mon, ceph-osd, radosgw and ceph-common
-(``scripts/install-test-services.sh`` installs them). Starts in ~10-17 s.
+(``scripts/install-test-services.sh`` installs them). Starts in ~1.5 s: the monitor's Paxos
+proposal interval is cut from 1 s to 0.05 s, otherwise each pool creation (RGW_POOLS and the
+four radosgw makes itself) waits a full second and the start takes 12-17 s.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ mon_allow_pool_delete = true
 mon_warn_on_pool_no_redundancy = false
 osd_crush_chooseleaf_type = 0
 mon_data_avail_warn = 5
+# Commit monitor map changes after 50 ms, not 1 s: start-up goes from ~15 s to ~1.5 s.
 paxos_propose_interval = 0.05
 run_dir = {d}/run
 admin_socket = {d}/run/$name.asok

@@ -31,3 +31,24 @@ def assert_sane_cutout(png: bytes, size: tuple[int, int] = (640, 480)) -> np.nda
     expected = np.pi * (min(w, h) // 3) ** 2 / (w * h)
     assert abs(subject.mean() - expected) < 0.02, "the matte covers about the disc"
     return rgba
+
+
+def png_bomb(width: int = 20_000, height: int = 10_000) -> bytes:
+    """A valid greyscale PNG of ``width`` x ``height`` (200 MP by default) in a few hundred KB:
+    rows of zeros compress ~1000:1, which is what makes such files dangerous."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    packer = zlib.compressobj(9)
+    row = b"\x00" * (width + 1)  # filter byte + pixels
+    block = row * 256
+    parts = [packer.compress(block) for _ in range(height // 256)]
+    parts.append(packer.compress(row * (height % 256)))
+    parts.append(packer.flush())
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts))
+            + chunk(b"IEND", b""))

@@ -39,6 +39,10 @@ def _init_worker(env: WorkerEnv, model: str | None, threads: int) -> None:
     warm(model, threads)
 
 
+def _ready() -> bool:
+    return _ENV is not None
+
+
 def _run(task: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     """In a worker: (True, result) or (False, error). Expected failures never raise."""
     assert _ENV is not None, "worker started without its environment"
@@ -106,6 +110,8 @@ class LocalExecutor:
         if recovered:
             log.warning("re-queued %d job(s) left running by a stopped server", recovered)
         self._pool = self._new_pool()
+        for _ in range(self.workers):  # start every worker (and load its model) now
+            self._pool.submit(_ready)
         self._thread = threading.Thread(target=self._loop, name="lampyris-dispatcher",
                                         daemon=True)
         self._thread.start()

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import httpx
 import pytest
-from storage_server import ScriptedServer, fast_settings, serve
+from support.http_server import ScriptedServer, fast_settings, serve
 
 from lampyris.storage import HttpFetcher, UrlGuard
 

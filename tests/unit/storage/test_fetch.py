@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from storage_server import Reply, ScriptedServer, tls_contexts
+from support.http_server import Reply, ScriptedServer, tls_contexts
 
 from lampyris.errors import (
     ForbiddenUrlError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from storage_server import Reply, ScriptedServer, fast_settings
+from support.http_server import Reply, ScriptedServer, fast_settings
 
 from lampyris.errors import ForbiddenUrlError, StorageDeniedError
 from lampyris.storage import PresignedStorage, StorageRef, StorageSettings

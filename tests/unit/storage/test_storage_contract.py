@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from storage_server import ScriptedServer, fast_settings
+from support.http_server import ScriptedServer, fast_settings
 
 from lampyris.errors import InvalidParameterError, StorageDeniedError
 from lampyris.storage import STORAGE_TYPES, MemoryStorage, PresignedStorage, Storage, StorageRef
