@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 import httpx
 import pytest
-from support.http_server import ScriptedServer, fast_settings, serve
 
 from lampyris.storage import HttpFetcher, UrlGuard
+from support.http_server import ScriptedServer, fast_settings, serve
 
 
 @pytest.fixture

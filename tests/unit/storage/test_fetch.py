@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.http_server import Reply, ScriptedServer, tls_contexts
 
 from lampyris.errors import (
     ForbiddenUrlError,
@@ -19,6 +18,7 @@ from lampyris.errors import (
     StorageUnavailableError,
 )
 from lampyris.storage import Blob, HttpFetcher, StorageSettings, redact
+from support.http_server import Reply, ScriptedServer, tls_contexts
 
 MakeFetcher = Callable[..., HttpFetcher]
 

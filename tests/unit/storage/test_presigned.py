@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.http_server import Reply, ScriptedServer, fast_settings
 
 from lampyris.errors import ForbiddenUrlError, StorageDeniedError
 from lampyris.storage import PresignedStorage, StorageRef, StorageSettings
+from support.http_server import Reply, ScriptedServer, fast_settings
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from support.http_server import ScriptedServer, fast_settings
 
 from lampyris.errors import InvalidParameterError, StorageDeniedError
 from lampyris.storage import STORAGE_TYPES, MemoryStorage, PresignedStorage, Storage, StorageRef
+from support.http_server import ScriptedServer, fast_settings
 
 
 @dataclass

@@ -1,0 +1,130 @@
+"""One contract every job store backend passes: SQLite in memory, SQLite on disk, PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from lampyris.jobs import JobRecord, SqlJobStore
+from lampyris.jobs.record import now
+
+
+@pytest.fixture(params=["sqlite-memory", "sqlite-file", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlJobStore]:
+    if request.param == "sqlite-memory":
+        url = "sqlite://"
+    elif request.param == "sqlite-file":
+        url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    backend = SqlJobStore(url)
+    with backend.engine.begin() as conn:
+        conn.execute(text("DELETE FROM jobs"))
+    yield backend
+    backend.engine.dispose()
+
+
+def job(owner: str = "alice", **kw: object) -> JobRecord:
+    return JobRecord(owner=owner, kind="v2", op="cutout", task={"op": "cutout", "n": 1},
+                     request={"image": "x"}, **kw)  # type: ignore[arg-type]
+
+
+class TestJobStoreContract:
+    def test_add_then_get_round_trips_and_hides_other_owners(self, store: SqlJobStore):
+        added = store.add(job())
+        got = store.get(added.id, owner="alice")
+        assert got is not None
+        assert (got.task, got.request, got.state, got.attempts) == (added.task, added.request,
+                                                                     "pending", 0)
+        assert got.created.tzinfo is not None
+        assert abs((got.created - added.created).total_seconds()) < 0.001
+        assert store.get(added.id, owner="bob") is None
+        assert store.get("no-such-id") is None
+
+    def test_claim_takes_the_oldest_pending_first(self, store: SqlJobStore):
+        first, second, third = (store.add(job(created=now() + timedelta(seconds=i)))
+                                for i in range(3))
+        claimed = store.claim("w1", 2)
+        assert [j.id for j in claimed] == [first.id, second.id]
+        assert all(j.state == "running" and j.attempts == 1 for j in claimed)
+        assert [j.id for j in store.claim("w2", 5)] == [third.id]
+        assert store.claim("w3", 5) == []
+
+    def test_concurrent_claims_never_share_a_job(self, store: SqlJobStore):
+        ids = {store.add(job()).id for _ in range(40)}
+        taken: list[str] = []
+        lock = threading.Lock()
+
+        def worker(name: str) -> None:
+            while batch := store.claim(name, 3):
+                with lock:
+                    taken.extend(j.id for j in batch)
+
+        threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(taken) == sorted(ids)
+
+    def test_finish_only_by_the_claiming_worker(self, store: SqlJobStore):
+        added = store.add(job())
+        store.claim("w1", 1)
+        assert not store.finish(added.id, "w2", "succeeded", result={"x": 1})
+        assert store.finish(added.id, "w1", "succeeded", result={"outputs": [1]})
+        done = store.get(added.id)
+        assert done is not None and done.state == "succeeded" and done.result == {"outputs": [1]}
+        assert not store.finish(added.id, "w1", "failed", error={"type": "X"})
+
+    def test_recover_requeues_stale_running_jobs_and_fails_exhausted_ones(
+        self, store: SqlJobStore
+    ):
+        fresh, stale, exhausted = store.add(job()), store.add(job()), store.add(job())
+        store.claim("dead", 3)
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE jobs SET attempts = 3 WHERE id = :id"),
+                         {"id": exhausted.id})
+        store.heartbeat("dead", [fresh.id])
+        with store.engine.begin() as conn:  # the other two last beat long ago
+            conn.execute(text("UPDATE jobs SET heartbeat = :t WHERE id != :id"),
+                         {"t": (now() - timedelta(hours=1)).replace(tzinfo=None),
+                          "id": fresh.id})
+        assert store.recover(now() - timedelta(minutes=5), max_attempts=3) == 2
+        states = {j: store.get(j).state for j in (fresh.id, stale.id, exhausted.id)}  # type: ignore[union-attr]
+        assert states == {fresh.id: "running", stale.id: "pending", exhausted.id: "failed"}
+        failed = store.get(exhausted.id)
+        assert failed is not None and "interrupted" in failed.error["message"]  # type: ignore[index]
+
+    def test_release_requeues_until_attempts_run_out(self, store: SqlJobStore):
+        added = store.add(job())
+        for attempt in (1, 2):
+            (claimed,) = store.claim("w", 1)
+            assert claimed.attempts == attempt
+            assert store.release(added.id, "w", 3, "worker died") == "pending"
+        store.claim("w", 1)
+        assert store.release(added.id, "w", 3, "worker died") == "failed"
+        gone = store.get(added.id)
+        assert gone is not None and gone.error == {"type": "JobError", "message": "worker died"}
+
+    def test_counts_and_purge(self, store: SqlJobStore):
+        old = store.add(job())
+        store.add(job())
+        store.claim("w", 1)
+        store.finish(old.id, "w", "failed", error={"type": "X", "message": "m"})
+        assert store.counts() == {("cutout", "failed"): 1, ("cutout", "pending"): 1}
+        assert store.purge(now() - timedelta(hours=1)) == []
+        assert store.purge(now() + timedelta(seconds=1)) == [old.id]
+        assert store.counts() == {("cutout", "pending"): 1}
+
+    def test_ids_are_unguessable_single_path_segments(self, store: SqlJobStore):
+        ids = {store.add(job()).id for _ in range(20)}
+        assert len(ids) == 20
+        for job_id in ids:
+            assert "/" not in job_id and len(job_id) >= 36
+            uuid.UUID(job_id[:36])
