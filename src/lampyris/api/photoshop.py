@@ -24,8 +24,10 @@ from lampyris.api.photoshop_wire import (
     v2_task,
 )
 from lampyris.api.services import Services, services
+from lampyris.errors import ModelError
 from lampyris.jobs import JobRecord, Task
 from lampyris.jobs.record import new_job_id
+from lampyris.models import resolve_spec
 from lampyris.ops import CATALOG
 
 router = APIRouter(tags=["Photoshop"])
@@ -34,12 +36,17 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {202: {"description": "Job accepted
 
 
 def _check_params(task: Task) -> None:
-    """Refuse bad op parameters now (400) rather than as a failed job later."""
+    """Refuse bad op parameters and unknown models now (400) rather than as a failed job."""
     try:
-        CATALOG[task.op].params.model_validate(task.params)
+        params = CATALOG[task.op].params.model_validate(task.params)
+        model = getattr(params, "model", None)
+        if model is not None:
+            resolve_spec(model)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ApiError(400, "validation_error", f"invalid options: {problems}") from None
+    except ModelError as exc:
+        raise ApiError(400, "validation_error", f"invalid options: {exc}") from None
 
 
 def _submit(svc: Services, who: Principal, kind: str, task: Task, request: dict[str, Any],

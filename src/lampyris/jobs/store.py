@@ -57,7 +57,8 @@ def _record(row: Row[Any]) -> JobRecord:
 
 
 class SqlJobStore:
-    """Jobs in a SQL database. ``sqlite://`` gives the in-memory store the unit tests use.
+    """Jobs in a SQL database. ``sqlite://`` gives the in-memory store the unit tests use
+    (one shared connection: single-threaded use only).
 
     Usage:
         store = SqlJobStore("sqlite:///data/lampyris.db")

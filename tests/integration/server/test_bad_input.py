@@ -122,6 +122,16 @@ def test_out_of_range_options_are_refused_before_a_job_exists(server: LampyrisSe
         "image": {"source": {"url": "https://example.com/a.jpg"}}, "mode": "psd",
     })
     assert psd.status_code == 400 and "PSD" in psd.json()["message"]
+    model = server.post("/v2/remove-background", {
+        "image": {"source": {"url": "https://example.com/a.jpg"}}, "lampyris": {"model": "nope"},
+    })
+    assert model.status_code == 400 and "unknown model 'nope'" in model.json()["message"]
+    canvas = server.post("/sensei/cutout", {
+        "input": {"href": "https://example.com/a.jpg", "storage": "external"},
+        "output": {"href": "https://example.com/a.png", "storage": "external"},
+        "lampyris": {"canvas": "big"},
+    })
+    assert canvas.status_code == 400 and "canvas" in canvas.json()["title"]
 
 
 def test_unreachable_input_fails_the_job(server: LampyrisServer, bucket: dict[str, Any]):
