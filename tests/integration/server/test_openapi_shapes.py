@@ -18,8 +18,11 @@ from support.ceph import CephS3
 from support.lampyris_server import LampyrisServer
 from support.procs import REPO_ROOT
 
-SPEC = (REPO_ROOT.parent / "shared" / "reference" / "adobe-openapi"
-        / "ffs-photoshop-API-photoshop_api@48b9683-with-sensei-and-v2-removebg.json")
+SPEC_NAME = "ffs-photoshop-API-photoshop_api@48b9683-with-sensei-and-v2-removebg.json"
+# The shared reference beside the checkout (../shared), wherever this checkout lives.
+CANDIDATES = [base / "shared" / "reference" / "adobe-openapi" / SPEC_NAME
+              for base in (REPO_ROOT.parent, Path("/work"))]
+SPEC = next((p for p in CANDIDATES if p.exists()), CANDIDATES[0])
 
 
 @pytest.fixture(scope="module")
