@@ -71,8 +71,11 @@ class SourceImage(_Wire):
     source: UrlSource
 
 
+MediaType = Literal["image/jpeg", "image/png", "image/webp", "image/vnd.adobe.photoshop"]
+
+
 class OutputOptions(_Wire):
-    mediaType: Literal["image/jpeg", "image/png", "image/webp", "image/vnd.adobe.photoshop"] | None = None  # noqa: E501
+    mediaType: MediaType | None = None
 
 
 class Colour(_Wire):
