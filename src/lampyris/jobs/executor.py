@@ -26,16 +26,18 @@ from lampyris.jobs.settings import JobSettings
 from lampyris.jobs.store import SqlJobStore, lease_cutoff
 from lampyris.jobs.task import Task, TaskFailure, WorkerEnv, execute
 from lampyris.ops.pool import available_cores, warm, worker_context
-from lampyris.storage import LocalObjectStore
+from lampyris.storage import LocalObjectStore, PresignedStorage
 
 log = logging.getLogger(__name__)
 
 _ENV: WorkerEnv | None = None
+_STORAGE: PresignedStorage | None = None  # built once per worker: its TLS setup costs ~20 ms
 
 
 def _init_worker(env: WorkerEnv, model: str | None, threads: int) -> None:
-    global _ENV
+    global _ENV, _STORAGE
     _ENV = env
+    _STORAGE = PresignedStorage(env.storage)
     warm(model, threads)
 
 
@@ -47,7 +49,7 @@ def _run(task: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     """In a worker: (True, result) or (False, error). Expected failures never raise."""
     assert _ENV is not None, "worker started without its environment"
     try:
-        return True, execute(Task.from_json(task), _ENV)
+        return True, execute(Task.from_json(task), _ENV, _STORAGE)
     except TaskFailure as failure:
         return False, failure.describe()
     except LampyrisError as exc:
