@@ -118,6 +118,7 @@ def limited_server() -> Iterator[LampyrisServer]:
     data = short_tempdir("lampyris-limited-")
     live = LampyrisServer(data, workers=1, env={
         "LAMPYRIS_RATE_LIMIT_PER_MINUTE": "30", "LAMPYRIS_RATE_LIMIT_BURST": "5",
+        "LAMPYRIS_PUBLIC_URL": "https://images.example.test/",
     }).start()
     try:
         yield live
@@ -155,3 +156,11 @@ def test_health_metrics_docs_and_double_slash(server: LampyrisServer):
         assert name in metrics.text, name
     answer = httpx.get(f"{server.url}//v2/status/x", headers=server.headers())
     assert answer.status_code == 404 and answer.json()["error_code"] == "unknown_job_id"
+
+
+def test_links_use_the_public_url(limited_server: LampyrisServer):
+    who = limited_server.add_client("linked")
+    answer = limited_server.post("/v2/remove-background", V2_BODY, who)
+    assert answer.status_code == 202
+    job_id = answer.json()["jobId"]
+    assert answer.json()["statusUrl"] == f"https://images.example.test/v2/status/{job_id}"
