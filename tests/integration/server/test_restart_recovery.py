@@ -3,9 +3,12 @@ start it again on the same data dir, and every one of them succeeds."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from lampyris.jobs import SqlJobStore
@@ -61,3 +64,31 @@ def test_kill_9_with_50_unfinished_jobs_then_restart_runs_all(
     assert outputs == sorted(f"/out/{i}.png" for i in range(JOBS))
     for key in outputs:
         assert_sane_cutout(files.objects[key].data)
+
+
+def test_a_killed_worker_costs_one_attempt_not_the_job(
+    fresh_server_dir: Path, files: ScriptedServer, photo: bytes
+):
+    jpeg = {"Content-Type": "image/jpeg"}
+    files.script("/in.jpg", Reply(200, photo, jpeg, delay=120))
+    live = LampyrisServer(fresh_server_dir, env=LOOPBACK, workers=1).start()
+    try:
+        answer = live.post("/sensei/cutout", {
+            "input": {"href": files.url("/in.jpg"), "storage": "external"},
+            "output": {"href": files.url("/out/x.png"), "storage": "external"},
+        })
+        wait_until(lambda: files.hits("/in.jpg") >= 1, timeout=30, what="worker fetching")
+        server = psutil.Process(live.proc.pid)
+        forkserver = next(p for p in server.children() if "forkserver" in " ".join(p.cmdline()))
+        (worker,) = forkserver.children()
+        files.script("/in.jpg", Reply(200, photo, jpeg))
+        os.kill(worker.pid, signal.SIGKILL)  # as the OOM killer would
+        status = live.wait(answer.json()["_links"]["self"]["href"])
+        assert status["status"] == "succeeded", status
+        assert_sane_cutout(files.objects["/out/x.png"].data)
+        store = SqlJobStore(sqlite_url(fresh_server_dir))
+        record = store.get(status["jobId"])
+        store.engine.dispose()
+        assert record is not None and record.attempts == 2
+    finally:
+        live.stop()
