@@ -98,3 +98,26 @@ def test_v2_remove_background_through_the_python_client(
     assert job.status == "succeeded"
     (url,) = job.outputs
     assert_sane_cutout(httpx.get(url).content)
+
+
+def test_v2_options_trim_background_and_jpeg(
+    server: LampyrisServer, ceph_s3: CephS3, s3_bucket: str, photo: bytes
+):
+    from lampyris.client import PhotoshopClient
+
+    client = s3.client_for(ceph_s3)
+    s3.put_object(client, s3_bucket, "in.jpg", photo)
+    with PhotoshopClient(server.client.client_id, server.client.client_secret,
+                         base_url=server.url, ims_url=server.url) as ps:
+        job = ps.wait(ps.remove_background(
+            s3.presign_get(client, s3_bucket, "in.jpg"), trim=True,
+            background_color=(20, 200, 20), color_decontamination=0.5,
+        ), timeout=120)
+    (url,) = job.outputs
+    image = Image.open(io.BytesIO(httpx.get(url).content))
+    assert image.format == "JPEG", "the output keeps the input's format by default"
+    w, h = image.size
+    assert abs(w - 321) <= 6 and abs(h - 321) <= 6, "trimmed to the disc"
+    pixels = np.asarray(image).astype(int)
+    assert np.abs(pixels[2, 2] - (20, 200, 20)).max() < 12, "corners show the background"
+    assert np.abs(pixels[h // 2, w // 2] - (200, 30, 30)).max() < 12, "the subject is kept"
