@@ -121,3 +121,25 @@ def test_v2_options_trim_background_and_jpeg(
     pixels = np.asarray(image).astype(int)
     assert np.abs(pixels[2, 2] - (20, 200, 20)).max() < 12, "corners show the background"
     assert np.abs(pixels[h // 2, w // 2] - (200, 30, 30)).max() < 12, "the subject is kept"
+
+
+def test_lampyris_extensions_give_catalog_ready_output(
+    server: LampyrisServer, azurite: Azurite, blob_container: str, photo: bytes
+):
+    azure_blob.upload_blob(azurite, blob_container, "in.jpg", photo)
+    accepted = server.post("/sensei/cutout", {
+        "input": {"storage": "azure",
+                  "href": azure_blob.read_sas_url(azurite, blob_container, "in.jpg")},
+        "output": {"storage": "azure", "color": {"space": "rgb"},
+                   "href": azure_blob.write_sas_url(azurite, blob_container, "out.png")},
+        "lampyris": {"canvas": "800x800", "padding": "10%", "shadow": True},
+    })
+    assert accepted.status_code == 202, accepted.text
+    assert server.wait(accepted.json()["_links"]["self"]["href"])["status"] == "succeeded"
+    image = Image.open(io.BytesIO(azure_blob.download_blob(azurite, blob_container, "out.png")))
+    assert image.mode == "RGB" and image.size == (800, 800)
+    pixels = np.asarray(image).astype(int)
+    assert (pixels[5, 5] == 255).all(), "white canvas"
+    red = (pixels[..., 0] > 150) & (pixels[..., 1] < 80)
+    rows, cols = np.flatnonzero(red.any(1)), np.flatnonzero(red.any(0))
+    assert rows[0] >= 60 and cols[0] >= 60 and rows[-1] <= 740, "subject inside the padding"
