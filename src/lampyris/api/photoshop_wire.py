@@ -28,6 +28,8 @@ class Extensions(_Wire):
     """lampyris-only cutout options (not Adobe's): ignored by Adobe, honoured here."""
 
     model: str | None = None
+    mirror_pass: Literal["auto", "always", "never"] | None = None
+    mask_format: Literal["soft", "binary"] | None = None
     padding: str | None = Field(default=None, examples=["6%"])
     canvas: str | None = Field(default=None, examples=["1200x1200"])
     shadow: bool | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lampyris import __version__
+from lampyris.cli.batch import batch_command, run_command
 from lampyris.cli.clients import clients_app
 from lampyris.cli.cutout import cutout_command
 from lampyris.cli.models import models_app
@@ -20,6 +21,8 @@ app = typer.Typer(
 )
 app.command("cutout")(cutout_command)
 app.add_typer(models_app, name="models")
+app.command("batch")(batch_command)
+app.command("run")(run_command)
 app.command("serve")(serve_command)
 app.add_typer(clients_app, name="clients")
 

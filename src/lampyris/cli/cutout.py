@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,26 +17,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from lampyris.cli import options
+from lampyris.cli.options import Format, MirrorPass, cutout_params
 from lampyris.errors import LampyrisError
 from lampyris.imaging.encode import OutputFormat, extension
-from lampyris.ops.cutout import CutoutParams
 from lampyris.workflows.filejob import FileJob, FileResult
 from lampyris.workflows.files import InputProblem, expand_inputs
 from lampyris.workflows.local import available_cores, run_batch
 
 console = Console(stderr=True)
-
-
-class Format(StrEnum):
-    png = "png"
-    webp = "webp"
-    jpeg = "jpeg"
-
-
-class MirrorPass(StrEnum):
-    auto = "auto"
-    always = "always"
-    never = "never"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -50,31 +37,21 @@ def cutout_command(
     inputs: list[str] = typer.Argument(..., help="Image files, folders (recursive) or globs."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for the results; a folder "
                                 "input keeps its tree below it.", envvar="LAMPYRIS_OUTPUT"),
-    format: Format = typer.Option(Format.png, "--format", "-f", help="Output format."),
-    quality: int | None = typer.Option(None, min=1, max=100,
-                                       help="JPEG/WebP quality (default 90)."),
-    lossless: bool = typer.Option(False, help="Lossless WebP."),
-    mask_only: bool = typer.Option(False, "--mask-only", help="Write the greyscale mask only."),
-    binary: bool = typer.Option(False, "--binary", help="Hard 0/255 mask instead of a soft one."),
-    background: str | None = typer.Option(
-        None, "--background", "-b",
-        help="Composite on a colour: white, '#f5f5f5', '255,255,255' or with alpha '#ffffff80'."),
-    trim: bool = typer.Option(False, help="Crop to the subject."),
-    padding: str | None = typer.Option(None, help="Margin around the subject: pixels ('40') or "
-                                       "percent ('5%': of the subject, or of the canvas)."),
-    canvas: str | None = typer.Option(None, help="Fixed output size WxH, subject fitted and "
-                                      "centred (implies --trim)."),
-    shadow: bool = typer.Option(False, help="Soft contact/drop shadow under the subject."),
-    shadow_opacity: float = typer.Option(0.45, min=0.0, max=1.0, help="Shadow strength."),
-    decontaminate: float = typer.Option(0.0, min=0.0, max=1.0,
-                                        help="Remove background colour spill from edges (0-1)."),
-    model: str = typer.Option("u2netp", "--model", "-m", envvar="LAMPYRIS_MODEL",
-                              help="Model name (see `lampyris models list`) or an .onnx path."),
-    mirror_pass: MirrorPass = typer.Option(
-        MirrorPass.auto, help="Second, mirrored model pass averaged in: auto runs it only when "
-        "the first pass is unsure; always is best quality, never is fastest."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, envvar="LAMPYRIS_JOBS",
-                             help="Worker processes (0: one per core)."),
+    format: Format = options.FORMAT,
+    quality: int | None = options.QUALITY,
+    lossless: bool = options.LOSSLESS,
+    mask_only: bool = options.MASK_ONLY,
+    binary: bool = options.BINARY,
+    background: str | None = options.BACKGROUND,
+    trim: bool = options.TRIM,
+    padding: str | None = options.PADDING,
+    canvas: str | None = options.CANVAS,
+    shadow: bool = options.SHADOW,
+    shadow_opacity: float = options.SHADOW_OPACITY,
+    decontaminate: float = options.DECONTAMINATE,
+    model: str = options.MODEL,
+    mirror_pass: MirrorPass = options.MIRROR_PASS,
+    jobs: int = options.JOBS,
     overwrite: bool = typer.Option(False, help="Replace existing outputs (default: skip them)."),
     keep_metadata: bool = typer.Option(False, help="Copy EXIF and XMP into the outputs."),
 ) -> None:
@@ -85,16 +62,14 @@ def cutout_command(
     fmt = cast(OutputFormat, format.value)
     if fmt == "jpeg" and background is None and not mask_only:
         raise _fail("JPEG has no transparency: add --background COLOUR (or use png/webp)")
-    params: dict[str, Any] = {
-        "model": model, "mirror_pass": mirror_pass.value, "mode": "mask" if mask_only else "cutout",
-        "mask_format": "binary" if binary else "soft", "decontaminate": decontaminate,
-        "background": background, "trim": trim, "padding": padding, "canvas": canvas,
-        "shadow": shadow, "shadow_opacity": shadow_opacity,
-    }
     try:
-        CutoutParams.model_validate(params)
-    except ValidationError as exc:
-        raise _fail("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from None
+        params = cutout_params(
+            model=model, mirror_pass=mirror_pass, mask_only=mask_only, binary=binary,
+            decontaminate=decontaminate, background=background, trim=trim, padding=padding,
+            canvas=canvas, shadow=shadow, shadow_opacity=shadow_opacity,
+        )
+    except typer.BadParameter as exc:
+        raise _fail(str(exc)) from None
 
     tasks, problems = expand_inputs(inputs, output, extension(fmt))
     job = FileJob("cutout", params, fmt, quality, lossless, keep_metadata, overwrite)

@@ -171,12 +171,15 @@ class PhotoshopClient(ServiceClient):
         trim: bool | None = None,
         background_color: Colour | None = None,
         color_decontamination: float | None = None,
+        extensions: Mapping[str, Any] | None = None,
         retry_server_errors: bool = False,
     ) -> JobRef:
         """POST /v2/remove-background; only the options given are sent (the server defaults
         the rest: input format, no trim, transparent, decontamination 1).
 
-        ``mode`` is ``cutout``, ``mask`` or ``psd``.
+        ``mode`` is ``cutout``, ``mask`` or ``psd``. ``extensions`` go in the body's
+        ``lampyris`` object (padding, canvas, shadow…): a lampyris server honours them,
+        Adobe ignores them.
         """
         body: dict[str, Any] = {"image": {"source": {"url": image_url}}, "mode": mode}
         if media_type is not None:
@@ -187,6 +190,8 @@ class PhotoshopClient(ServiceClient):
             body["backgroundColor"] = _colour(background_color)
         if color_decontamination is not None:
             body["colorDecontamination"] = color_decontamination
+        if extensions:
+            body["lampyris"] = dict(extensions)
         answer = self.session.post_json(
             "/v2/remove-background", body, retry_server_errors=retry_server_errors
         )

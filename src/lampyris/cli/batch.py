@@ -1,0 +1,324 @@
+"""``lampyris batch SRC DST`` / ``lampyris batch status [LEDGER]`` / ``lampyris run FILE``.
+
+The commands only build a ``BatchSpec`` and a backend from options or a workflow file, then
+drive ``workflows.batch.BatchRunner`` with a progress bar and write the JSON summary and the
+HTML report.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, cast
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from lampyris.cli import options
+from lampyris.cli.options import Format, MirrorPass, cutout_params
+from lampyris.errors import LampyrisError
+from lampyris.imaging.encode import OutputFormat
+from lampyris.workflows.backends.base import Backend
+from lampyris.workflows.backends.local import LocalBackend
+from lampyris.workflows.backends.remote import RemoteBackend, RemoteSettings
+from lampyris.workflows.batch import BatchRunner, BatchSpec, Event, RunSummary
+from lampyris.workflows.ledger import Ledger, LedgerItem
+from lampyris.workflows.report import summary_json, write_html_report, write_json
+from lampyris.workflows.watch import watch
+from lampyris.workflows.workflow import (
+    RemoteConfig,
+    WorkflowFile,
+    check_on_success,
+    load_workflow,
+)
+
+console = Console(stderr=True)
+DEFAULT_LEDGER = Path("lampyris-batch.ledger.db")
+
+
+class BackendName(StrEnum):
+    local = "local"
+    remote = "remote"
+    ray = "ray"
+
+
+@dataclass
+class Outputs:
+    """Where a run leaves its records: the ledger and, beside it, report, summary, thumbs."""
+
+    ledger: Path
+    report: Path
+    summary: Path
+
+    @classmethod
+    def beside(cls, ledger: Path, report: Path | None = None,
+               summary: Path | None = None) -> Outputs:
+        stem = ledger.with_suffix("").with_suffix("") if ledger.suffix == ".db" else ledger
+        return cls(ledger, report or Path(f"{stem}.report.html"),
+                   summary or Path(f"{stem}.summary.json"))
+
+    @property
+    def thumbs(self) -> Path:
+        return Path(f"{self.ledger}.thumbs")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def make_backend(name: str, jobs: int, model: str | None, remote: RemoteConfig | None) -> Backend:
+    if name == "local":
+        return LocalBackend(jobs, model=model)
+    if name == "remote":
+        if remote is None:
+            raise _fail("the remote backend needs --server (or none for Adobe), --client-id "
+                        "and --client-secret (or LAMPYRIS_CLIENT_ID / LAMPYRIS_CLIENT_SECRET)")
+        return RemoteBackend(RemoteSettings(remote.client_id, remote.client_secret, remote.url,
+                                            remote.timeout), concurrency=jobs or 4)
+    raise _fail("the ray backend is not part of this version yet: use local or remote")
+
+
+def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *, watch_interval: float | None
+            ) -> None:
+    """Run (or watch) with a progress bar; write summary and report; exit 1 on failures."""
+    stop = threading.Event()
+    runner_ref: list[BatchRunner] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+        for runner in runner_ref:
+            runner.stop()
+        if signum == signal.SIGINT:
+            console.print("[yellow]stopping: finishing the images in progress "
+                          "(Ctrl-C again to quit at once)[/yellow]")
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    last: RunSummary | None = None
+    try:
+        with Ledger(outputs.ledger) as ledger:
+            def once() -> RunSummary:
+                nonlocal last
+                with _progress() as progress:
+                    bar = progress.add_task("batch", total=None, status="")
+                    counts = {"done": 0, "failed": 0, "skipped": 0}
+
+                    def on_event(event: Event, item: LedgerItem) -> None:
+                        key = {"unchanged": "done"}.get(event, event)
+                        if key in counts:
+                            counts[key] += 1
+                            progress.advance(bar)
+                        progress.update(bar, status=_status(counts))
+
+                    runner = BatchRunner(spec, ledger, backend, thumbs_dir=outputs.thumbs,
+                                         listener=on_event,
+                                         on_listed=lambda n: progress.update(bar, total=n))
+                    runner_ref[:] = [runner]
+                    last = runner.run()
+                _finish(last, ledger, spec, outputs)
+                return last
+
+            if watch_interval is None:
+                once()
+            else:
+                console.print(f"watching {spec.source.url} every {watch_interval:g} s "
+                              "(Ctrl-C to stop)")
+                watch(once, watch_interval, stop)
+    except LampyrisError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        backend.close(cancel=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if last is not None and last.interrupted:
+        raise typer.Exit(130)
+    if last is not None and last.failed:
+        raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=console)
+
+
+def _status(counts: dict[str, int]) -> str:
+    return (f"[green]done {counts['done']}[/green] · [red]failed {counts['failed']}[/red] · "
+            f"skipped {counts['skipped']}")
+
+
+def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: Outputs) -> None:
+    data = summary_json(summary, ledger, spec.sink.url)
+    write_json(outputs.summary, data)
+    write_html_report(outputs.report, ledger, spec.sink.url, outputs.thumbs, summary)
+    rate = f", {summary.rate:.2f} images/s" if summary.done else ""
+    console.print(
+        f"[green]done {summary.done}[/green] · unchanged {summary.unchanged} · skipped "
+        f"{summary.skipped} · [{'red' if summary.failed else 'green'}]failed {summary.failed}"
+        f"[/] · retries {summary.retries} in {summary.seconds:.1f} s{rate}"
+        + (" · [yellow]interrupted: run again to resume[/yellow]" if summary.interrupted else ""))
+    for url, reason in summary.failures[:20]:
+        console.print(f"  [red]✗[/red] {url}: {reason}")
+    if len(summary.failures) > 20:
+        console.print(f"  … and {len(summary.failures) - 20} more (see the report)")
+    console.print(f"report: {outputs.report}  summary: {outputs.summary}  "
+                  f"ledger: {outputs.ledger}")
+
+
+def _storage_options(pairs: list[str]) -> dict[str, dict[str, Any]]:
+    """``s3.endpoint_url=http://…`` → ``{"s3": {"endpoint_url": "http://…"}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        protocol, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise _fail(f"--storage-option takes PROTOCOL.KEY=VALUE, not {pair!r}")
+        out.setdefault(protocol, {})[name] = value
+    return out
+
+
+def batch_command(
+    args: list[str] = typer.Argument(..., metavar="SRC DST | status [LEDGER]",
+                                     help="Source and destination folders or URLs (local "
+                                     "paths, s3://, az://, gs://, dropbox://); or `status`."),
+    steps: str = typer.Option("cutout", help="Comma-separated steps, in order."),
+    format: Format = options.FORMAT,
+    quality: int | None = options.QUALITY,
+    lossless: bool = options.LOSSLESS,
+    mask_only: bool = options.MASK_ONLY,
+    binary: bool = options.BINARY,
+    background: str | None = options.BACKGROUND,
+    trim: bool = options.TRIM,
+    padding: str | None = options.PADDING,
+    canvas: str | None = options.CANVAS,
+    shadow: bool = options.SHADOW,
+    shadow_opacity: float = options.SHADOW_OPACITY,
+    decontaminate: float = options.DECONTAMINATE,
+    model: str = options.MODEL,
+    mirror_pass: MirrorPass = options.MIRROR_PASS,
+    naming: str = typer.Option("{dir}{stem}.{ext}", help="Output name below DST: {dir} {stem} "
+                               "{name} {ext}."),
+    jobs: int = options.JOBS,
+    backend: BackendName = typer.Option(BackendName.local, help="Where steps run: local worker "
+                                        "processes, or remote (a lampyris server / Adobe)."),
+    server: str | None = typer.Option(None, envvar="LAMPYRIS_SERVER_URL",
+                                      help="Remote backend: the lampyris server's URL "
+                                      "(none: Adobe's hosts)."),
+    client_id: str | None = typer.Option(None, envvar="LAMPYRIS_CLIENT_ID"),
+    client_secret: str | None = typer.Option(None, envvar="LAMPYRIS_CLIENT_SECRET"),
+    storage_option: list[str] = typer.Option([], help="fsspec option PROTOCOL.KEY=VALUE, "
+                                             "e.g. s3.endpoint_url=http://minio:9000."),
+    ledger: Path = typer.Option(DEFAULT_LEDGER, envvar="LAMPYRIS_LEDGER",
+                                help="The run's ledger (SQLite); report and summary go beside."),
+    retries: int = typer.Option(2, min=0, help="Extra tries for storage errors, with backoff."),
+    retry_failed: bool = typer.Option(False, help="Try inputs that failed before again."),
+    on_success: str = typer.Option("keep", help="What to do with a processed input: keep, "
+                                   "delete or move:URL."),
+    watch_: bool = typer.Option(False, "--watch", help="Keep polling SRC for new files."),
+    interval: float = typer.Option(30.0, min=0.1, help="Seconds between --watch passes."),
+    report: Path | None = typer.Option(None, help="HTML report path."),
+    summary: Path | None = typer.Option(None, help="JSON summary path."),
+) -> None:
+    """Run steps over every image of a folder or bucket, resumably; `batch status` shows a
+    ledger.
+
+    Usage: lampyris batch s3://shop/in/ s3://shop/out/ --steps cutout --background white
+    """
+    if args[0] == "status":
+        if len(args) > 2:
+            raise _fail("usage: lampyris batch status [LEDGER]")
+        show_status(Path(args[1]) if len(args) == 2 else ledger)
+        return
+    if len(args) != 2:
+        raise _fail("usage: lampyris batch SRC DST [options]  (or: lampyris batch status)")
+    try:
+        check_on_success(on_success)
+        params = cutout_params(
+            model=model, mirror_pass=mirror_pass, mask_only=mask_only, binary=binary,
+            decontaminate=decontaminate, background=background, trim=trim, padding=padding,
+            canvas=canvas, shadow=shadow, shadow_opacity=shadow_opacity)
+    except (typer.BadParameter, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    names = [s.strip() for s in steps.split(",") if s.strip()]
+    fmt = cast(OutputFormat, format.value)
+    if fmt == "jpeg" and background is None and not mask_only and "fill" not in names:
+        raise _fail("JPEG has no transparency: add --background COLOUR (or use png/webp)")
+    chain = [(n, params if n == "cutout" else {}) for n in names]
+    workflow = WorkflowFile(
+        source=args[0], sink=args[1], steps=[{n: p} for n, p in chain],
+        output={"format": fmt, "quality": quality, "lossless": lossless},  # type: ignore[arg-type]
+        naming=naming, storage_options=_storage_options(storage_option), retries=retries,
+        retry_failed=retry_failed, on_success=on_success, concurrency=jobs,
+        backend=backend.value,
+        remote=(RemoteConfig(url=server, client_id=client_id, client_secret=client_secret)
+                if backend == BackendName.remote and client_id and client_secret else None),
+    )
+    _run_workflow(workflow, Outputs.beside(ledger, report, summary), Path.cwd(),
+                  interval if watch_ else None)
+
+
+def run_command(
+    workflow_file: Path = typer.Argument(..., help="A workflow YAML file."),
+    watch_: bool = typer.Option(False, "--watch", help="Keep polling the source."),
+    interval: float = typer.Option(30.0, min=0.1, help="Seconds between --watch passes."),
+) -> None:
+    """Run a workflow file (source, steps, sink, naming, concurrency, backend).
+
+    Usage: lampyris run catalog.yaml
+    """
+    try:
+        workflow = load_workflow(workflow_file)
+    except LampyrisError as exc:
+        raise _fail(str(exc)) from None
+    base = workflow_file.parent
+    ledger = base / (workflow.ledger or f"{workflow_file.stem}.ledger.db")
+    outputs = Outputs.beside(ledger, base / workflow.report if workflow.report else None,
+                             base / workflow.summary if workflow.summary else None)
+    _run_workflow(workflow, outputs, base, interval if watch_ else None)
+
+
+def _run_workflow(workflow: WorkflowFile, outputs: Outputs, base: Path,
+                  interval: float | None) -> None:
+    try:
+        spec = workflow.batch_spec(base)
+    except LampyrisError as exc:
+        raise _fail(str(exc)) from None
+    cutout = next((s for s in spec.steps if s.name == "cutout"), None)
+    model = str(cutout.params.get("model", "u2netp")) if cutout else None
+    backend = make_backend(workflow.backend, workflow.concurrency, model, workflow.remote)
+    execute(spec, backend, outputs, watch_interval=interval)
+
+
+def show_status(path: Path) -> None:
+    """What a ledger says: per destination, done / failed / pending, the last runs, failures."""
+    if not path.exists():
+        raise _fail(f"no ledger at {path}")
+    with Ledger(path) as ledger:
+        runs = ledger.runs()
+        for dest in sorted({r["dest"] for r in runs}):
+            counts = ledger.counts(dest)
+            console.print(f"[bold]{dest}[/bold]: [green]done {counts.get('done', 0)}[/green] · "
+                          f"[red]failed {counts.get('failed', 0)}[/red] · pending "
+                          f"{counts.get('pending', 0) + counts.get('running', 0)}")
+            failed = list(ledger.items(status="failed", dest=dest))
+            for item in failed[:20]:
+                console.print(f"  [red]✗[/red] {item.rel}: {item.error} "
+                              f"({item.attempts} attempt(s))")
+            if len(failed) > 20:
+                console.print(f"  … and {len(failed) - 20} more")
+        for run in runs[-5:]:
+            console.print(f"run {run['id']}: {run['source']} → {run['dest']} "
+                          f"{run['outcome'] or 'running or killed'}")
+

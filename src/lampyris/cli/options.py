@@ -1,0 +1,69 @@
+"""Command-line options shared by ``cutout`` and ``batch``: one definition, one help text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+
+from lampyris.ops.cutout import CutoutParams
+
+
+class Format(StrEnum):
+    png = "png"
+    webp = "webp"
+    jpeg = "jpeg"
+
+
+class MirrorPass(StrEnum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+FORMAT = typer.Option(Format.png, "--format", "-f", help="Output format.")
+QUALITY = typer.Option(None, min=1, max=100, help="JPEG/WebP quality (default 90).")
+LOSSLESS = typer.Option(False, help="Lossless WebP.")
+MASK_ONLY = typer.Option(False, "--mask-only", help="Write the greyscale mask only.")
+BINARY = typer.Option(False, "--binary", help="Hard 0/255 mask instead of a soft one.")
+BACKGROUND = typer.Option(
+    None, "--background", "-b",
+    help="Composite on a colour: white, '#f5f5f5', '255,255,255' or with alpha '#ffffff80'.")
+TRIM = typer.Option(False, help="Crop to the subject.")
+PADDING = typer.Option(None, help="Margin around the subject: pixels ('40') or percent ('5%': "
+                       "of the subject, or of the canvas).")
+CANVAS = typer.Option(None, help="Fixed output size WxH, subject fitted and centred "
+                      "(implies --trim).")
+SHADOW = typer.Option(False, help="Soft contact/drop shadow under the subject.")
+SHADOW_OPACITY = typer.Option(0.45, min=0.0, max=1.0, help="Shadow strength.")
+DECONTAMINATE = typer.Option(0.0, min=0.0, max=1.0,
+                             help="Remove background colour spill from edges (0-1).")
+MODEL = typer.Option("u2netp", "--model", "-m", envvar="LAMPYRIS_MODEL",
+                     help="Model name (see `lampyris models list`) or an .onnx path.")
+MIRROR_PASS = typer.Option(
+    MirrorPass.auto, help="Second, mirrored model pass averaged in: auto runs it only when the "
+    "first pass is unsure; always is best quality, never is fastest.")
+JOBS = typer.Option(0, "--jobs", "-j", min=0, envvar="LAMPYRIS_JOBS",
+                    help="Worker processes (0: one per core).")
+
+
+def cutout_params(
+    *, model: str, mirror_pass: MirrorPass, mask_only: bool, binary: bool,
+    decontaminate: float, background: str | None, trim: bool, padding: str | None,
+    canvas: str | None, shadow: bool, shadow_opacity: float,
+) -> dict[str, Any]:
+    """The cutout op's parameters from the options, validated (``typer.BadParameter``)."""
+    params: dict[str, Any] = {
+        "model": model, "mirror_pass": mirror_pass.value, "mode": "mask" if mask_only else "cutout",
+        "mask_format": "binary" if binary else "soft", "decontaminate": decontaminate,
+        "background": background, "trim": trim, "padding": padding, "canvas": canvas,
+        "shadow": shadow, "shadow_opacity": shadow_opacity,
+    }
+    try:
+        CutoutParams.model_validate(params)
+    except ValidationError as exc:
+        raise typer.BadParameter(
+            "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from None
+    return params

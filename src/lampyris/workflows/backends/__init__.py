@@ -1,0 +1,1 @@
+"""Where batch steps run: ``local`` worker processes or a ``remote`` service."""

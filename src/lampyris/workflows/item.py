@@ -1,0 +1,154 @@
+"""One input through the step chain, read from and written to fsspec locations.
+
+Runs in a worker process (local backend) and never raises for a problem with the file: the
+outcome says what happened and whether trying again could help (a storage hiccup) or not (a
+corrupt image).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import posixpath
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from fsspec.implementations.local import LocalFileSystem
+from PIL import Image
+
+from lampyris.errors import InputError, LampyrisError
+from lampyris.imaging.decode import decode
+from lampyris.imaging.encode import encode
+from lampyris.ops import run
+from lampyris.workflows.locations import Location
+from lampyris.workflows.steps import OutputSpec, Step
+
+THUMB_SIDE = 160
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """Everything a worker needs for one input (small and picklable)."""
+
+    source: Location
+    source_path: str
+    sink: Location
+    output_path: str
+    steps: tuple[Step, ...]
+    output: OutputSpec
+    known_hash: str | None = None  # the input's hash when it was last done with these steps
+    thumbs: bool = False
+
+
+@dataclass
+class ItemOutcome:
+    ok: bool
+    content_hash: str | None = None
+    unchanged: bool = False  # same bytes as last time: nothing was redone
+    error: str | None = None
+    retryable: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    thumbs: dict[str, bytes] = field(default_factory=dict)
+
+
+def process(item: WorkItem) -> ItemOutcome:
+    timings: dict[str, float] = {}
+    stage = "read"
+    try:
+        start = time.perf_counter()
+        fs_in, _ = item.source.open()
+        data = fs_in.cat_file(item.source_path)
+        digest = hashlib.sha256(data).hexdigest()
+        timings["read"] = time.perf_counter() - start
+        if item.known_hash == digest:
+            return ItemOutcome(True, digest, unchanged=True, timings=timings)
+
+        stage = "process"
+        start = time.perf_counter()
+        image = decode(data)
+        before = thumbnail(image.pixels) if item.thumbs else None
+        del data
+        pixels: Any = image
+        metadata: dict[str, Any] = {}
+        for step in item.steps:
+            result = run(step.op, pixels, step.params)
+            pixels, metadata[step.name] = result.pixels, _plain(result.metadata)
+        del image
+        encoded = encode(pixels, item.output.format, quality=item.output.quality,
+                         lossless=item.output.lossless)
+        timings["process"] = time.perf_counter() - start
+
+        stage = "write"
+        start = time.perf_counter()
+        fs_out, _ = item.sink.open()
+        write_output(fs_out, item.output_path, encoded)
+        timings["write"] = time.perf_counter() - start
+    except InputError as exc:
+        return ItemOutcome(False, error=str(exc), timings=timings)
+    except LampyrisError as exc:
+        return ItemOutcome(False, error=str(exc), retryable=stage != "process", timings=timings)
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        return ItemOutcome(False, error=f"{stage}: {exc}", timings=timings)
+    except (OSError, TimeoutError, ConnectionError) as exc:  # network and storage hiccups
+        return ItemOutcome(False, error=f"{stage}: {exc}", retryable=True, timings=timings)
+    except MemoryError:
+        return ItemOutcome(False, error="out of memory for this image", timings=timings)
+
+    height, width = pixels.shape[:2]
+    outcome = ItemOutcome(True, digest, timings=timings, details={
+        "width": width, "height": height, "output_bytes": len(encoded), "steps": metadata,
+    })
+    if before is not None:
+        outcome.thumbs = {"before": before, "after": thumbnail(pixels)}
+    return outcome
+
+
+def write_output(fs: Any, path: str, data: bytes) -> None:
+    """Object stores replace an object atomically; on a local disk write a temp file and
+    rename it, so a killed run never leaves a half image that looks done."""
+    if isinstance(fs, LocalFileSystem):
+        directory = posixpath.dirname(path)
+        fs.makedirs(directory, exist_ok=True)
+        tmp = posixpath.join(directory, f".{posixpath.basename(path)}.{os.getpid()}.part")
+        try:
+            with open(tmp, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return
+    fs.pipe_file(path, data)
+
+
+def thumbnail(pixels: np.ndarray) -> bytes:
+    """A small JPEG for the report; transparency shown over a light checkerboard."""
+    image = Image.fromarray(pixels)
+    image.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
+    if image.mode in ("RGBA", "LA"):
+        board = np.full((image.height, image.width, 3), 255, np.uint8)
+        yy, xx = np.mgrid[: image.height, : image.width]
+        board[((yy // 8) + (xx // 8)) % 2 == 1] = 220
+        backdrop = Image.fromarray(board)
+        backdrop.paste(image.convert("RGBA"), mask=image.convert("RGBA").split()[3])
+        image = backdrop
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _plain(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Op metadata without numpy types, for the JSON ledger."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, np.generic | np.ndarray):
+            return value.tolist()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+    return {k: plain(v) for k, v in metadata.items() if k != "timings"}

@@ -1,0 +1,162 @@
+"""The batch ledger: what happened to every input, so a re-run does only what is left.
+
+One SQLite file (next to the run by default). An item is keyed by its input URL and the
+destination root, and remembers the input's content hash and listing stamp (size, ETag or
+mtime), the fingerprint of the steps and parameters, where the output went, its status, error,
+attempts and timings. A re-run skips an item that is ``done`` with the same fingerprint whose
+input is unchanged: same stamp (no download needed), or same content hash.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Status = Literal["pending", "running", "done", "failed"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    input_url   TEXT NOT NULL,
+    dest        TEXT NOT NULL,
+    rel         TEXT NOT NULL,
+    stamp       TEXT,
+    content_hash TEXT,
+    fingerprint TEXT NOT NULL,
+    output_url  TEXT,
+    status      TEXT NOT NULL,
+    error       TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    run_id      INTEGER,
+    started     REAL,
+    finished    REAL,
+    seconds     REAL,
+    timings     TEXT,
+    details     TEXT,
+    PRIMARY KEY (input_url, dest)
+);
+CREATE INDEX IF NOT EXISTS items_status ON items (status);
+CREATE TABLE IF NOT EXISTS runs (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    started  REAL NOT NULL,
+    finished REAL,
+    source   TEXT NOT NULL,
+    dest     TEXT NOT NULL,
+    steps    TEXT NOT NULL,
+    outcome  TEXT
+);
+"""
+
+
+@dataclass
+class LedgerItem:
+    """One input's record. ``details`` holds what the report shows (sizes, thumbnails)."""
+
+    input_url: str
+    dest: str
+    rel: str
+    fingerprint: str
+    status: Status = "pending"
+    stamp: str | None = None
+    content_hash: str | None = None
+    output_url: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    run_id: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    seconds: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Ledger:
+    """Thread-safe access to the ledger file; every change is committed at once, so a killed
+    run loses nothing it had recorded.
+
+    Usage:
+        with Ledger(Path("run.ledger.db")) as ledger:
+            run = ledger.start_run("s3://in/", "s3://out/", ["cutout"])
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                   timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- runs ----------------------------------------------------------------------------
+    def start_run(self, source: str, dest: str, steps: list[str]) -> int:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO runs (started, source, dest, steps) VALUES (?, ?, ?, ?)",
+                (time.time(), source, dest, json.dumps(steps)),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, outcome: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE runs SET finished = ?, outcome = ? WHERE id = ?",
+                             (time.time(), outcome, run_id))
+
+    def runs(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM runs ORDER BY id").fetchall()
+        return [dict(r) for r in rows]
+
+    # -- items ---------------------------------------------------------------------------
+    def get(self, input_url: str, dest: str) -> LedgerItem | None:
+        row = self._db.execute("SELECT * FROM items WHERE input_url = ? AND dest = ?",
+                               (input_url, dest)).fetchone()
+        return None if row is None else _item(row)
+
+    def put(self, item: LedgerItem) -> None:
+        """Insert or replace the whole record (committed when this returns)."""
+        values = {
+            **item.__dict__, "timings": json.dumps(item.timings),
+            "details": json.dumps(item.details),
+        }
+        columns = ", ".join(values)
+        marks = ", ".join(f":{k}" for k in values)
+        with self._lock:
+            self._db.execute(f"INSERT OR REPLACE INTO items ({columns}) VALUES ({marks})", values)
+
+    def items(self, status: Status | None = None, dest: str | None = None
+              ) -> Iterator[LedgerItem]:
+        query, args = "SELECT * FROM items WHERE 1=1", list[Any]()
+        if status is not None:
+            query, args = query + " AND status = ?", [*args, status]
+        if dest is not None:
+            query, args = query + " AND dest = ?", [*args, dest]
+        for row in self._db.execute(query + " ORDER BY rel", args):
+            yield _item(row)
+
+    def counts(self, dest: str | None = None) -> dict[str, int]:
+        query = "SELECT status, count(*) FROM items"
+        rows = (self._db.execute(query + " WHERE dest = ? GROUP BY status", (dest,))
+                if dest else self._db.execute(query + " GROUP BY status"))
+        return {status: n for status, n in rows}
+
+
+def _item(row: sqlite3.Row) -> LedgerItem:
+    data = dict(row)
+    data["timings"] = json.loads(data["timings"] or "{}")
+    data["details"] = json.loads(data["details"] or "{}")
+    return LedgerItem(**data)

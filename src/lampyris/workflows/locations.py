@@ -1,0 +1,108 @@
+"""Batch sources and sinks by URL, through fsspec: local paths, ``s3://`` (any endpoint),
+``az://``, ``gs://``, ``dropbox://``.
+
+A ``Location`` is a URL plus fsspec storage options, small and picklable, so worker processes
+rebuild the filesystem themselves (fsspec caches one instance per process and options).
+Credentials come from each backend's usual environment (``AWS_*``, ``AZURE_STORAGE_*``,
+``GOOGLE_APPLICATION_CREDENTIALS``, ``DROPBOX_TOKEN``) or from explicit options.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import fsspec
+from fsspec import AbstractFileSystem
+
+from lampyris.errors import InvalidParameterError, StorageError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
+                            ".heic", ".heif", ".avif"})
+_EXTRAS = {"s3": "s3", "s3a": "s3", "az": "azure", "abfs": "azure", "abfss": "azure",
+           "gs": "gcs", "gcs": "gcs", "dropbox": "dropbox"}
+
+
+# What each backend calls the field that changes with the content (S3 ETag, Azure etag, local
+# mtime, Dropbox/GCS timestamps).
+_STAMP_KEYS = ("ETag", "etag", "mtime", "LastModified", "last_modified", "updated",
+               "server_modified", "created")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input found by listing: its full path on the filesystem, its path relative to the
+    source root, and a stamp (size + ETag/mtime) that changes when the file does."""
+
+    path: str
+    rel: str
+    size: int
+    stamp: str
+
+
+@dataclass(frozen=True)
+class Location:
+    """A folder (or a single file) at ``url``, opened with ``options``."""
+
+    url: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def protocol(self) -> str:
+        return self.url.split("://", 1)[0] if "://" in self.url else "file"
+
+    def open(self) -> tuple[AbstractFileSystem, str]:
+        """The filesystem and the root path on it; a missing backend is a clear error."""
+        try:
+            fs, root = fsspec.core.url_to_fs(self.url, **self.options)
+        except ImportError as exc:
+            extra = _EXTRAS.get(self.protocol, self.protocol)
+            raise InvalidParameterError(
+                f"{self.protocol}:// needs an extra package: pip install 'lampyris[{extra}]' "
+                f"({exc})") from None
+        except ValueError as exc:
+            raise InvalidParameterError(f"{self.url}: {exc}") from None
+        return fs, str(root).rstrip("/") or str(root)
+
+    def url_of(self, rel: str) -> str:
+        """The URL of ``rel`` below this location (what the ledger and reports show)."""
+        return f"{self.url.rstrip('/')}/{rel}"
+
+    def path_of(self, root: str, rel: str) -> str:
+        return posixpath.join(root, rel) if root else rel
+
+
+def list_images(location: Location) -> Iterator[SourceFile]:
+    """Every image below ``location`` (recursively; by suffix), in a stable order."""
+    fs, root = location.open()
+    try:
+        if fs.isfile(root):
+            info = fs.info(root)
+            yield _source(info, PurePosixPath(root).name)
+            return
+        found = fs.find(root, detail=True)
+    except FileNotFoundError:
+        raise StorageError(f"{location.url}: no such folder") from None
+    except OSError as exc:
+        raise StorageError(f"{location.url}: cannot list ({exc})") from None
+    base = root.rstrip("/") + "/"
+    for path in sorted(found):
+        info = found[path]
+        if info.get("type") == "directory":
+            continue
+        if PurePosixPath(path).suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        rel = path[len(base):] if path.startswith(base) else PurePosixPath(path).name
+        yield _source(info, rel)
+
+
+def _source(info: dict[str, Any], rel: str) -> SourceFile:
+    path = info["name"]
+    size = int(info.get("size") or 0)
+    tag = next((info[k] for k in _STAMP_KEYS if info.get(k)), "")
+    if isinstance(tag, float):
+        tag = f"{tag:.6f}"
+    return SourceFile(path=path, rel=rel.lstrip("/"), size=size, stamp=f"{size}:{tag}")
