@@ -79,9 +79,9 @@ def _header(out: IO[str], ledger: Ledger, dest: str, counts: dict[str, int],
         cells.append(("running", "", counts["running"]))  # a run in progress, or killed
     if summary is not None:
         seconds, rate = summary.seconds, summary.rate
-        cells += [("this run: processed", "", summary.done),
+        cells += [("processed this run", "", summary.done),
                   ("unchanged", "", summary.unchanged), ("skipped", "", summary.skipped),
-                  ("failed", "", summary.failed), ("retries", "", summary.retries)]
+                  ("failed this run", "", summary.failed), ("retries", "", summary.retries)]
     elif run.get("finished") is not None:
         seconds = float(run["finished"]) - float(run["started"])
         done = sum(1 for item in ledger.items(status="done", dest=dest)
