@@ -52,3 +52,19 @@ def png_bomb(width: int = 20_000, height: int = 10_000) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts))
             + chunk(b"IEND", b""))
+
+
+def distinct_products(count: int, size: tuple[int, int] = (160, 120)) -> list[bytes]:
+    """``count`` different small product JPEGs (position and colour vary), for batch runs."""
+    rng = np.random.default_rng(7)
+    w, h = size
+    out = []
+    for i in range(count):
+        img = np.full((h, w, 3), 232 + i % 7, np.uint8)
+        colour = tuple(int(c) for c in rng.integers(0, 200, 3))
+        centre = (w // 2 + int(rng.integers(-12, 13)), h // 2 + int(rng.integers(-8, 9)))
+        cv2.circle(img, centre, min(w, h) // 3, colour, -1)
+        buffer = io.BytesIO()
+        Image.fromarray(img).save(buffer, "JPEG", quality=90)
+        out.append(buffer.getvalue())
+    return out
