@@ -22,7 +22,7 @@ from typing import Literal
 
 from lampyris.errors import InvalidParameterError
 from lampyris.workflows.backends.base import Backend
-from lampyris.workflows.item import ItemOutcome, WorkItem
+from lampyris.workflows.item import ItemOutcome, WorkItem, write_output
 from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.locations import Location, SourceFile, list_images
 from lampyris.workflows.steps import OutputSpec, Step, fingerprint
@@ -55,7 +55,7 @@ class BatchSpec:
         try:
             name = self.naming.format(dir=folder, stem=path.stem, name=path.name,
                                       ext=self.output.extension)
-        except (KeyError, IndexError, ValueError) as exc:
+        except (AttributeError, KeyError, IndexError, ValueError) as exc:
             raise InvalidParameterError(f"naming template {self.naming!r}: {exc}") from None
         return name.lstrip("/")
 
@@ -102,7 +102,11 @@ class BatchRunner:
         self.listener = listener or (lambda event, item: None)
         self.fingerprint = fingerprint(list(spec.steps), spec.output)
         self._stop = False
-        self._sampled = sum(1 for _ in ledger.items(status="done", dest=spec.sink.url))
+        self._single = False  # the source is one file, not a folder
+        # thumbnails already kept for these steps (older steps' results are being replaced)
+        self._sampled = sum(1 for done in ledger.items(status="done", dest=spec.sink.url)
+                            if done.fingerprint == self.fingerprint
+                            and "thumb_after" in done.details)
 
     def stop(self) -> None:
         """Ask the run to stop submitting (a signal handler may call this)."""
@@ -110,13 +114,15 @@ class BatchRunner:
 
     def run(self) -> RunSummary:
         spec = self.spec
-        run_id = self.ledger.start_run(spec.source.url, spec.sink.url,
-                                       [s.name for s in spec.steps])
-        summary = RunSummary(run_id)
         start = time.perf_counter()
         _, source_root = spec.source.open()
         _, sink_root = spec.sink.open()
         listing = list(list_images(spec.source))  # names only: a few MB for 100,000 files
+        # a file's path is its root only when the source names that one file
+        self._single = len(listing) == 1 and listing[0].path == source_root
+        run_id = self.ledger.start_run(spec.source.url, spec.sink.url,
+                                       [s.name for s in spec.steps])
+        summary = RunSummary(run_id)
         self.on_listed(len(listing))
         todo = self._plan(iter(listing), summary)
         inflight: dict[Future[ItemOutcome], tuple[LedgerItem, WorkItem]] = {}
@@ -172,7 +178,7 @@ class BatchRunner:
         spec = self.spec
         for source in sources:
             summary.listed += 1
-            url = spec.source.url_of(source.rel) if source.rel else spec.source.url
+            url = spec.source.url if self._single else spec.source.url_of(source.rel)
             prior = self.ledger.get(url, spec.sink.url)
             same = prior is not None and prior.fingerprint == self.fingerprint
             if prior is not None and same and prior.stamp == source.stamp and (
@@ -268,14 +274,15 @@ class BatchRunner:
         if action == "keep":
             return
         fs, root = self.spec.source.open()
-        path = posixpath.join(root, record.rel) if record.rel else root
+        path = root if self._single else posixpath.join(root, record.rel)
         try:
             if action == "delete":
                 fs.rm_file(path)
             elif action.startswith("move:"):
                 target = Location(action[len("move:"):], self.spec.source.options)
                 target_fs, target_root = target.open()
-                target_fs.pipe_file(posixpath.join(target_root, record.rel), fs.cat_file(path))
+                write_output(target_fs, posixpath.join(target_root, record.rel),
+                             fs.cat_file(path))  # makes the folders a local target needs
                 fs.rm_file(path)
             record.details["input_moved"] = action
             self.ledger.put(record)

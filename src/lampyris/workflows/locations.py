@@ -9,6 +9,7 @@ Credentials come from each backend's usual environment (``AWS_*``, ``AZURE_STORA
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -56,8 +57,9 @@ class Location:
 
     def open(self) -> tuple[AbstractFileSystem, str]:
         """The filesystem and the root path on it; a missing backend is a clear error."""
+        options = dropbox_auth(self.options) if self.protocol == "dropbox" else self.options
         try:
-            fs, root = fsspec.core.url_to_fs(self.url, **self.options)
+            fs, root = fsspec.core.url_to_fs(self.url, **options)
         except ImportError as exc:
             extra = _EXTRAS.get(self.protocol, self.protocol)
             raise InvalidParameterError(
@@ -75,6 +77,30 @@ class Location:
         return posixpath.join(root, rel) if root else rel
 
 
+def dropbox_auth(options: dict[str, Any]) -> dict[str, Any]:
+    """Dropbox credentials: explicit ``token``/``client`` options win; else ``DROPBOX_TOKEN``
+    (a short-lived access token); else ``DROPBOX_REFRESH_TOKEN`` + ``DROPBOX_APP_KEY`` (+
+    ``DROPBOX_APP_SECRET``), which refresh themselves: what a weekly ``--watch`` needs."""
+    if "token" in options or "client" in options:
+        return options
+    env = os.environ
+    if env.get("DROPBOX_TOKEN"):
+        return {**options, "token": env["DROPBOX_TOKEN"]}
+    if env.get("DROPBOX_REFRESH_TOKEN") and env.get("DROPBOX_APP_KEY"):
+        try:
+            import dropbox
+        except ImportError:
+            raise InvalidParameterError(
+                "dropbox:// needs an extra package: pip install 'lampyris[dropbox]'") from None
+        client = dropbox.Dropbox(oauth2_refresh_token=env["DROPBOX_REFRESH_TOKEN"],
+                                 app_key=env["DROPBOX_APP_KEY"],
+                                 app_secret=env.get("DROPBOX_APP_SECRET"))
+        return {**options, "client": client}
+    raise InvalidParameterError(
+        "dropbox:// needs credentials: set DROPBOX_TOKEN, or DROPBOX_REFRESH_TOKEN and "
+        "DROPBOX_APP_KEY (and DROPBOX_APP_SECRET), or --storage-option dropbox.token=…")
+
+
 def list_images(location: Location) -> Iterator[SourceFile]:
     """Every image below ``location`` (recursively; by suffix), in a stable order."""
     fs, root = location.open()
@@ -84,6 +110,10 @@ def list_images(location: Location) -> Iterator[SourceFile]:
             yield _source(info, PurePosixPath(root).name)
             return
         found = fs.find(root, detail=True)
+        # fsspec's find() answers {} for a missing folder instead of raising: tell them apart,
+        # so a mistyped source is an error rather than a run that quietly does nothing.
+        if not found and not fs.isdir(root):
+            raise FileNotFoundError(root)
     except FileNotFoundError:
         raise StorageError(f"{location.url}: no such folder") from None
     except OSError as exc:
