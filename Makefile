@@ -17,9 +17,9 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/lampyris cutout samples --output out/cutouts --overwrite
-	$(BIN)/lampyris cutout samples --output out/catalog --overwrite --format jpeg \
-		--background white --canvas 1200x1200 --padding 6% --shadow --decontaminate 1
-	@echo "results in out/cutouts (transparent PNG) and out/catalog (1200x1200 JPEG on white)"
+	$(BIN)/lampyris run examples/catalog.yaml
+	@echo "results in out/cutouts (transparent PNG) and out/catalog (1200x1200 JPEG on white);"
+	@echo "report: out/catalog-report.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -7,6 +7,7 @@ HTML report.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -283,9 +284,13 @@ def run_command(
     except LampyrisError as exc:
         raise _fail(str(exc)) from None
     base = workflow_file.parent
-    ledger = base / (workflow.ledger or f"{workflow_file.stem}.ledger.db")
-    outputs = Outputs.beside(ledger, base / workflow.report if workflow.report else None,
-                             base / workflow.summary if workflow.summary else None)
+
+    def beside_file(name: str) -> Path:
+        return Path(os.path.normpath(base / name))
+
+    ledger = beside_file(workflow.ledger or f"{workflow_file.stem}.ledger.db")
+    outputs = Outputs.beside(ledger, beside_file(workflow.report) if workflow.report else None,
+                             beside_file(workflow.summary) if workflow.summary else None)
     _run_workflow(workflow, outputs, base, interval if watch_ else None)
 
 
