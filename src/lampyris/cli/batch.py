@@ -300,6 +300,8 @@ def _run_workflow(workflow: WorkflowFile, outputs: Outputs, base: Path,
         spec = workflow.batch_spec(base)
     except LampyrisError as exc:
         raise _fail(str(exc)) from None
+    if workflow.backend == "remote" and [s.name for s in spec.steps] != ["cutout"]:
+        raise _fail("the remote backend runs the cutout step only so far")
     cutout = next((s for s in spec.steps if s.name == "cutout"), None)
     model = str(cutout.params.get("model", "u2netp")) if cutout else None
     backend = make_backend(workflow.backend, workflow.concurrency, model, workflow.remote)

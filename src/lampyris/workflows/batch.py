@@ -200,8 +200,11 @@ class BatchRunner:
 
     def _work(self, source: SourceFile, record: LedgerItem, source_root: str,
               sink_root: str) -> WorkItem:
-        sample = self.thumbs_dir is not None and self._sampled < self.spec.report_sample
-        if sample:
+        # an input redone keeps its place in the report's sample, with thumbnails of its new
+        # content
+        kept = "thumb_after" in record.details
+        sample = self.thumbs_dir is not None and (kept or self._sampled < self.spec.report_sample)
+        if sample and not kept:
             self._sampled += 1
         known = record.details.pop("known_hash", None)
         return WorkItem(
@@ -220,7 +223,9 @@ class BatchRunner:
             record.status, record.error = "done", None
             record.content_hash = outcome.content_hash
             if not outcome.unchanged:
-                record.details = {**record.details, **outcome.details}
+                kept = {k: v for k, v in record.details.items()  # not the old content's thumbs
+                        if k not in ("thumb_before", "thumb_after")}
+                record.details = {**kept, **outcome.details}
                 self._save_thumbs(record, outcome)
             self.ledger.put(record)
             event: Event = "unchanged" if outcome.unchanged else "done"

@@ -23,6 +23,7 @@ from lampyris.errors import InvalidParameterError, StorageError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
                             ".heic", ".heif", ".avif"})
+_PREFIX_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 _EXTRAS = {"s3": "s3", "s3a": "s3", "az": "azure", "abfs": "azure", "abfss": "azure",
            "gs": "gcs", "gcs": "gcs", "dropbox": "dropbox"}
 
@@ -110,10 +111,16 @@ def list_images(location: Location) -> Iterator[SourceFile]:
             yield _source(info, PurePosixPath(root).name)
             return
         found = fs.find(root, detail=True)
-        # fsspec's find() answers {} for a missing folder instead of raising: tell them apart,
-        # so a mistyped source is an error rather than a run that quietly does nothing.
+        # fsspec's find() answers {} for a missing folder instead of raising: tell them apart
+        # where folders are real, so a mistyped source is an error rather than a run that
+        # quietly does nothing. In a bucket an empty prefix is just empty (``--watch`` waits
+        # for files to arrive there), but the bucket itself must exist.
         if not found and not fs.isdir(root):
-            raise FileNotFoundError(root)
+            if location.protocol not in _PREFIX_STORES:
+                raise FileNotFoundError(root)
+            bucket = root.split("/", 1)[0]
+            if not fs.exists(bucket):
+                raise FileNotFoundError(bucket)
     except FileNotFoundError:
         raise StorageError(f"{location.url}: no such folder") from None
     except OSError as exc:

@@ -166,3 +166,21 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path: Path):
     rows = ledger_rows(ledger)
     assert len(rows) == 40 and {r["status"] for r in rows} == {"done"}
     assert sorted(p.name for p in dest.iterdir()) == [f"{i:02d}.png" for i in range(40)]
+
+
+def test_an_empty_prefix_is_empty_and_a_missing_bucket_is_an_error(
+    ceph_s3: CephS3, s3_bucket: str, tmp_path: Path
+):
+    options = ["--storage-option", f"s3.endpoint_url={ceph_s3.endpoint_url}",
+               "--storage-option", f"s3.key={ceph_s3.access_key}",
+               "--storage-option", f"s3.secret={ceph_s3.secret_key}",
+               "--ledger", str(tmp_path / "e.ledger.db")]
+    empty = subprocess.run(lampyris("batch", f"s3://{s3_bucket}/nothing-yet/",
+                                    str(tmp_path / "out"), *options),
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert empty.returncode == 0, empty.stderr
+    assert "done 0" in empty.stderr
+    missing = subprocess.run(lampyris("batch", "s3://no-such-bucket-here/in/",
+                                      str(tmp_path / "out"), *options),
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert missing.returncode == 2 and "no such folder" in missing.stderr

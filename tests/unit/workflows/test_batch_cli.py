@@ -1,0 +1,143 @@
+"""``lampyris batch``, ``lampyris batch status`` and ``lampyris run`` through the real command
+line. Two tests start the local backend's worker processes; the rest fail before any start."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from rich.console import Console
+from typer.testing import CliRunner, Result
+
+import lampyris.cli.batch as cli_batch
+from lampyris.cli.app import app
+
+Image_ = Callable[..., bytes]
+Check = Callable[[bytes], None]
+
+
+@pytest.fixture(autouse=True)
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in an empty folder with none of the batch options' environment variables, and a
+    console wide enough that messages are not wrapped."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("LAMPYRIS_LEDGER", "LAMPYRIS_JOBS", "LAMPYRIS_SERVER_URL", "LAMPYRIS_CLIENT_ID",
+                 "LAMPYRIS_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cli_batch, "console", Console(stderr=True, width=500, no_color=True))
+    return tmp_path
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def flat(result: Result) -> str:
+    return " ".join(result.output.split())
+
+
+def put(folder: Path, rel: str, data: bytes) -> None:
+    (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+    (folder / rel).write_bytes(data)
+
+
+def test_batch_then_status(workdir: Path, image: Image_, is_cutout: Check) -> None:
+    put(workdir / "in", "a.png", image(0))
+    put(workdir / "in", "sub/b.png", image(1))
+    result = invoke("batch", "in", "out", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert "done 2 · unchanged 0 · skipped 0 · failed 0" in flat(result)
+    for rel in ("a.png", "sub/b.png"):
+        is_cutout((workdir / "out" / rel).read_bytes())
+
+    summary = json.loads((workdir / "lampyris-batch.summary.json").read_text())
+    assert summary["this_run"]["done"] == 2 and summary["this_run"]["failed"] == 0
+    assert summary["ledger"] == {"done": 2, "failed": 0, "pending": 0, "running": 0, "total": 2}
+    assert summary["run"]["source"] == str(workdir / "in")
+    assert summary["run"]["dest"] == str(workdir / "out")
+    assert (summary["run"]["outcome"], summary["run"]["steps"]) == ("finished", ["cutout"])
+    report = (workdir / "lampyris-batch.report.html").read_text()
+    assert report.startswith("<!DOCTYPE html>") and report.rstrip().endswith("</html>")
+    assert report.count("data:image/jpeg;base64,") == 4  # before and after, per input
+    thumbs = workdir / "lampyris-batch.ledger.db.thumbs"
+    assert len(list(thumbs.iterdir())) == 4
+
+    put(workdir / "in", "broken.png", b"\x89PNG\r\n\x1a\n not really")
+    again = invoke("batch", "in", "out", "--jobs", "1")
+    assert again.exit_code == 1, again.output
+    assert "done 0 · unchanged 0 · skipped 2 · failed 1" in flat(again)
+    assert f"✗ {workdir / 'in' / 'broken.png'}:" in flat(again)
+
+    status = invoke("batch", "status", "lampyris-batch.ledger.db")
+    assert status.exit_code == 0, status.output
+    text = flat(status)
+    assert f"{workdir / 'out'}: done 2 · failed 1 · pending 0" in text
+    assert "✗ broken.png:" in text and "(1 attempt(s))" in text
+    assert f"run 1: {workdir / 'in'} → {workdir / 'out'} finished" in text
+    assert f"run 2: {workdir / 'in'} → {workdir / 'out'} finished" in text
+    assert invoke("batch", "status").output == status.output  # the default ledger
+
+
+def test_run_a_workflow_file(workdir: Path, image: Image_) -> None:
+    project = workdir / "project"
+    put(project / "photos", "shoe.png", image(5))
+    (project / "flow.yaml").write_text(
+        "source: photos\n"
+        "sink: ${OUT_DIR}\n"
+        "steps:\n"
+        "  - cutout: {background: white}\n"
+        "output: {format: jpeg, quality: 85}\n"
+        "naming: '{stem}-white.{ext}'\n"
+        "concurrency: 1\n"
+        "ledger: state/flow.db\n"
+    )
+    result = CliRunner().invoke(app, ["run", "project/flow.yaml"], env={"OUT_DIR": "catalog"})
+    assert result.exit_code == 0, result.output
+    with Image.open(project / "catalog" / "shoe-white.jpg") as out:
+        assert (out.format, out.size) == ("JPEG", (160, 120))
+        assert min(out.getpixel((2, 2))) > 245  # type: ignore[arg-type]
+    assert (project / "state" / "flow.db").is_file()
+    summary = json.loads((project / "state" / "flow.summary.json").read_text())
+    assert summary["this_run"]["done"] == 1
+    assert (project / "state" / "flow.report.html").is_file()
+
+
+def test_jpeg_without_a_background_is_refused(workdir: Path, image: Image_) -> None:
+    put(workdir / "in", "a.png", image(0))
+    result = invoke("batch", "in", "out", "--format", "jpeg")
+    assert result.exit_code == 2
+    assert "JPEG has no transparency: add --background COLOUR" in flat(result)
+    assert not (workdir / "lampyris-batch.ledger.db").exists()
+
+
+def test_a_planned_step_is_refused(workdir: Path) -> None:
+    result = invoke("batch", "in", "out", "--steps", "cutout,fill")
+    assert result.exit_code == 2
+    assert "step 'fill' is not available in this version" in flat(result)
+    assert not (workdir / "lampyris-batch.ledger.db").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["batch", "in"], "usage: lampyris batch SRC DST"),
+    (["batch", "status", "a.db", "b.db"], "usage: lampyris batch status [LEDGER]"),
+    (["batch", "status"], "no ledger at lampyris-batch.ledger.db"),
+    (["batch", "in", "out", "--on-success", "archive"], "on_success is keep, delete or move:URL"),
+    (["batch", "in", "out", "--storage-option", "endpoint"], "--storage-option takes"),
+    (["batch", "in", "out", "--backend", "ray"], "the ray backend is not part of this version"),
+    (["batch", "in", "out", "--backend", "remote"], "the remote backend needs --server"),
+    (["run", "missing.yaml"], "missing.yaml: No such file"),
+])
+def test_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert message in flat(result)
+
+
+def test_a_bad_workflow_file_exits_2(workdir: Path) -> None:
+    (workdir / "flow.yaml").write_text("source: in\nsink: out\nsteps: [cutout]\nworkers: 2\n")
+    result = invoke("run", "flow.yaml")
+    assert result.exit_code == 2
+    assert "workers: Extra inputs are not permitted" in flat(result)
