@@ -143,7 +143,13 @@ class BatchRunner:
                     record.attempts += 1
                     record.run_id = run_id
                     self.ledger.put(record)
-                    inflight[self.backend.submit(work)] = (record, work)
+                    try:
+                        future = self.backend.submit(work)
+                    except BaseException:  # Ctrl-C inside an inline item, a refused item
+                        record.status = "pending"
+                        self.ledger.put(record)
+                        raise
+                    inflight[future] = (record, work)
                 if not inflight:
                     if delayed and not self._stop:
                         time.sleep(max(0.0, delayed[0][0] - time.monotonic()))
