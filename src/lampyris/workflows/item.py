@@ -97,6 +97,8 @@ def process(item: WorkItem) -> ItemOutcome:
         return ItemOutcome(False, error=f"{stage}: {exc}", retryable=True, timings=timings)
     except MemoryError:
         return ItemOutcome(False, error="out of memory for this image", timings=timings)
+    except Exception as exc:  # a bug in a step: fail this file, keep the batch going
+        return ItemOutcome(False, error=f"{stage}: internal error: {exc!r}", timings=timings)
 
     height, width = pixels.shape[:2]
     outcome = ItemOutcome(True, digest, timings=timings, details={

@@ -22,7 +22,7 @@ from lampyris.workflows.backends.inline import InlineBackend
 from lampyris.workflows.batch import BatchRunner, BatchSpec, Event, RunSummary
 from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.locations import Location
-from lampyris.workflows.steps import OutputSpec, make_steps
+from lampyris.workflows.steps import OutputSpec, Step, make_steps
 
 Image_ = Callable[..., bytes]
 Check = Callable[[bytes], None]
@@ -522,3 +522,23 @@ def test_an_input_redone_gets_thumbnails_of_its_new_content(
     assert (thumbs / a.details["thumb_before"]).is_file()
     assert (thumbs / a.details["thumb_after"]).is_file()
     assert "thumb_after" not in rows(ledger)["sub/b.png"].details  # still one in the sample
+
+
+def test_an_unexpected_error_in_a_worker_fails_the_item_instead_of_hanging(
+    tmp_path: Path, image: Callable[..., bytes]
+):
+    from lampyris.workflows.backends.local import LocalBackend
+    from lampyris.workflows.item import WorkItem
+
+    (tmp_path / "a.jpg").write_bytes(image(0))
+    backend = LocalBackend(1, model=None)
+    try:  # parameters no step validated (a bug elsewhere): pydantic raises in the worker
+        item = WorkItem(Location(str(tmp_path)), str(tmp_path / "a.jpg"),
+                        Location(str(tmp_path / "out")), str(tmp_path / "out" / "a.png"),
+                        (Step("cutout", {"mirror_pass": 5}),), OutputSpec())
+        outcome = backend.submit(item).result(timeout=60)
+    finally:
+        backend.close()
+    assert not outcome.ok and not outcome.retryable
+    assert "internal error" in (outcome.error or "") and "mirror_pass" in (outcome.error or "")
+    assert not (tmp_path / "out" / "a.png").exists()

@@ -53,6 +53,8 @@ class LocalBackend:
                 outcome.set_result(done.result())
             except BrokenProcessPool:
                 outcome.set_result(ItemOutcome(False, error=DIED, retryable=True))
+            except Exception as exc:  # a bug, or an item that cannot be pickled: never hang
+                outcome.set_result(ItemOutcome(False, error=f"internal error: {exc!r}"))
 
         outcome.set_running_or_notify_cancel()
         inner.add_done_callback(relay)
