@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
 import json
 import multiprocessing
 import os
-import platform
 import shlex
 import shutil
 import signal
@@ -43,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +52,19 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import (
+    ROOT,
+    RembgEnv,
+    available_cores,
+    fmt,
+    kill_group,
+    lampyris_command,
+    lampyris_env,
+    machine_info,
+    sigterm_as_interrupt,
+    tree_processes,
+)
+
 DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "lampyris-bench" / "batch-inputs"
 DEFAULT_WORK_DIR = Path(tempfile.gettempdir()) / "lampyris-bench"
 DEFAULT_REMBG_VENV = ROOT / ".venv-rembg"
@@ -66,96 +76,6 @@ STOP_GRACE_SECONDS = 20.0
 
 # Wide enough for the tables when the output goes to a file or a pipe (rich assumes 80).
 console = Console(width=shutil.get_terminal_size((150, 24)).columns)
-
-
-# --------------------------------------------------------------------------------------------
-# Environment
-# --------------------------------------------------------------------------------------------
-
-
-def version_of(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def available_cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-def machine_info() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
-        "logical_cpus": os.cpu_count(),
-        "usable_cpus": available_cores(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "onnxruntime": version_of("onnxruntime"),
-        "lampyris": version_of("lampyris"),
-        # Other work on the machine skews every timing: a load well above the core count at
-        # the start means the numbers should be taken again on a quiet machine.
-        "load_average_at_start": os.getloadavg(),
-    }
-
-
-def lampyris_env() -> dict[str, str]:
-    """Environment for lampyris subprocesses: the source tree wins over any installed copy."""
-    env = dict(os.environ)
-    src = str(ROOT / "src")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    return env
-
-
-def lampyris_command() -> list[str]:
-    """The installed ``lampyris`` console script next to this interpreter, else its entry point."""
-    script = Path(sys.executable).parent / "lampyris"
-    if script.exists():
-        return [str(script)]
-    return [
-        sys.executable,
-        "-c",
-        "import sys; sys.argv[0] = 'lampyris'; from lampyris.cli.app import main; sys.exit(main())",
-    ]
-
-
-@dataclass(frozen=True)
-class RembgEnv:
-    """The rembg virtualenv made by setup_rembg.sh, and the environment that keeps it offline."""
-
-    venv: Path
-
-    @property
-    def cli(self) -> Path:
-        return self.venv / "bin" / "rembg"
-
-    @property
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
-
-    @property
-    def model(self) -> Path:
-        return self.venv / "u2net" / "u2netp.onnx"
-
-    def missing(self) -> list[str]:
-        return [str(p) for p in (self.cli, self.python, self.model) if not p.exists()]
-
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env["MODEL_CHECKSUM_DISABLED"] = "1"  # with U2NET_HOME seeded: never a download
-        env["U2NET_HOME"] = str(self.model.parent)
-        return env
-
-    def version(self) -> str:
-        out = subprocess.run(
-            [str(self.python), "-c",
-             "import importlib.metadata as m; print(m.version('rembg'))"],
-            capture_output=True, text=True, check=True,
-        )
-        return out.stdout.strip()
 
 
 # --------------------------------------------------------------------------------------------
@@ -382,10 +302,7 @@ class TreeSampler:
         return role
 
     def sample(self) -> dict[str, Any] | None:
-        try:
-            members = [self.root, *self.root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return None
+        members = tree_processes(self.root)
         rss: dict[str, float] = {}
         pss: dict[str, float] = {}
         pids: dict[str, list[int]] = {}
@@ -533,17 +450,6 @@ def stop_group(popen: subprocess.Popen[bytes]) -> None:
             popen.wait(STOP_GRACE_SECONDS)
 
 
-def kill_group(pgid: int) -> None:
-    for _ in range(50):
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            return  # the group is empty
-        except PermissionError:  # only zombies left, being reaped
-            pass
-        time.sleep(0.1)
-
-
 # --------------------------------------------------------------------------------------------
 # The tools
 # --------------------------------------------------------------------------------------------
@@ -608,10 +514,6 @@ def rembg_run(label: str, inputs: Path, images: int, scratch: Path, rembg: Rembg
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
-
-
-def fmt(value: float | None, digits: int) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -700,20 +602,6 @@ def memory_verdict(small: Run, large: Run) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """A SIGTERM to the benchmark unwinds like Ctrl-C: the run under test is stopped and the
-    scratch folder removed."""
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
 import json
 import os
-import platform
 import shlex
 import shutil
 import statistics
@@ -42,7 +40,17 @@ import cv2
 import numpy as np
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import (
+    ROOT,
+    RembgEnv,
+    fmt,
+    import_lampyris,
+    lampyris_command,
+    lampyris_env,
+    machine_info,
+    tree_processes,
+)
+
 BENCH_DIR = ROOT / "bench"
 DEFAULT_SEG_DIR = ROOT.parent / "shared" / "bench" / "seg"
 DEFAULT_WORK_DIR = Path(tempfile.gettempdir()) / "lampyris-bench"
@@ -69,102 +77,8 @@ REFERENCE_TOLERANCE = {"mae": 0.005, "max_f": 0.01, "s_measure": 0.01}
 
 
 # --------------------------------------------------------------------------------------------
-# Shared helpers
+# Tables and image folders
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RembgEnv:
-    """Where the rembg virtualenv lives and the environment that keeps it offline."""
-
-    venv: Path
-
-    @property
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
-
-    @property
-    def cli(self) -> Path:
-        return self.venv / "bin" / "rembg"
-
-    @property
-    def u2net_home(self) -> Path:
-        return self.venv / "u2net"
-
-    def env(self) -> dict[str, str]:
-        """Process environment: model from U2NET_HOME, no checksum (hence no download)."""
-        env = dict(os.environ)
-        env["MODEL_CHECKSUM_DISABLED"] = "1"
-        env["U2NET_HOME"] = str(self.u2net_home)
-        return env
-
-    def check(self) -> None:
-        """Fail early with a useful message instead of deep inside a subprocess."""
-        missing = [
-            p for p in (self.python, self.cli, self.u2net_home / "u2netp.onnx") if not p.exists()
-        ]
-        if missing:
-            raise SystemExit(
-                f"rembg environment incomplete ({', '.join(map(str, missing))} missing): "
-                "run bench/setup_rembg.sh first"
-            )
-
-
-def lampyris_env() -> dict[str, str]:
-    """Environment for lampyris subprocesses: the source tree wins over any installed copy."""
-    env = dict(os.environ)
-    src = str(ROOT / "src")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    return env
-
-
-def lampyris_command() -> list[str]:
-    """The ``lampyris`` CLI: the installed console script if there is one, else its entry point.
-
-    The fallback calls ``lampyris.cli.app:main`` (the console-script target in pyproject.toml)
-    directly, so it works before the package is installed and whether or not the module has a
-    ``__main__`` guard.
-    """
-    script = Path(sys.executable).parent / "lampyris"
-    if script.exists():
-        return [str(script)]
-    return [
-        sys.executable,
-        "-c",
-        "import sys; sys.argv[0] = 'lampyris'; from lampyris.cli.app import main; sys.exit(main())",
-    ]
-
-
-def import_lampyris() -> None:
-    """Make ``import lampyris`` resolve to this checkout even when run without PYTHONPATH."""
-    src = str(ROOT / "src")
-    if src not in sys.path:
-        sys.path.insert(0, src)
-
-
-def version_of(dist: str) -> str | None:
-    """Installed version of ``dist`` in this interpreter, or None."""
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def machine_info() -> dict[str, Any]:
-    """What the numbers were measured on; throughput means nothing without it."""
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
-        "logical_cpus": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "onnxruntime_lampyris": version_of("onnxruntime"),
-        "lampyris": version_of("lampyris"),
-        # Other work on the machine skews every timing; a load well above the CPU count at the
-        # start means the numbers should be re-taken on a quiet machine.
-        "load_average_at_start": os.getloadavg(),
-    }
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -181,10 +95,6 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
         "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
     ]
     return "\n".join(lines)
-
-
-def fmt(value: float | None, digits: int) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -514,11 +424,7 @@ class ProcessRun:
 def tree_memory(proc: psutil.Process) -> tuple[int, int]:
     """(RSS, PSS) summed over ``proc`` and its descendants; vanished processes are skipped."""
     rss = pss = 0
-    try:
-        members = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0, 0
-    for member in members:
+    for member in tree_processes(proc):
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             info = member.memory_full_info()  # reads smaps_rollup: ~0.1 ms a process
             rss += info.rss
@@ -659,16 +565,6 @@ def rembg_runner(rembg: RembgEnv, model: str) -> Callable[[Path], Callable[[Path
     return for_inputs
 
 
-def rembg_version(rembg: RembgEnv) -> str:
-    out = subprocess.run(
-        [str(rembg.python), "-c", "import importlib.metadata as m; print(m.version('rembg'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip()
-
-
 # --------------------------------------------------------------------------------------------
 # Throughput and memory
 # --------------------------------------------------------------------------------------------
@@ -679,7 +575,7 @@ def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
     rembg = RembgEnv(args.rembg_venv)
     if "rembg" in args.tools:
         rembg.check()
-    rembg_tool = f"rembg {rembg_version(rembg)}" if "rembg" in args.tools else "rembg"
+    rembg_tool = f"rembg {rembg.version()}" if "rembg" in args.tools else "rembg"
     extra = shlex.split(args.lampyris_args)
     lamp_tool = "lampyris" + (f" {' '.join(extra)}" if extra else "")
     rembg_cmd = rembg_runner(rembg, args.model)
@@ -944,7 +840,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit("--work-dir must be outside the project (the photos are unlicensed)")
     results = {
         "benchmark": args.command,
-        "machine": machine_info(),
+        "machine": machine_info("onnxruntime_lampyris"),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "results": COMMANDS[args.command](args),
     }

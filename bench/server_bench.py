@@ -29,10 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
 import json
-import os
-import platform
 import random
 import signal
 import socket
@@ -43,7 +40,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,7 +54,17 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import (
+    available_cores,
+    import_lampyris,
+    kill_group,
+    lampyris_command,
+    lampyris_env,
+    machine_info,
+    sigterm_as_interrupt,
+    tree_processes,
+)
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_QUALITY = 90
 RSS_GROWTH_TARGET = 0.10
@@ -72,59 +79,6 @@ console = Console()
 # --------------------------------------------------------------------------------------------
 # Environment
 # --------------------------------------------------------------------------------------------
-
-
-def version_of(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def available_cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-def machine_info() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
-        "logical_cpus": os.cpu_count(),
-        "usable_cpus": available_cores(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "onnxruntime": version_of("onnxruntime"),
-        "lampyris": version_of("lampyris"),
-        "load_average_at_start": os.getloadavg(),
-    }
-
-
-def lampyris_env() -> dict[str, str]:
-    """Environment for lampyris subprocesses: the source tree wins over any installed copy."""
-    env = dict(os.environ)
-    src = str(ROOT / "src")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    return env
-
-
-def lampyris_command() -> list[str]:
-    """The installed ``lampyris`` console script next to this interpreter, else its entry point."""
-    script = Path(sys.executable).parent / "lampyris"
-    if script.exists():
-        return [str(script)]
-    return [
-        sys.executable,
-        "-c",
-        "import sys; sys.argv[0] = 'lampyris'; from lampyris.cli.app import main; sys.exit(main())",
-    ]
-
-
-def import_lampyris() -> None:
-    src = str(ROOT / "src")
-    if src not in sys.path:
-        sys.path.insert(0, src)
 
 
 def free_port() -> int:
@@ -328,12 +282,8 @@ class LocalStorage:
 def tree_memory(root: psutil.Process) -> list[dict[str, Any]]:
     """RSS and PSS (MB) and CPU seconds so far of ``root`` and each of its descendants, with a
     guessed role."""
-    try:
-        members = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
     rows = []
-    for proc in members:
+    for proc in tree_processes(root):
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             info = proc.memory_full_info()
             cpu = proc.cpu_times()
@@ -435,14 +385,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.killed = True
         self.exit_code = self.popen.poll()
-        for _ in range(50):
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                break  # the group is empty
-            except PermissionError:  # only zombies left (being reaped)
-                pass
-            time.sleep(0.1)
+        kill_group(pgid)
         if self.popen.poll() is None:
             self.popen.wait(5)
         self.popen = None
@@ -867,19 +810,6 @@ def print_report(report: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """A SIGTERM to the benchmark unwinds like Ctrl-C, so the server is stopped too."""
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def by_role(rows: list[dict[str, Any]]) -> dict[str, float]:
