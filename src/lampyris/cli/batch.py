@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -115,13 +116,14 @@ def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *, watch_interv
                 with _progress() as progress:
                     bar = progress.add_task("batch", total=None, status="")
                     counts = {"done": 0, "failed": 0, "skipped": 0}
+                    started = time.monotonic()
 
                     def on_event(event: Event, item: LedgerItem) -> None:
                         key = {"unchanged": "done"}.get(event, event)
                         if key in counts:
                             counts[key] += 1
                             progress.advance(bar)
-                        progress.update(bar, status=_status(counts))
+                        progress.update(bar, status=_status(counts, time.monotonic() - started))
 
                     runner = BatchRunner(spec, ledger, backend, thumbs_dir=outputs.thumbs,
                                          listener=on_event,
@@ -155,9 +157,10 @@ def _progress() -> Progress:
                     TimeRemainingColumn(), console=console)
 
 
-def _status(counts: dict[str, int]) -> str:
+def _status(counts: dict[str, int], seconds: float) -> str:
+    rate = f" · {counts['done'] / seconds:.1f}/s" if counts["done"] and seconds > 0 else ""
     return (f"[green]done {counts['done']}[/green] · [red]failed {counts['failed']}[/red] · "
-            f"skipped {counts['skipped']}")
+            f"skipped {counts['skipped']}{rate}")
 
 
 def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: Outputs) -> None:
