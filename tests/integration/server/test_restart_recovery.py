@@ -92,3 +92,29 @@ def test_a_killed_worker_costs_one_attempt_not_the_job(
         assert record is not None and record.attempts == 2
     finally:
         live.stop()
+
+
+def test_sigterm_puts_running_jobs_back_in_the_queue(
+    fresh_server_dir: Path, files: ScriptedServer, photo: bytes
+):
+    jpeg = {"Content-Type": "image/jpeg"}
+    files.script("/in.jpg", Reply(200, photo, jpeg, delay=120))
+    live = LampyrisServer(fresh_server_dir, env={**LOOPBACK, "LAMPYRIS_JOBS_LEASE_SECONDS": "600"},
+                          workers=1).start()
+    answer = live.post("/sensei/cutout", {
+        "input": {"href": files.url("/in.jpg"), "storage": "external"},
+        "output": {"href": files.url("/out/t.png"), "storage": "external"},
+    })
+    wait_until(lambda: files.hits("/in.jpg") >= 1, timeout=30, what="worker fetching")
+    live.stop()  # SIGTERM: the job cannot finish within the grace period
+    store = SqlJobStore(sqlite_url(fresh_server_dir))
+    states = {state: n for (_, state), n in store.counts().items()}
+    store.engine.dispose()
+    assert states == {"pending": 1}, states
+    files.script("/in.jpg", Reply(200, photo, jpeg))
+    live.start()
+    try:
+        assert live.wait(answer.json()["_links"]["self"]["href"])["status"] == "succeeded"
+    finally:
+        live.stop()
+    assert_sane_cutout(files.objects["/out/t.png"].data)
