@@ -257,8 +257,6 @@ def batch_command(
         raise _fail(str(exc)) from None
     names = [s.strip() for s in steps.split(",") if s.strip()]
     fmt = cast(OutputFormat, format.value)
-    if fmt == "jpeg" and background is None and not mask_only and "fill" not in names:
-        raise _fail("JPEG has no transparency: add --background COLOUR (or use png/webp)")
     chain = [(n, params if n == "cutout" else {}) for n in names]
     workflow = WorkflowFile(
         source=args[0], sink=args[1], steps=[{n: p} for n, p in chain],

@@ -68,6 +68,17 @@ def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:
     return steps
 
 
+def check_output(steps: list[Step], output: OutputSpec) -> None:
+    """Refuse, before any input is read, a chain whose result the format cannot hold."""
+    last = steps[-1]
+    if (output.format == "jpeg" and last.name == "cutout"
+            and last.params.get("mode", "cutout") == "cutout"
+            and last.params.get("background") is None):
+        raise InvalidParameterError(
+            "JPEG has no transparency: give the cutout a background colour (--background), "
+            "or write png/webp")
+
+
 def fingerprint(steps: list[Step], output: OutputSpec) -> str:
     """Changes whenever the result would: any step, parameter or output setting."""
     blob = json.dumps({"steps": [[s.name, s.params] for s in steps],

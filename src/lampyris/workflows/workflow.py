@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lampyris.errors import InvalidParameterError
 from lampyris.workflows.batch import BatchSpec
 from lampyris.workflows.locations import Location
-from lampyris.workflows.steps import OutputSpec, make_steps
+from lampyris.workflows.steps import OutputSpec, check_output, make_steps
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -100,10 +100,12 @@ class WorkflowFile(BaseModel):
 
     def batch_spec(self, base: Path) -> BatchSpec:
         """The runnable spec; relative local paths are taken from ``base``."""
+        steps = make_steps(self.chain())
+        output = OutputSpec(self.output.format, self.output.quality, self.output.lossless)
+        check_output(steps, output)
         return BatchSpec(
             source=self.location(self.source, base), sink=self.location(self.sink, base),
-            steps=tuple(make_steps(self.chain())),
-            output=OutputSpec(self.output.format, self.output.quality, self.output.lossless),
+            steps=tuple(steps), output=output,
             naming=self.naming, retries=self.retries, retry_failed=self.retry_failed,
             on_success=self.on_success,
         )

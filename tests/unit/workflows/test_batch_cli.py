@@ -109,7 +109,7 @@ def test_jpeg_without_a_background_is_refused(workdir: Path, image: Image_) -> N
     put(workdir / "in", "a.png", image(0))
     result = invoke("batch", "in", "out", "--format", "jpeg")
     assert result.exit_code == 2
-    assert "JPEG has no transparency: add --background COLOUR" in flat(result)
+    assert "JPEG has no transparency: give the cutout a background colour" in flat(result)
     assert not (workdir / "lampyris-batch.ledger.db").exists()
 
 

@@ -19,8 +19,8 @@ storage_options:
   file: {auto_mkdir: true}
 steps:
   - cutout
-  - cutout: {trim: true, padding: "6%", background: white}
   - cutout:
+  - cutout: {trim: true, padding: "6%", background: white}
 output: {format: jpeg, quality: 90}
 naming: "{stem}-cut.{ext}"
 concurrency: 3
@@ -64,8 +64,8 @@ def test_steps_as_names_and_as_mappings(tmp_path: Path, env: None) -> None:
     workflow = load_workflow(write(tmp_path, FULL))
     assert workflow.chain() == [
         ("cutout", {}),
-        ("cutout", {"trim": True, "padding": "6%", "background": "white"}),
         ("cutout", {}),
+        ("cutout", {"trim": True, "padding": "6%", "background": "white"}),
     ]
 
 
@@ -78,8 +78,8 @@ def test_the_spec_resolves_local_paths_against_the_base(tmp_path: Path, env: Non
         "endpoint_url": "https://minio.internal:9000", "key": "AKIA-test",
         "secret": "s3cr3t with spaces"})
     assert spec.sink == Location(str((base / "out" / "catalog").resolve()), {"auto_mkdir": True})
-    assert spec.steps == (Step("cutout"), Step("cutout", {"trim": True, "padding": "6%",
-                                                          "background": "white"}), Step("cutout"))
+    assert spec.steps == (Step("cutout"), Step("cutout"), Step("cutout", {
+        "trim": True, "padding": "6%", "background": "white"}))
     assert spec.output == OutputSpec("jpeg", 90, False)
     assert (spec.naming, spec.retries, spec.retry_failed) == ("{stem}-cut.{ext}", 5, True)
     assert spec.on_success == "move:s3://shop/done/"
@@ -154,3 +154,15 @@ def test_on_success_accepts(value: str) -> None:
 def test_on_success_refuses(value: str) -> None:
     with pytest.raises(ValueError, match="keep, delete or move:URL"):
         check_on_success(value)
+
+
+def test_a_jpeg_cutout_without_background_is_refused_up_front(tmp_path: Path) -> None:
+    from lampyris.workflows.workflow import load_workflow
+
+    path = tmp_path / "flow.yaml"
+    path.write_text("source: in\nsink: out\nsteps: [cutout]\noutput: {format: jpeg}\n")
+    with pytest.raises(InvalidParameterError, match="JPEG has no transparency"):
+        load_workflow(path).batch_spec(tmp_path)
+    path.write_text("source: in\nsink: out\nsteps: [{cutout: {mode: mask}}]\n"
+                    "output: {format: jpeg}\n")
+    assert load_workflow(path).batch_spec(tmp_path).output.format == "jpeg"
