@@ -92,6 +92,33 @@ def make_backend(name: str, jobs: int, model: str | None, remote: RemoteConfig |
     raise _fail("the ray backend is not part of this version yet: use local or remote")
 
 
+def dry_run(spec: BatchSpec, outputs: Outputs) -> None:
+    """List what a run would process and skip; touches neither inputs, outputs nor ledger."""
+    # No ledger yet: an empty one in memory, so a dry run leaves no file behind.
+    with Ledger(outputs.ledger if outputs.ledger.exists() else Path(":memory:")) as ledger:
+        summary, todo = BatchRunner(spec, ledger, _NoBackend()).preview()
+    console.print(f"{summary.listed} image(s) in {spec.source.url}: [bold]{len(todo)} to "
+                  f"process[/bold], {summary.skipped} already done (or failed: "
+                  "--retry-failed to try again)")
+    for item in todo[:20]:
+        console.print(f"  {item.input_url} → {item.output_url}")
+    if len(todo) > 20:
+        console.print(f"  … and {len(todo) - 20} more")
+
+
+class _NoBackend:
+    """A dry run plans only: nothing is ever submitted."""
+
+    name = "none"
+    capacity = 0
+
+    def submit(self, item: Any) -> Any:
+        raise AssertionError("a dry run submits nothing")
+
+    def close(self, *, cancel: bool = False) -> None:
+        pass
+
+
 def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *, watch_interval: float | None
             ) -> None:
     """Run (or watch) with a progress bar; write summary and report; exit 1 on failures."""
@@ -234,6 +261,8 @@ def batch_command(
     interval: float = typer.Option(30.0, min=0.1, help="Seconds between --watch passes."),
     report: Path | None = typer.Option(None, help="HTML report path."),
     summary: Path | None = typer.Option(None, help="JSON summary path."),
+    dry_run_: bool = typer.Option(False, "--dry-run", help="Only list what would be "
+                                  "processed and what skipped."),
 ) -> None:
     """Run steps over every image of a folder or bucket, resumably; `batch status` shows a
     ledger.
@@ -268,13 +297,15 @@ def batch_command(
                 if backend == BackendName.remote and client_id and client_secret else None),
     )
     _run_workflow(workflow, Outputs.beside(ledger, report, summary), Path.cwd(),
-                  interval if watch_ else None)
+                  interval if watch_ else None, dry=dry_run_)
 
 
 def run_command(
     workflow_file: Path = typer.Argument(..., help="A workflow YAML file."),
     watch_: bool = typer.Option(False, "--watch", help="Keep polling the source."),
     interval: float = typer.Option(30.0, min=0.1, help="Seconds between --watch passes."),
+    dry_run_: bool = typer.Option(False, "--dry-run", help="Only list what would be "
+                                  "processed and what skipped."),
 ) -> None:
     """Run a workflow file (source, steps, sink, naming, concurrency, backend).
 
@@ -292,13 +323,16 @@ def run_command(
     ledger = beside_file(workflow.ledger or f"{workflow_file.stem}.ledger.db")
     outputs = Outputs.beside(ledger, beside_file(workflow.report) if workflow.report else None,
                              beside_file(workflow.summary) if workflow.summary else None)
-    _run_workflow(workflow, outputs, base, interval if watch_ else None)
+    _run_workflow(workflow, outputs, base, interval if watch_ else None, dry=dry_run_)
 
 
 def _run_workflow(workflow: WorkflowFile, outputs: Outputs, base: Path,
-                  interval: float | None) -> None:
+                  interval: float | None, *, dry: bool = False) -> None:
     try:
         spec = workflow.batch_spec(base)
+        if dry:
+            dry_run(spec, outputs)
+            return
     except LampyrisError as exc:
         raise _fail(str(exc)) from None
     if workflow.backend == "remote" and [s.name for s in spec.steps] != ["cutout"]:

@@ -112,6 +112,15 @@ class BatchRunner:
         """Ask the run to stop submitting (a signal handler may call this)."""
         self._stop = True
 
+    def preview(self) -> tuple[RunSummary, list[LedgerItem]]:
+        """What ``run`` would do, without doing it or writing to the ledger: the summary
+        counts ``listed`` and ``skipped``; the list holds the inputs it would process."""
+        _, source_root = self.spec.source.open()
+        listing = list(list_images(self.spec.source))
+        self._single = len(listing) == 1 and listing[0].path == source_root
+        summary = RunSummary(run_id=0)
+        return summary, [record for _, record in self._plan(iter(listing), summary)]
+
     def run(self) -> RunSummary:
         spec = self.spec
         start = time.perf_counter()

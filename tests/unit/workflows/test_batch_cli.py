@@ -141,3 +141,16 @@ def test_a_bad_workflow_file_exits_2(workdir: Path) -> None:
     result = invoke("run", "flow.yaml")
     assert result.exit_code == 2
     assert "workers: Extra inputs are not permitted" in flat(result)
+
+
+def test_dry_run_lists_without_touching_anything(workdir: Path, image: Image_) -> None:
+    put(workdir / "in", "a.png", image(0))
+    put(workdir / "in", "b.png", image(1))
+    result = invoke("batch", "in", "out", "--dry-run")
+    assert result.exit_code == 0, flat(result)
+    assert "2 to process" in flat(result) and "a.png" in flat(result)
+    assert not (workdir / "out").exists()
+    assert not (workdir / "lampyris-batch.ledger.db").exists()
+    assert invoke("batch", "in", "out", "--jobs", "1").exit_code == 0
+    again = invoke("batch", "in", "out", "--dry-run")
+    assert "0 to process, 2 already done" in flat(again)
