@@ -1,12 +1,12 @@
 """Jobs: durable records, the store, the worker-side task and the local executor."""
 
 from lampyris.jobs.executor import LocalExecutor, Outcome
-from lampyris.jobs.record import STATES, TERMINAL, JobRecord, State
+from lampyris.jobs.record import TERMINAL, JobRecord, State
 from lampyris.jobs.settings import JobSettings
 from lampyris.jobs.store import SqlJobStore
 from lampyris.jobs.task import Task, TaskFailure, WorkerEnv, execute
 
 __all__ = [
-    "STATES", "TERMINAL", "JobRecord", "JobSettings", "LocalExecutor", "Outcome",
+    "TERMINAL", "JobRecord", "JobSettings", "LocalExecutor", "Outcome",
     "SqlJobStore", "State", "Task", "TaskFailure", "WorkerEnv", "execute",
 ]

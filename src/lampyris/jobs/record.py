@@ -12,12 +12,11 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 State = Literal[
     "pending", "running", "succeeded", "failed", "cancelled", "cancel_pending", "timeout"
 ]
-STATES: tuple[State, ...] = get_args(State)
 TERMINAL: frozenset[State] = frozenset({"succeeded", "failed", "cancelled", "timeout"})
 
 

@@ -7,13 +7,10 @@ configuration arrive once, through ``WorkerEnv``.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-
-import numpy as np
 
 from lampyris.errors import InvalidParameterError, LampyrisError
 from lampyris.imaging.decode import decode
@@ -84,12 +81,6 @@ def output_format(media_type: str | None, input_format: str | None) -> OutputFor
         raise InvalidParameterError(f"output media type {media_type!r}: one of {allowed}") from None
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic | np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON: {type(value).__name__}")
-
-
 class TaskFailure(Exception):
     """A ``LampyrisError`` with the stage it happened in: ``input`` (fetching), ``image``
     (decoding, the op, encoding) or ``output`` (delivering), so the wire can say which link or
@@ -146,9 +137,8 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
         raise TaskFailure(stage, exc) from exc
 
     height, width = result.pixels.shape[:2]
-    metadata = {k: v for k, v in result.metadata.items() if k != "timings"}
+    metadata = result.plain_metadata()
     metadata["timings"] = {**result.metadata.get("timings", {}), **seconds}
-    metadata = json.loads(json.dumps(metadata, default=_plain))  # numpy scalars → JSON
     return {
         "outputs": [{
             "mediaType": media_type, "width": width, "height": height, "bytes": len(data),

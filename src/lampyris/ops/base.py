@@ -23,6 +23,21 @@ class OpResult:
     pixels: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def plain_metadata(self) -> dict[str, Any]:
+        """The metadata as plain JSON types (numpy scalars and arrays become lists and
+        numbers), without the timings: what job results and ledgers store."""
+        return {k: _plain(v) for k, v in self.metadata.items() if k != "timings"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
 
 @dataclass
 class Timings:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import posixpath
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from lampyris.errors import InputError, LampyrisError
 from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import encode
 from lampyris.ops import run
+from lampyris.workflows.filejob import write_atomic
 from lampyris.workflows.locations import Location
 from lampyris.workflows.steps import OutputSpec, Step
 
@@ -76,7 +76,7 @@ def process(item: WorkItem) -> ItemOutcome:
         metadata: dict[str, Any] = {}
         for step in item.steps:
             result = run(step.op, pixels, step.params)
-            pixels, metadata[step.name] = result.pixels, _plain(result.metadata)
+            pixels, metadata[step.name] = result.pixels, result.plain_metadata()
         del image
         encoded = encode(pixels, item.output.format, quality=item.output.quality,
                          lossless=item.output.lossless)
@@ -113,18 +113,9 @@ def write_output(fs: Any, path: str, data: bytes) -> None:
     """Object stores replace an object atomically; on a local disk write a temp file and
     rename it, so a killed run never leaves a half image that looks done."""
     if isinstance(fs, LocalFileSystem):
-        directory = posixpath.dirname(path)
-        fs.makedirs(directory, exist_ok=True)
-        tmp = posixpath.join(directory, f".{posixpath.basename(path)}.{os.getpid()}.part")
-        try:
-            with open(tmp, "wb") as out:
-                out.write(data)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return
-    fs.pipe_file(path, data)
+        write_atomic(Path(path), data)
+    else:
+        fs.pipe_file(path, data)
 
 
 def thumbnail(pixels: np.ndarray) -> bytes:
@@ -141,16 +132,3 @@ def thumbnail(pixels: np.ndarray) -> bytes:
     out = io.BytesIO()
     image.convert("RGB").save(out, "JPEG", quality=80)
     return out.getvalue()
-
-
-def _plain(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Op metadata without numpy types, for the JSON ledger."""
-    def plain(value: Any) -> Any:
-        if isinstance(value, np.generic | np.ndarray):
-            return value.tolist()
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        return value
-    return {k: plain(v) for k, v in metadata.items() if k != "timings"}

@@ -10,7 +10,6 @@ Credentials come from each backend's usual environment (``AWS_*``, ``AZURE_STORA
 from __future__ import annotations
 
 import os
-import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -75,8 +74,6 @@ class Location:
         """The URL of ``rel`` below this location (what the ledger and reports show)."""
         return f"{self.url.rstrip('/')}/{rel}"
 
-    def path_of(self, root: str, rel: str) -> str:
-        return posixpath.join(root, rel) if root else rel
 
 
 def dropbox_auth(options: dict[str, Any]) -> dict[str, Any]:

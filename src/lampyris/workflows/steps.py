@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lampyris.errors import InvalidParameterError
-from lampyris.imaging.encode import OutputFormat
+from lampyris.imaging.encode import OutputFormat, extension
 from lampyris.ops import CATALOG
 
 # step name → op name; the seam where fill and auto tone plug in when their ops land.
@@ -43,7 +43,8 @@ class OutputSpec:
 
     @property
     def extension(self) -> str:
-        return {"png": "png", "jpeg": "jpg", "webp": "webp"}[self.format]
+        """Without the dot: ``png``, ``jpg``, ``webp``."""
+        return extension(self.format).lstrip(".")
 
 
 def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:

@@ -19,6 +19,7 @@ import httpx
 
 from lampyris.client import ApiError, ClientError, JobFailedError, PhotoshopClient
 from lampyris.errors import InvalidParameterError
+from lampyris.imaging.decode import decode
 from lampyris.ops.cutout import parse_colour
 from lampyris.workflows.item import ItemOutcome, WorkItem, thumbnail, write_output
 from lampyris.workflows.steps import Step
@@ -114,8 +115,6 @@ class RemoteBackend:
         outcome = ItemOutcome(True, digest, timings=timings, details={
             "output_bytes": len(result.content), "job": job.job_id})
         if item.thumbs:
-            from lampyris.imaging.decode import decode
-
             outcome.thumbs = {"before": thumbnail(decode(fs_in.cat_file(item.source_path)).pixels),
                               "after": thumbnail(decode(result.content).pixels)}
         return outcome
