@@ -16,10 +16,13 @@ from lampyris.errors import InvalidParameterError, LampyrisError
 from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import OutputFormat, encode, extension
 from lampyris.imaging.settings import ImagingSettings
+from lampyris.imaging.tone_settings import ToneSettings
+from lampyris.imaging.xmp import write_xmp
 from lampyris.ops import run
 from lampyris.storage import LocalObjectStore, PresignedStorage, StorageRef, StorageSettings
 from lampyris.storage.base import Storage
 
+XMP_MEDIA_TYPE = "application/rdf+xml"
 MEDIA_TYPES: dict[str, OutputFormat] = {
     "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp",
 }
@@ -39,6 +42,9 @@ class Task:
     hosted_prefix: str | None = None
     media_type: str | None = None
     flatten: Literal["never", "jpeg"] = "jpeg"
+    # documents the op reads as text parameters (Lightroom presets): fetched with the input,
+    # each list becomes ``params[name]``
+    attachments: dict[str, list[StorageRef]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         def ref(r: StorageRef | None) -> dict[str, str] | None:
@@ -48,6 +54,7 @@ class Task:
             "op": self.op, "input": ref(self.input), "params": self.params,
             "output": ref(self.output), "hosted_prefix": self.hosted_prefix,
             "media_type": self.media_type, "flatten": self.flatten,
+            "attachments": {k: [ref(r) for r in refs] for k, refs in self.attachments.items()},
         }
 
     @classmethod
@@ -58,6 +65,8 @@ class Task:
             output=None if output is None else StorageRef(**output),
             hosted_prefix=data.get("hosted_prefix"), media_type=data.get("media_type"),
             flatten=data.get("flatten", "jpeg"),
+            attachments={k: [StorageRef(**r) for r in refs]
+                         for k, refs in data.get("attachments", {}).items()},
         )
 
 
@@ -96,6 +105,13 @@ class TaskFailure(Exception):
                 "stage": self.stage, "status": getattr(self.error, "status", None)}
 
 
+def _text(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidParameterError(f"{name}: the document is not UTF-8 text") from None
+
+
 def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[str, Any]:
     """Run ``task``; returns the job result. Every expected failure (bad input, unreachable
     storage, refused URL…) raises ``TaskFailure``."""
@@ -105,23 +121,30 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
     try:
         start = time.perf_counter()
         blob = storage.read(task.input)
+        params = dict(task.params)
+        for name, refs in task.attachments.items():
+            params[name] = [_text(storage.read(ref).data, name) for ref in refs]
         seconds["fetch"] = time.perf_counter() - start
 
         stage = "image"
         start = time.perf_counter()
         image = decode(blob.data, max_pixels=env.imaging.max_pixels)
         del blob
-        fmt = output_format(task.media_type, image.format)
-        params = dict(task.params)
-        if fmt == "jpeg" and task.flatten == "jpeg" and params.get("mode", "cutout") == "cutout":
+        sidecar = task.media_type == XMP_MEDIA_TYPE
+        fmt = "png" if sidecar else output_format(task.media_type, image.format)
+        if (task.op == "cutout" and fmt == "jpeg" and task.flatten == "jpeg"
+                and params.get("mode", "cutout") == "cutout"):
             params.setdefault("background", "white")  # JPEG has no alpha: flatten on white
         result = run(task.op, image, params)
         del image
         seconds["decode_op"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        data = encode(result.pixels, fmt)
-        media_type = f"image/{fmt}"
+        if sidecar:  # Lightroom's XMP output: the settings, not the pixels
+            settings = ToneSettings.model_validate(result.metadata.get("settings", {}))
+            data, media_type, suffix = write_xmp(settings), XMP_MEDIA_TYPE, ".xmp"
+        else:
+            data, media_type, suffix = encode(result.pixels, fmt), f"image/{fmt}", extension(fmt)
         seconds["encode"] = time.perf_counter() - start
 
         stage = "output"
@@ -130,7 +153,7 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
         if task.output is not None:
             storage.write(task.output, data, media_type)
         elif task.hosted_prefix is not None:
-            key = f"{task.hosted_prefix}output{extension(fmt)}"
+            key = f"{task.hosted_prefix}output{suffix}"
             LocalObjectStore(env.objects_dir, env.objects_secret).put(key, data, media_type)
         seconds["deliver"] = time.perf_counter() - start
     except LampyrisError as exc:

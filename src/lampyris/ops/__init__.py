@@ -6,9 +6,13 @@ from typing import Any
 
 from lampyris.errors import InvalidParameterError
 from lampyris.ops import cutout as _cutout
+from lampyris.ops import develop as _develop
 from lampyris.ops.base import Op, OpResult
 
-CATALOG: dict[str, Op] = {op.name: op for op in (_cutout.OP,)}
+CATALOG: dict[str, Op] = {
+    op.name: op
+    for op in (_cutout.OP, _develop.AUTO_TONE, _develop.AUTO_STRAIGHTEN, _develop.EDIT)
+}
 
 
 def run(name: str, image: Any, params: dict[str, Any] | None = None, **kwargs: Any) -> OpResult:
