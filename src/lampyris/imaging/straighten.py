@@ -56,7 +56,7 @@ SMOOTH = 0.3  # histogram smoothing (Gaussian sigma), degrees
 INLIER = 1.0  # readings within this many degrees of the peak support it
 REFINE = 0.5  # ... and within this of the first refined estimate make the final one
 MIN_ANGLE = 0.05  # smaller corrections are not worth resampling the image for
-SAME_LINE = 0.01  # segments this close across their direction (of the long side) are one line
+SAME_LINE = 0.02  # segments this close across their direction (of the long side) are one line
 CROP_MARGIN = 1.5  # pixels the constrained crop keeps clear of the picture's edge
 
 # Keystones: only believed when they clearly explain the verticals better than a rotation.

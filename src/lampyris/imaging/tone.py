@@ -28,6 +28,9 @@ __all__ = [
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec. 709 / sRGB primaries
 _CURVE_SIZE = 4096
+# A tiny grey added before the luminance ratio is taken: black can then be lifted (a ratio
+# cannot lift zero) and comes up neutral, and the ratio stays finite in the noisy deep shadows.
+_FLOOR = 0.0005
 _ENCODE_SIZE = 65536
 
 # White balance presets for rendered (non-raw) files, as incremental (temperature, tint) moves
@@ -78,13 +81,16 @@ def wb_gains(temperature: float, tint: float) -> np.ndarray:
 
 
 def _rolloff(y: np.ndarray, peak: float, knee: float = 0.6) -> np.ndarray:
-    """Compress [knee, peak] into [knee, 1] with a matching slope at the knee, so exposure
-    pushed past white keeps highlight detail instead of clipping; identity when peak <= 1."""
+    """Compress [knee, peak] into [knee, 1] (extended Reinhard on the part above the knee:
+    slope 1 at the knee, ``peak`` lands on white), so exposure pushed past white keeps
+    highlight detail instead of clipping; the identity when ``peak`` <= 1."""
     if peak <= 1.0:
         return y
-    p = (peak - knee) / (1.0 - knee)
-    t = np.clip((y - knee) / (peak - knee), 0.0, 1.0)
-    return np.where(y > knee, knee + (1.0 - knee) * (1.0 - (1.0 - t) ** p), y)
+    span = 1.0 - knee
+    u = np.clip(y - knee, 0.0, None) / span
+    top = (peak - knee) / span
+    compressed = knee + span * u * (1.0 + u / top**2) / (1.0 + u)
+    return np.where(y > knee, compressed, y)
 
 
 def curve(y: np.ndarray, s: ToneSettings, *, peak: float = 1.0) -> np.ndarray:
@@ -113,12 +119,10 @@ def curve(y: np.ndarray, s: ToneSettings, *, peak: float = 1.0) -> np.ndarray:
 
 
 def _ratio_table(s: ToneSettings) -> np.ndarray:
-    """Output/input luminance ratio, indexed by round(sqrt(Y) * 4095)."""
+    """Output/input luminance ratio, indexed by round(sqrt(Y + floor) * 4095) where Y is the
+    luminance before the floor was added (see ``_FLOOR``)."""
     grid = (np.arange(_CURVE_SIZE, dtype=np.float64) / (_CURVE_SIZE - 1)) ** 2
-    out = curve(grid, s)
-    ratio = np.empty_like(grid)
-    ratio[1:] = out[1:] / grid[1:]
-    ratio[0] = ratio[1]
+    ratio = curve(np.clip(grid - _FLOOR, 0.0, None), s) / np.maximum(grid, _FLOOR)
     return ratio.astype(np.float32)
 
 
@@ -141,6 +145,7 @@ def _tone_rows(rgb: np.ndarray, s: ToneSettings, gains: np.ndarray, ratio: np.nd
     lin = _linearise(rgb, gains)
     if vignette is not None:
         lin *= vignette[..., None]
+    lin += np.float32(_FLOOR)
     y = luminance(lin)
     idx = cv2.sqrt(np.minimum(y, np.float32(1.0)))
     idx *= np.float32(_CURVE_SIZE - 1)
