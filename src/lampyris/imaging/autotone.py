@@ -44,6 +44,7 @@ _MIDTONE_LIFT = 1.4  # a normal image's median is raised by this factor…
 _KEY_CAP = 0.68  # …up to here
 _DARK_FROM, _DARK_SPAN = 0.2, 0.1  # medians below 0.2 are rescued, fully below 0.1
 _VIBRANCE, _SATURATION = 25.0, 15.0
+_CAST_KEPT, _CAST_REMOVED = 0.5, 0.75 # stops of cast left as mood; share of the rest removed
 # what a fully rescued image gets instead of more colour: its noise was amplified too
 _RESCUE_DESATURATE, _RESCUE_COLOUR_NR, _RESCUE_LUMA_NR = 20.0, 50.0, 30.0
 
@@ -96,21 +97,30 @@ def _weighted_percentiles(values: np.ndarray, weights: np.ndarray | None,
 
 def _cast(lin: np.ndarray, weights: np.ndarray | None) -> tuple[tuple[float, float], float]:
     """The illuminant's colour from near-neutral, well-exposed pixels (a grey-pixel estimate:
-    grey-world would call a red product a red light)."""
-    rgb = lin.reshape(-1, 3)
-    wt = np.ones(len(rgb), np.float32) if weights is None else weights.reshape(-1)
+    grey-world would call a red product a red light).
+
+    A strong cast makes every grey look coloured, so the estimate is refined in rounds: a
+    loose notion of "grey" first, then stricter ones on pixels corrected by the last guess.
+    """
+    rgb = lin.reshape(-1, 3).astype(np.float64)
+    wt = np.ones(len(rgb)) if weights is None else weights.reshape(-1).astype(np.float64)
     y = rgb @ LUMA
-    hi, lo = rgb.max(axis=1), rgb.min(axis=1)
-    lit = (y > 0.02) & (hi < 0.97)
-    chroma = (hi - lo) / np.maximum(hi, 1e-6)
-    greyish = lit & (chroma < 0.35)
-    share = float(wt[greyish].sum() / max(wt[lit].sum(), 1e-6)) if lit.any() else 0.0
-    if greyish.sum() < 50:
-        return (0.0, 0.0), 0.0
-    sel, w = rgb[greyish], wt[greyish] * (1.0 - chroma[greyish] / 0.35)
-    mean = (sel * w[:, None]).sum(axis=0) / max(float(w.sum()), 1e-6)
-    r, g, b = np.log2(np.maximum(mean, 1e-6))
-    return (float(r - g), float(b - g)), min(1.0, share * 2.0)
+    lit = (y > 0.02) & (rgb.max(axis=1) < 0.97)
+    cast = np.zeros(3)  # log2 gains of the illuminant, relative to green
+    share = 0.0
+    for limit in (0.9, 0.6, 0.35, 0.25):
+        seen = rgb / np.exp2(cast)
+        hi, lo = seen.max(axis=1), seen.min(axis=1)
+        chroma = (hi - lo) / np.maximum(hi, 1e-6)
+        greyish = lit & (chroma < limit)
+        if greyish.sum() < 50:
+            return (0.0, 0.0), 0.0
+        w = wt[greyish] * (1.0 - chroma[greyish] / limit)
+        mean = (seen[greyish] * w[:, None]).sum(axis=0) / max(float(w.sum()), 1e-9)
+        logs = np.log2(np.maximum(mean, 1e-6))
+        cast = cast + logs - logs[1]
+        share = float(wt[greyish].sum() / max(wt[lit].sum(), 1e-9))
+    return (float(cast[0]), float(cast[2])), min(1.0, share * 2.0)
 
 
 def measure(pixels: np.ndarray) -> ImageStats:
@@ -156,10 +166,12 @@ def _fit(settings: ToneSettings, slider: str, level: float, bounds: tuple[float,
 
 def _tone(stats: ImageStats, key: float) -> dict[str, float]:
     """Exposure, blacks and whites that put the low, middle and high percentiles on target."""
+    # highlights already brighter than the target stay (a white sweep must stay white)
+    white = max(_WHITE_TARGET, _encoded(stats.high))
     settings = ToneSettings()
     for _ in range(3):  # the three sliders interact a little: alternate until they settle
         settings = _fit(settings, "exposure", stats.median, (-3.0, 5.0), key, digits=2)
-        settings = _fit(settings, "whites", stats.high, (-100.0, 100.0), _WHITE_TARGET)
+        settings = _fit(settings, "whites", stats.high, (-100.0, 100.0), white)
         settings = _fit(settings, "blacks", stats.low, (-100.0, 100.0), _BLACK_TARGET)
     return {"exposure": settings.exposure, "whites": settings.whites, "blacks": settings.blacks}
 
@@ -172,7 +184,7 @@ def _rescue(median: float) -> float:
 def auto_key(stats: ImageStats) -> float:
     """Where auto puts an image's median (sRGB-encoded)."""
     median = _encoded(stats.median)
-    key = min(_KEY_CAP, _MIDTONE_LIFT * median)
+    key = max(median, min(_KEY_CAP, _MIDTONE_LIFT * median))  # never darkens a bright image
     return key + _rescue(median) * (_KEY_TARGET - key)
 
 
@@ -197,7 +209,8 @@ def estimate(pixels: np.ndarray, *, look: HouseLook | None = None,
     if look is None:
         # a retoucher removes part of a strong cast and leaves a mild one as mood
         size = float(np.hypot(*stats.cast))
-        wb_strength = 0.5 * stats.cast_confidence if size > 0.15 else 0.0
+        excess = max(0.0, size - _CAST_KEPT) / max(size, 1e-6)
+        wb_strength = _CAST_REMOVED * excess * stats.cast_confidence
         chosen = {**_tone(stats, auto_key(stats)),
                   **_white_balance(stats, (0.0, 0.0), wb_strength)}
     else:

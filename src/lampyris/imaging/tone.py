@@ -46,6 +46,7 @@ WB_PRESETS: dict[str, tuple[float, float]] = {
 # Lightroom's sliders on rendered files.
 TEMPERATURE_STOPS = 0.35
 TINT_STOPS = 0.30
+_WHITES_REACH = 0.45  # how far whites +100 lifts a near-white tone (sRGB-encoded)
 
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
@@ -105,7 +106,7 @@ def curve(y: np.ndarray, s: ToneSettings, *, peak: float = 1.0) -> np.ndarray:
     w, b = s.whites / 100.0, s.blacks / 100.0
     h, sh, c = s.highlights / 100.0, s.shadows / 100.0, s.contrast / 100.0
     if w:  # moves the white end, fading out toward black
-        p = p + w * 0.3 * p**2
+        p = p + w * _WHITES_REACH * p**2
     if b:  # moves the black end, fading out toward white
         p = p + b * 0.25 * (1.0 - np.clip(p, 0.0, 1.0)) ** 2
     p = np.clip(p, 0.0, 1.0)

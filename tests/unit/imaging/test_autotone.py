@@ -1,0 +1,107 @@
+"""Auto tone: settings chosen from the image's own statistics, and the house look of a set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lampyris.imaging.autotone import HouseLook, auto_white_balance, estimate, measure_look
+from lampyris.imaging.tone import render
+from lampyris.imaging.tone_settings import ToneSettings
+from support.photos import luminance, photo, to_linear
+
+
+def encoded_median(rgb: np.ndarray) -> float:
+    y = np.median(luminance(rgb))
+    return float(np.where(y <= 0.0031308, 12.92 * y, 1.055 * y ** (1 / 2.4) - 0.055))
+
+
+def card_balance(rgb: np.ndarray) -> float:
+    """log2 of the mid-grey card's R/B ratio: 0 when neutral, positive when warm."""
+    card = to_linear(rgb[130:160, 105:140]).reshape(-1, 3).mean(axis=0)
+    return float(np.log2(card[0] / card[2]))
+
+
+def grey_card_cast(rgb: np.ndarray) -> float:
+    return abs(card_balance(rgb))
+
+
+def test_an_underexposed_photo_is_brightened_and_stretched() -> None:
+    dark = photo(stops=-2.0)
+    settings = estimate(dark)
+    assert settings.exposure > 0.7
+    out = render(dark, settings)
+    assert encoded_median(out) > encoded_median(dark) + 0.08
+    assert np.percentile(out, 99.5) > np.percentile(dark, 99.5) + 50, "highlights open up"
+    assert np.percentile(out, 0.5) <= 20, "blacks reach near black"
+
+
+def test_a_badly_underexposed_photo_is_rescued_with_noise_reduction() -> None:
+    night = photo(stops=-5.0)
+    settings = estimate(night)
+    assert settings.exposure > 3.0
+    assert settings.color_noise_reduction > 0 and settings.saturation <= 0
+    assert 0.35 < encoded_median(render(night, settings)) < 0.6
+
+
+def test_a_bright_photo_is_not_darkened() -> None:
+    studio = np.full((200, 300, 3), 242, np.uint8)  # a product on a white sweep
+    studio[60:140, 110:190] = (40, 90, 160)
+    out = render(studio, estimate(studio))
+    assert encoded_median(out) >= encoded_median(studio) - 0.01
+    assert out[10, 10].min() >= 240, "the white background stays white"
+    well = photo(stops=1.0)
+    assert encoded_median(render(well, estimate(well))) <= 1.4 * encoded_median(well) + 0.02
+
+
+def test_a_strong_cast_is_reduced_and_a_red_product_is_not_a_red_light() -> None:
+    blue = photo(cast=(0.5, 1.0, 2.0))
+    out = render(blue, estimate(blue))
+    assert grey_card_cast(out) < 0.8 * grey_card_cast(blue)
+    mild = photo(cast=(0.7, 1.0, 1.4))  # auto keeps a mild cast as mood; "Auto" WB removes it
+    full = render(mild, ToneSettings(**auto_white_balance(mild)))
+    assert grey_card_cast(full) < 0.35 * grey_card_cast(mild)
+
+    product = np.full((200, 200, 3), 235, np.uint8)
+    product[40:160, 40:160] = (200, 20, 30)  # a red product filling most of a white studio
+    wb = estimate(product)
+    assert abs(wb.temperature) < 5 and abs(wb.tint) < 5
+
+
+def test_transparent_pixels_do_not_count() -> None:
+    subject = photo(stops=-1.5)
+    rgba = np.dstack([subject, np.full(subject.shape[:2], 255, np.uint8)])
+    rgba[:, :60] = (255, 255, 255, 0)  # a bright background that has been cut away
+    rgba[:, -60:] = (255, 255, 255, 0)
+    alone = estimate(subject[:, 60:-60])
+    with_hole = estimate(rgba)
+    assert with_hole.exposure == pytest.approx(alone.exposure, abs=0.15)
+    out = render(rgba, with_hole)
+    assert np.array_equal(out[..., 3], rgba[..., 3])
+
+
+def test_strength_scales_the_settings() -> None:
+    dark = photo(stops=-2.0)
+    assert estimate(dark, strength=0.0).is_identity
+    half, full = estimate(dark, strength=0.5), estimate(dark)
+    assert half.exposure == pytest.approx(full.exposure / 2, abs=0.02)
+
+
+def test_a_house_look_brings_a_set_to_one_exposure_and_balance() -> None:
+    shots = [photo(stops=s, cast=c, seed=i) for i, (s, c) in enumerate([
+        (-1.5, (1.0, 1.0, 1.0)), (0.0, (1.2, 1.0, 0.85)), (-0.5, (0.9, 1.0, 1.15)),
+        (0.7, (1.0, 1.0, 1.0)), (-1.0, (1.1, 1.0, 0.9)),
+    ])]
+    look = measure_look(shots)
+    assert isinstance(look, HouseLook) and 0.1 < look.key < 0.9
+    alone = [encoded_median(render(s, estimate(s))) for s in shots]
+    together = [render(s, estimate(s, look=look)) for s in shots]
+    keys = [encoded_median(t) for t in together]
+    assert np.ptp(keys) < 0.5 * np.ptp(alone) and np.ptp(keys) < 0.04
+    balances = [card_balance(t) for t in together]
+    assert np.ptp(balances) < 0.3 * np.ptp([card_balance(s) for s in shots])
+    assert all(abs(k - look.key) < 0.03 for k in keys)
+
+
+def test_an_empty_set_has_the_default_look() -> None:
+    assert measure_look([]) == HouseLook()
