@@ -73,6 +73,9 @@ class ImageStats:
 def _thumbnail(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Linear RGB of a small copy, and the alpha weights when the image has transparency
     (so a cutout is judged by the product, not the hole around it)."""
+    step = max(1, max(pixels.shape[:2]) // (2 * _THUMB_SIDE))
+    if step > 1:  # statistics do not mind aliasing: skip pixels before averaging the rest
+        pixels = pixels[::step, ::step]
     h, w = pixels.shape[:2]
     scale = min(1.0, _THUMB_SIDE / max(h, w))
     small = pixels if scale >= 1.0 else cv2.resize(
@@ -102,24 +105,26 @@ def _cast(lin: np.ndarray, weights: np.ndarray | None) -> tuple[tuple[float, flo
     A strong cast makes every grey look coloured, so the estimate is refined in rounds: a
     loose notion of "grey" first, then stricter ones on pixels corrected by the last guess.
     """
-    rgb = lin.reshape(-1, 3).astype(np.float64)
-    wt = np.ones(len(rgb)) if weights is None else weights.reshape(-1).astype(np.float64)
-    y = rgb @ LUMA
-    lit = (y > 0.02) & (rgb.max(axis=1) < 0.97)
-    cast = np.zeros(3)  # log2 gains of the illuminant, relative to green
+    planes = [np.ascontiguousarray(lin[..., c]).ravel() for c in range(3)]
+    wt = np.ones(planes[0].size, np.float32) if weights is None else weights.ravel()
+    y = LUMA[0] * planes[0] + LUMA[1] * planes[1] + LUMA[2] * planes[2]
+    lit = (y > 0.02) & (np.maximum(np.maximum(planes[0], planes[1]), planes[2]) < 0.97)
+    planes, wt = [p[lit] for p in planes], wt[lit]
+    cast = np.zeros(3, np.float32)  # log2 gains of the illuminant, relative to green
     share = 0.0
     for limit in (0.9, 0.6, 0.35, 0.25):
-        seen = rgb / np.exp2(cast)
-        hi, lo = seen.max(axis=1), seen.min(axis=1)
+        seen = [p * np.float32(2.0 ** -c) for p, c in zip(planes, cast, strict=True)]
+        hi = np.maximum(np.maximum(seen[0], seen[1]), seen[2])
+        lo = np.minimum(np.minimum(seen[0], seen[1]), seen[2])
         chroma = (hi - lo) / np.maximum(hi, 1e-6)
-        greyish = lit & (chroma < limit)
+        greyish = chroma < limit
         if greyish.sum() < 50:
             return (0.0, 0.0), 0.0
         w = wt[greyish] * (1.0 - chroma[greyish] / limit)
-        mean = (seen[greyish] * w[:, None]).sum(axis=0) / max(float(w.sum()), 1e-9)
-        logs = np.log2(np.maximum(mean, 1e-6))
-        cast = cast + logs - logs[1]
-        share = float(wt[greyish].sum() / max(wt[lit].sum(), 1e-9))
+        total = max(float(w.sum()), 1e-9)
+        logs = np.log2([max(float(np.dot(p[greyish], w)) / total, 1e-6) for p in seen])
+        cast = cast + (logs - logs[1]).astype(np.float32)
+        share = float(wt[greyish].sum() / max(float(wt.sum()), 1e-9))
     return (float(cast[0]), float(cast[2])), min(1.0, share * 2.0)
 
 
