@@ -18,7 +18,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/lampyris cutout samples --output out/cutouts --overwrite
 	$(BIN)/lampyris run examples/catalog.yaml
-	@echo "results in out/cutouts (transparent PNG) and out/catalog (1200x1200 JPEG on white);"
+	@echo "results in out/cutouts (transparent PNG) and out/catalog (1200x1200 JPEG on white, auto-toned);"
 	@echo "report: out/catalog-report.html"
 
 lint: $(STAMP)
@@ -39,6 +39,8 @@ bench: bench-setup
 	$(BIN)/python bench/cutout_bench.py quality
 	$(BIN)/python bench/cutout_bench.py throughput --count 50
 	$(BIN)/python bench/cutout_bench.py memory
+	$(BIN)/python bench/tone_bench.py all
+	$(BIN)/python bench/straighten_bench.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
