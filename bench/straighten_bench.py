@@ -1,7 +1,7 @@
 """Accuracy and speed of auto straighten (``lampyris.imaging.straighten``) on generated scenes.
 
 Scenes with lines (horizon, room, product shot, brick wall, facade: the generator of
-``tests/unit/imaging/test_straighten.py``) are tilted by known angles, uniform in
+``tests/support/scenes.py``) are tilted by known angles, uniform in
 [-max, max] degrees, and straightened; the error is |applied correction + tilt|. Printed as a
 Markdown table per scene and overall: the fraction within 0.5° (the acceptance target is
 >= 90 %), the mean and 90th-percentile absolute error, and how often nothing was done (angle 0,
@@ -24,12 +24,11 @@ import numpy as np
 
 from _common import ROOT, fmt, import_lampyris, machine_info
 
-sys.path.insert(0, str(ROOT / "tests" / "unit" / "imaging"))
+sys.path.insert(0, str(ROOT / "tests"))
 import_lampyris()
 
-from test_straighten import SCENES, random_cases, tilted_scene  # noqa: E402
-
 from lampyris.imaging.straighten import straighten  # noqa: E402
+from support.scenes import SCENES, random_cases, tilted_scene  # noqa: E402
 
 TIMING_SIZE = (4243, 2828)  # 12 MP, 3:2 (the cutout bench's 12 MP size)
 TOLERANCE = 0.5
