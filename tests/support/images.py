@@ -1,4 +1,5 @@
-"""Generated product photos and the checks a cutout of one must pass."""
+"""Generated product photos and the checks a cutout of one must pass; generated scenes for the
+develop routes (a dark room, a tilted facade) and how bright a picture is."""
 
 from __future__ import annotations
 
@@ -68,3 +69,48 @@ def distinct_products(count: int, size: tuple[int, int] = (160, 120)) -> list[by
         Image.fromarray(img).save(buffer, "JPEG", quality=90)
         out.append(buffer.getvalue())
     return out
+
+
+def _jpeg(rgb: np.ndarray, quality: int = 92) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def dark_scene(width: int = 320, height: int = 240) -> bytes:
+    """An underexposed JPEG: a dim wall and floor with a few coloured objects, about two stops
+    below a normal exposure. Auto tone must brighten it."""
+    img = np.zeros((height, width, 3), np.uint8)
+    img[: height // 2] = (60, 70, 90)
+    img[height // 2 :] = (30, 28, 25)
+    cv2.circle(img, (width // 3, height // 2), height // 6, (90, 30, 30), -1)
+    cv2.rectangle(img, (2 * width // 3, height // 3), (2 * width // 3 + width // 8,
+                  height // 3 + height // 4), (20, 60, 30), -1)
+    cv2.rectangle(img, (width // 10, height // 8), (width // 10 + width // 10, height // 4),
+                  (110, 110, 105), -1)
+    return _jpeg(img)
+
+
+def tilted_scene(width: int = 480, height: int = 360, angle: float = 4.0) -> bytes:
+    """A facade of window frames on a horizon line, drawn level on a larger canvas, turned by
+    ``angle`` degrees (counter-clockwise) and cut back to ``width`` x ``height``: only its lines
+    show the tilt."""
+    big_w, big_h = int(width * 1.5), int(height * 1.5)
+    img = np.full((big_h, big_w, 3), 200, np.uint8)
+    img[big_h // 2 :] = (90, 80, 70)
+    for x in range(0, big_w, big_w // 8):
+        corners = ((x + 10, big_h // 5), (x + big_w // 12, big_h // 2 - 20))
+        cv2.rectangle(img, *corners, (40, 40, 60), -1)
+        cv2.rectangle(img, *corners, (250, 250, 250), 4)
+    cv2.line(img, (0, big_h // 2), (big_w, big_h // 2), (20, 20, 20), 5)
+    turn = cv2.getRotationMatrix2D((big_w / 2, big_h / 2), angle, 1.0)
+    img = cv2.warpAffine(img, turn, (big_w, big_h), flags=cv2.INTER_CUBIC)
+    y0, x0 = (big_h - height) // 2, (big_w - width) // 2
+    return _jpeg(np.ascontiguousarray(img[y0 : y0 + height, x0 : x0 + width]))
+
+
+def mean_luminance(data: bytes) -> float:
+    """Mean linear-light luminance (0..1) of an encoded image: one stop doubles it."""
+    rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64) / 255.0
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float((linear @ np.array([0.2126, 0.7152, 0.0722])).mean())

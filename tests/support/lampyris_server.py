@@ -141,3 +141,18 @@ class LampyrisServer:
             if time.monotonic() > deadline:
                 raise AssertionError(f"job still {body['status']} after {timeout} s: {body}")
             time.sleep(0.2)
+
+    def wait_lightroom(self, status_url: str, timeout: float = 120.0,
+                       who: Credentials | None = None) -> dict[str, Any]:
+        """Poll a Lightroom status (answered 202) until its output is succeeded or failed."""
+        deadline = time.monotonic() + timeout
+        headers = self.headers(who)
+        while True:
+            answer = httpx.get(status_url, headers=headers, timeout=30)
+            assert answer.status_code == 202, answer.text
+            body: dict[str, Any] = answer.json()
+            if body["outputs"][0]["status"] in ("succeeded", "failed"):
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job still running after {timeout} s: {body}")
+            time.sleep(0.2)

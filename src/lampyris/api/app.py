@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lampyris import __version__
-from lampyris.api import files, ims, photoshop
+from lampyris.api import files, ims, lightroom, photoshop
 from lampyris.api.clients import ClientRegistry
 from lampyris.api.errors import install_handlers
 from lampyris.api.metrics import CONTENT_TYPE, Metrics
@@ -87,6 +87,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     install_handlers(app)
     app.include_router(ims.router)
     app.include_router(photoshop.router)
+    app.include_router(lightroom.router)
     app.include_router(files.router)
 
     @app.get("/health", tags=["Server"], summary="Liveness and queue state")

@@ -1,9 +1,11 @@
 """Every error the server answers, in the shape of the API family the request belongs to.
 
 One place maps lampyris' exception tree (and job failures recorded by workers) to Adobe's wire
-shapes: IMS ``{error, error_description}``, Photoshop/Lightroom v1 ``{type, code, title,
-details}``, Photoshop v2 and Firefly ``{error_code, message}``, and the gateway's 401
-``{error_code: "401013", message}`` for any route.
+shapes: IMS ``{error, error_description}``, Photoshop v1 (Sensei) ``{type, code, title,
+details}`` with the HTTP status as ``code``, Lightroom the same keys with Adobe's words
+(``{type: "validation_error", code: "invalid_input", …}``), Photoshop v2 and Firefly
+``{error_code, message}``, and the gateway's 401 ``{error_code: "401013", message}`` for any
+route. The v1 shapes also carry ``error_code``, lampyris' precise code.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ Family = Literal["ims", "photoshop_v1", "photoshop_v2", "firefly", "lightroom", 
 _V1_TYPES = {400: "InputValidationError", 401: "InvalidAuthTokenError", 404: "ResourceNotFound",
              409: "JobError", 410: "JobError", 413: "InputValidationError",
              415: "InvalidContentTypeError", 429: "JobError", 500: "UndefinedError"}
+# Lightroom's spec examples: 400 {type: validation_error, code: invalid_input}, 402
+# {type: trial_limit_exceeded}, others {type: error, code: forbidden | not_found | upload_failed
+# | invalid_asset_link}.
+_LR_TYPES = {400: "validation_error", 402: "trial_limit_exceeded"}
+_LR_CODES = {"validation_error": "invalid_input", "invalid_json": "invalid_input",
+             "unknown_job_id": "not_found", "access_error": "forbidden"}
 
 
 def family_of(path: str) -> Family:
@@ -65,9 +73,12 @@ def error_body(
         return {"error": code, "error_description": message}
     if family == "gateway":
         return {"error_code": code, "message": message}
-    if family in ("photoshop_v1", "lightroom"):
+    if family == "photoshop_v1":
         return {"type": _V1_TYPES.get(status, "JobError"), "code": str(status), "title": message,
                 "error_code": code, "details": details}
+    if family == "lightroom":
+        return {"type": _LR_TYPES.get(status, "error"), "code": _LR_CODES.get(code, code),
+                "title": message, "error_code": code, "details": details}
     body: dict[str, Any] = {"error_code": code, "message": message}
     if details and family == "firefly":
         body["validation_errors"] = [

@@ -8,23 +8,23 @@ optional extension: catalog finishing (padding, canvas, shadow…) through the s
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from lampyris.api.errors import describe_failure
+from lampyris.api.wire_common import (
+    StorageDetails,
+    Wire,
+    develop_report,
+    timestamp,
+    visible_state,
+)
 from lampyris.jobs import JobRecord, Task
 from lampyris.storage import StorageRef
 
-StorageName = Literal["external", "azure", "dropbox"]
 
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Extensions(_Wire):
+class Extensions(Wire):
     """lampyris-only cutout options (not Adobe's): ignored by Adobe, honoured here."""
 
     model: str | None = None
@@ -37,16 +37,11 @@ class Extensions(_Wire):
     decontaminate: float | None = Field(default=None, ge=0, le=1)
 
 
-class StorageDetails(_Wire):
-    href: str = Field(min_length=1, max_length=8192)
-    storage: StorageName
-
-
-class MaskFormat(_Wire):
+class MaskFormat(Wire):
     format: Literal["binary", "soft"] = "soft"
 
 
-class ColourSpace(_Wire):
+class ColourSpace(Wire):
     space: Literal["rgb", "rgba"] = "rgba"
 
 
@@ -56,7 +51,7 @@ class SenseiOutput(StorageDetails):
     overwrite: bool = True
 
 
-class SenseiRequest(_Wire):
+class SenseiRequest(Wire):
     """Body of ``POST /sensei/cutout`` and ``/sensei/mask``."""
 
     input: StorageDetails
@@ -65,29 +60,29 @@ class SenseiRequest(_Wire):
     lampyris: Extensions | None = None
 
 
-class UrlSource(_Wire):
+class UrlSource(Wire):
     url: str = Field(min_length=1, max_length=8192)
 
 
-class SourceImage(_Wire):
+class SourceImage(Wire):
     source: UrlSource
 
 
 MediaType = Literal["image/jpeg", "image/png", "image/webp", "image/vnd.adobe.photoshop"]
 
 
-class OutputOptions(_Wire):
+class OutputOptions(Wire):
     mediaType: MediaType | None = None
 
 
-class Colour(_Wire):
+class Colour(Wire):
     red: float = Field(ge=0, le=255)
     green: float = Field(ge=0, le=255)
     blue: float = Field(ge=0, le=255)
     alpha: float = Field(ge=0, le=1)
 
 
-class RemoveBackgroundRequest(_Wire):
+class RemoveBackgroundRequest(Wire):
     """Body of ``POST /v2/remove-background``."""
 
     image: SourceImage
@@ -134,14 +129,10 @@ def v2_task(body: RemoveBackgroundRequest, job_id: str) -> Task:
     )
 
 
-def timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def sensei_status(job: JobRecord, status_url: str) -> dict[str, Any]:
     """Both ``jobID`` (Adobe's docs, aio-lib) and ``jobId`` (the spec, the JS SDK)."""
     body: dict[str, Any] = {
-        "jobID": job.id, "jobId": job.id, "status": _visible_state(job),
+        "jobID": job.id, "jobId": job.id, "status": visible_state(job),
         "created": timestamp(job.created), "modified": timestamp(job.modified),
         "input": job.request.get("input", {}).get("href"),
         "_links": {"self": {"href": status_url}},
@@ -161,8 +152,10 @@ def sensei_status(job: JobRecord, status_url: str) -> dict[str, Any]:
 
 
 def v2_status(job: JobRecord, output_urls: list[str]) -> dict[str, Any]:
+    """Remove-background and edit jobs alike; an edit's outputs also carry a ``lampyris``
+    object (the settings chosen, the straighten angle), which clients ignore."""
     body: dict[str, Any] = {
-        "jobId": job.id, "status": _visible_state(job),
+        "jobId": job.id, "status": visible_state(job),
         "createdTime": timestamp(job.created), "modifiedTime": timestamp(job.modified),
     }
     if job.state == "succeeded":
@@ -172,14 +165,12 @@ def v2_status(job: JobRecord, output_urls: list[str]) -> dict[str, Any]:
              "width": out.get("width"), "height": out.get("height")}
             for out, url in zip(outputs, output_urls, strict=True)
         ]}
+        if job.op != "cutout":
+            for entry in body["result"]["outputs"]:
+                entry["lampyris"] = develop_report(job)
     elif job.state == "failed":
         failure = describe_failure(job.error or {})
         body["error_code"] = failure.code
         body["message"] = failure.message
         body["errorDetails"] = [{"errorCode": failure.code, "message": failure.message}]
     return body
-
-
-def _visible_state(job: JobRecord) -> str:
-    """Photoshop's status enum has only pending, running, succeeded and failed."""
-    return job.state if job.state in ("pending", "running", "succeeded") else "failed"

@@ -36,9 +36,10 @@ class Services:
         configured = self.config.server.public_url
         return (configured or str(request.base_url)).rstrip("/")
 
-    def file_url(self, request: Request, key: str) -> str:
-        """A signed, expiring URL to a hosted object."""
-        query = self.objects.sign(key, self.config.server.result_url_ttl)
+    def file_url(self, request: Request, key: str, ttl: int | None = None) -> str:
+        """A signed URL to a hosted object, valid ``ttl`` seconds (default: the server's
+        ``result_url_ttl``)."""
+        query = self.objects.sign(key, ttl or self.config.server.result_url_ttl)
         return f"{self.base_url(request)}/files/{quote(key)}?{query}"
 
 

@@ -27,8 +27,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from lampyris.cli import look as look_options
 from lampyris.cli import options
-from lampyris.cli.options import Format, MirrorPass, cutout_params
+from lampyris.cli.look import aim_at_house_look
+from lampyris.cli.options import Format, MirrorPass, UprightMode, cutout_params
 from lampyris.errors import LampyrisError
 from lampyris.imaging.encode import OutputFormat
 from lampyris.workflows.backends.base import Backend
@@ -224,7 +226,8 @@ def batch_command(
     args: list[str] = typer.Argument(..., metavar="SRC DST | status [LEDGER]",
                                      help="Source and destination folders or URLs (local "
                                      "paths, s3://, az://, gs://, dropbox://); or `status`."),
-    steps: str = typer.Option("cutout", help="Comma-separated steps, in order."),
+    steps: str = typer.Option("cutout", help="Comma-separated steps, in order: cutout, "
+                              "auto_tone, straighten, edit (e.g. cutout,auto_tone)."),
     format: Format = options.FORMAT,
     quality: int | None = options.QUALITY,
     lossless: bool = options.LOSSLESS,
@@ -239,6 +242,16 @@ def batch_command(
     decontaminate: float = options.DECONTAMINATE,
     model: str = options.MODEL,
     mirror_pass: MirrorPass = options.MIRROR_PASS,
+    tone_strength: float = look_options.TONE_STRENGTH,
+    consistent: bool = look_options.CONSISTENT,
+    remeasure: bool = look_options.REMEASURE,
+    look_sample: int = look_options.LOOK_SAMPLE,
+    look_file: Path | None = look_options.LOOK_FILE,
+    save_look: Path | None = look_options.SAVE_LOOK,
+    upright: UprightMode = typer.Option(UprightMode.auto, rich_help_panel=look_options.PANEL,
+                                        help="straighten step: level, vertical, full or auto."),
+    preset: list[Path] = typer.Option([], dir_okay=False, rich_help_panel=look_options.PANEL,
+                                      help="edit step: an XMP preset to apply (repeatable)."),
     naming: str = typer.Option("{dir}{stem}.{ext}", help="Output name below DST: {dir} {stem} "
                                "{name} {ext}."),
     jobs: int = options.JOBS,
@@ -286,7 +299,12 @@ def batch_command(
         raise _fail(str(exc)) from None
     names = [s.strip() for s in steps.split(",") if s.strip()]
     fmt = cast(OutputFormat, format.value)
-    chain = [(n, params if n == "cutout" else {}) for n in names]
+    step_params: dict[str, dict[str, Any]] = {
+        "cutout": params, "auto_tone": {"strength": tone_strength},
+        "straighten": {"upright_mode": upright.value},
+        "edit": {"presets": [str(p) for p in preset]},
+    }
+    chain = [(n, step_params.get(n, {})) for n in names]
     workflow = WorkflowFile(
         source=args[0], sink=args[1], steps=[{n: p} for n, p in chain],
         output={"format": fmt, "quality": quality, "lossless": lossless},  # type: ignore[arg-type]
@@ -295,9 +313,12 @@ def batch_command(
         backend=backend.value,
         remote=(RemoteConfig(url=server, client_id=client_id, client_secret=client_secret)
                 if backend == BackendName.remote and client_id and client_secret else None),
+        consistent=consistent, look_file=str(look_file) if look_file else None,
+        look_sample=look_sample,
     )
     _run_workflow(workflow, Outputs.beside(ledger, report, summary), Path.cwd(),
-                  interval if watch_ else None, dry=dry_run_)
+                  interval if watch_ else None, dry=dry_run_, remeasure=remeasure,
+                  save_look=save_look)
 
 
 def run_command(
@@ -306,6 +327,8 @@ def run_command(
     interval: float = typer.Option(30.0, min=0.1, help="Seconds between --watch passes."),
     dry_run_: bool = typer.Option(False, "--dry-run", help="Only list what would be "
                                   "processed and what skipped."),
+    remeasure: bool = look_options.REMEASURE,
+    save_look: Path | None = look_options.SAVE_LOOK,
 ) -> None:
     """Run a workflow file (source, steps, sink, naming, concurrency, backend).
 
@@ -323,20 +346,24 @@ def run_command(
     ledger = beside_file(workflow.ledger or f"{workflow_file.stem}.ledger.db")
     outputs = Outputs.beside(ledger, beside_file(workflow.report) if workflow.report else None,
                              beside_file(workflow.summary) if workflow.summary else None)
-    _run_workflow(workflow, outputs, base, interval if watch_ else None, dry=dry_run_)
+    _run_workflow(workflow, outputs, base, interval if watch_ else None, dry=dry_run_,
+                  remeasure=remeasure, save_look=save_look)
 
 
 def _run_workflow(workflow: WorkflowFile, outputs: Outputs, base: Path,
-                  interval: float | None, *, dry: bool = False) -> None:
+                  interval: float | None, *, dry: bool = False, remeasure: bool = False,
+                  save_look: Path | None = None) -> None:
     try:
         spec = workflow.batch_spec(base)
+        if workflow.backend == "remote" and [s.name for s in spec.steps] != ["cutout"]:
+            raise _fail("the remote backend runs the cutout step only so far")
+        spec = aim_at_house_look(spec, workflow, outputs.ledger, base, console,
+                                 remeasure=remeasure, save_look=save_look, dry=dry)
         if dry:
             dry_run(spec, outputs)
             return
     except LampyrisError as exc:
         raise _fail(str(exc)) from None
-    if workflow.backend == "remote" and [s.name for s in spec.steps] != ["cutout"]:
-        raise _fail("the remote backend runs the cutout step only so far")
     cutout = next((s for s in spec.steps if s.name == "cutout"), None)
     model = str(cutout.params.get("model", "u2netp")) if cutout else None
     backend = make_backend(workflow.backend, workflow.concurrency, model, workflow.remote)

@@ -1,4 +1,5 @@
-"""Command-line options shared by ``cutout`` and ``batch``: one definition, one help text."""
+"""Command-line options shared by the file commands (``cutout``, ``auto-tone``, ``straighten``,
+``edit``) and ``batch``: one definition, one help text."""
 
 from __future__ import annotations
 
@@ -23,7 +24,43 @@ class MirrorPass(StrEnum):
     never = "never"
 
 
+class UprightMode(StrEnum):
+    auto = "auto"
+    level = "level"
+    vertical = "vertical"
+    full = "full"
+
+
+OUTPUT = typer.Option(..., "--output", "-o", envvar="LAMPYRIS_OUTPUT",
+                      help="Folder for the results; a folder input keeps its tree below it.")
 FORMAT = typer.Option(Format.png, "--format", "-f", help="Output format.")
+SAME_FORMAT = typer.Option(
+    None, "--format", "-f", show_default=False,
+    help="Output format (default: the input's where it can be written: JPEG and WebP stay so, "
+    "anything else becomes PNG).")
+OVERWRITE = typer.Option(False, help="Replace existing outputs (default: skip them).")
+KEEP_METADATA = typer.Option(False, help="Copy EXIF and XMP into the outputs.")
+XMP = typer.Option(False, "--xmp", help="Also write the settings applied as <name>.xmp beside "
+                   "each output, in Camera Raw's XMP (import it into Lightroom as a preset to "
+                   "redo the edit on the original, or give it to `lampyris edit --preset`).")
+UPRIGHT = typer.Option(
+    UprightMode.auto, "--mode",
+    help="Which lines to level: level (horizon), vertical (verticals), full (both), auto "
+    "(both, only on clear evidence).")
+CROP = typer.Option(True, "--crop/--no-crop",
+                    help="Crop the empty corners the rotation leaves (default), or keep the "
+                    "whole picture on a larger canvas (white, or transparent for RGBA).")
+STRENGTH = typer.Option(1.0, "--strength", min=0.0, max=1.0,
+                        help="How much of the chosen correction to apply (0..1).")
+CONSISTENT = typer.Option(
+    False, "--consistent",
+    help="One house look for the whole set: measure every input first, then tone each toward "
+    "the set's common exposure and white balance instead of tuning it alone.")
+LOOK_FILE = typer.Option(None, "--look-file", dir_okay=False,
+                         help="Tone toward a look saved with --save-look (JSON).")
+SAVE_LOOK = typer.Option(None, "--save-look", dir_okay=False,
+                         help="Save the look used (measured or given) as JSON, to reuse with "
+                         "--look-file next time.")
 QUALITY = typer.Option(None, min=1, max=100, help="JPEG/WebP quality (default 90).")
 LOSSLESS = typer.Option(False, help="Lossless WebP.")
 MASK_ONLY = typer.Option(False, "--mask-only", help="Write the greyscale mask only.")

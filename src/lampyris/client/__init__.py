@@ -24,6 +24,7 @@ from lampyris.client.errors import (
     ValidationError,
 )
 from lampyris.client.jobs import Job, JobRef
+from lampyris.client.lightroom import LightroomClient
 from lampyris.client.photoshop import DEFAULT_BASE_URL, PhotoshopClient
 from lampyris.client.retry import Backoff, RetryPolicy
 
@@ -41,6 +42,7 @@ __all__ = [
     "JobFailedError",
     "JobRef",
     "JobTimeoutError",
+    "LightroomClient",
     "NotFoundError",
     "PhotoshopClient",
     "RateLimitedError",

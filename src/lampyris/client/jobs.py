@@ -1,8 +1,9 @@
 """Asynchronous jobs: the handle a submit returns, the status it reaches, and the poll loop.
 
-Every image route answers 202 and a status URL; the Sensei, v2 and Firefly status bodies
-differ in spelling (``jobID``/``jobId``, ``output.href``/``result.outputs[]``), so one
-parser reads them all and callers get the same :class:`Job` whichever route ran.
+Every image route answers 202 and a status URL; the Sensei, v2, Firefly and Lightroom status
+bodies differ in spelling (``jobID``/``jobId``, ``output.href``/``result.outputs[]``, a state
+per output), so one parser reads them all and callers get the same :class:`Job` whichever route
+ran.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ class Job:
     """One status answer: ``status`` is ``pending``/``running``/``succeeded``/``failed``.
 
     ``outputs`` lists the result URLs: v2 ``result.outputs[].destination.url`` (or ``.url``),
-    Firefly ``result.outputs[].image.url``, Sensei ``output.href`` (the caller's own
-    destination). ``body`` is the raw status answer.
+    Firefly ``result.outputs[].image.url``, Sensei ``output.href`` and Lightroom
+    ``outputs[]._links.self.href`` (the caller's own destinations). Lightroom has no job-level
+    status: it is read from the outputs' as Adobe's SDK does. ``body`` is the raw answer.
     """
 
     job_id: str
@@ -54,10 +56,13 @@ class Job:
     @classmethod
     def from_body(cls, body: Any, *, job_id: str = "") -> Job:
         """Parse any flavour of status body; ``job_id`` fills in when the body names none."""
-        if not isinstance(body, Mapping) or not isinstance(body.get("status"), str):
+        status = body.get("status") if isinstance(body, Mapping) else None
+        if isinstance(body, Mapping) and status is None:
+            status = _status_of_outputs(body.get("outputs"))
+        if not isinstance(body, Mapping) or not isinstance(status, str):
             raise ApiError(200, "invalid_response", "status answer has no 'status'", body)
         found = body.get("jobId") or body.get("jobID") or body.get("id") or job_id
-        return cls(str(found), body["status"].lower(), body, tuple(_output_urls(body)))
+        return cls(str(found), status.lower(), body, tuple(_output_urls(body)))
 
     @property
     def succeeded(self) -> bool:
@@ -74,8 +79,12 @@ class Job:
     def error(self) -> tuple[str | None, str, Any]:
         """``(code, message, details)`` of a failed job, from whichever shape it reports."""
         errors = self.body.get("errors")
-        source = errors if isinstance(errors, Mapping) else self.body
+        source = errors if isinstance(errors, Mapping) else _failed_output(self.body) or self.body
         code, message, details = parse_error_body(source)
+        extension = source.get("lampyris")
+        if code is None and isinstance(extension, Mapping) and isinstance(
+                extension.get("error"), Mapping):  # lampyris' precise code on a Lightroom job
+            code = _str(extension["error"].get("code"))
         first = details[0] if isinstance(details, list) and details else None
         if isinstance(first, Mapping):  # v2 errorDetails: [{errorCode, message}]
             code = code or _str(first.get("errorCode") or first.get("error_code"))
@@ -90,12 +99,40 @@ class Job:
         return self
 
 
+def _status_of_outputs(outputs: Any) -> str | None:
+    """A Lightroom job's state from its outputs': running while any runs, failed when one
+    failed and none waits, succeeded when all did, else pending."""
+    if not isinstance(outputs, list) or not outputs:
+        return None
+    states = [str(o.get("status", "")).lower() for o in outputs if isinstance(o, Mapping)]
+    if "running" in states:
+        return "running"
+    if "failed" in states and "pending" not in states:
+        return "failed"
+    if states and all(state == SUCCEEDED for state in states):
+        return SUCCEEDED
+    return "pending"
+
+
+def _failed_output(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    outputs = body.get("outputs")
+    for item in outputs if isinstance(outputs, list) else []:
+        if isinstance(item, Mapping) and item.get("status") in FAILED:
+            return item
+    return None
+
+
 def _output_urls(body: Mapping[str, Any]) -> list[str]:
     urls: list[str] = []
     result = body.get("result")
     items = result.get("outputs") if isinstance(result, Mapping) else body.get("outputs")
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, Mapping):
+            continue
+        links = item.get("_links")
+        own = links.get("self") if isinstance(links, Mapping) else None
+        if isinstance(own, Mapping) and isinstance(own.get("href"), str):  # Lightroom
+            urls.append(own["href"])
             continue
         for holder, key in (
             ("destination", "url"),

@@ -158,6 +158,11 @@ def _fast_jpeg(source: Source, im: Image.Image) -> np.ndarray | None:
     return pixels
 
 
+def orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """``pixels`` flipped and/or turned as EXIF ``orientation`` (1..8) says: a new array."""
+    return _orient(pixels, orientation)
+
+
 def _orient(a: np.ndarray, orientation: int, *, fresh: bool = False) -> np.ndarray:
     """Apply EXIF orientation on the array: cv2 is ~2x faster than Pillow's transpose and its
     result is a fresh writeable array, so the unrotated case is the only one that copies

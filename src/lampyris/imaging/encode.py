@@ -21,6 +21,7 @@ OutputFormat = Literal["png", "jpeg", "webp"]
 _EXTENSIONS: dict[str, str] = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 _EXIF_HEADER = b"Exif\x00\x00"
 _DEFAULT_QUALITY = 90
+_DEFAULT_PNG_LEVEL = 1
 _WEBP_MAX_SIDE = 16383
 _JPEG_MAX_SIDE = 65535
 
@@ -48,13 +49,14 @@ def encode(
     lossless: bool = False,
     exif: bytes | None = None,
     xmp: bytes | None = None,
-    png_compression: int = 1,
+    png_compression: int | None = None,
 ) -> bytes:
     """Encode HxW (greyscale), HxWx3 (RGB) or HxWx4 (RGBA) uint8 pixels.
 
     ``quality`` (1-100, default 90) applies to JPEG and lossy WebP; lossless WebP uses a fixed
-    effort instead. ``png_compression`` is the zlib level 0-9; the default 1 is tuned for speed
-    because PNG deflate dominates batches of 12 MP cutouts. EXIF/XMP are written only if given.
+    effort instead. ``png_compression`` is the zlib level 0-9; the default (None: 1) is tuned
+    for speed because PNG deflate dominates batches of 12 MP cutouts. EXIF/XMP are written only
+    if given.
     """
     _check_format(format)
     pixels = _check_pixels(pixels)
@@ -62,6 +64,7 @@ def encode(
     if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= 100:
         raise InvalidParameterError(f"quality must be an integer 1-100, got {quality!r}")
     if format == "png":
+        png_compression = _DEFAULT_PNG_LEVEL if png_compression is None else png_compression
         if isinstance(png_compression, bool) or png_compression not in range(10):
             raise InvalidParameterError(f"png_compression must be 0-9, got {png_compression!r}")
         return _encode_png(pixels, png_compression, exif, xmp)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lampyris.errors import InvalidParameterError, LampyrisError
+from lampyris.imaging.composite import over_background
 from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import OutputFormat, encode, extension
 from lampyris.imaging.settings import ImagingSettings
@@ -33,7 +34,9 @@ _FORMAT_OF_INPUT: dict[str, OutputFormat] = {"JPEG": "jpeg", "MPO": "jpeg", "WEB
 class Task:
     """One op over one image. ``output`` is a user's storage reference, or ``None`` when the
     server hosts the result itself under ``hosted_prefix`` (Photoshop v2, Firefly).
-    ``media_type`` ``None`` keeps the input's format where we can write it, PNG otherwise."""
+    ``media_type`` ``None`` keeps the input's format where we can write it, PNG otherwise.
+    ``quality`` (JPEG/WebP, 1..100) and ``png_compression`` (zlib 0..9) ``None`` leave the
+    encoder's defaults."""
 
     op: str
     input: StorageRef
@@ -45,6 +48,8 @@ class Task:
     # documents the op reads as text parameters (Lightroom presets): fetched with the input,
     # each list becomes ``params[name]``
     attachments: dict[str, list[StorageRef]] = field(default_factory=dict)
+    quality: int | None = None
+    png_compression: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         def ref(r: StorageRef | None) -> dict[str, str] | None:
@@ -55,6 +60,7 @@ class Task:
             "output": ref(self.output), "hosted_prefix": self.hosted_prefix,
             "media_type": self.media_type, "flatten": self.flatten,
             "attachments": {k: [ref(r) for r in refs] for k, refs in self.attachments.items()},
+            "quality": self.quality, "png_compression": self.png_compression,
         }
 
     @classmethod
@@ -67,6 +73,7 @@ class Task:
             flatten=data.get("flatten", "jpeg"),
             attachments={k: [StorageRef(**r) for r in refs]
                          for k, refs in data.get("attachments", {}).items()},
+            quality=data.get("quality"), png_compression=data.get("png_compression"),
         )
 
 
@@ -137,6 +144,9 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
             params.setdefault("background", "white")  # JPEG has no alpha: flatten on white
         result = run(task.op, image, params)
         del image
+        pixels = result.pixels
+        if fmt == "jpeg" and task.flatten == "jpeg" and pixels.ndim == 3 and pixels.shape[2] == 4:
+            pixels = over_background(pixels, (255, 255, 255, 1.0))  # a developed RGBA PNG
         seconds["decode_op"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -144,7 +154,9 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
             settings = ToneSettings.model_validate(result.metadata.get("settings", {}))
             data, media_type, suffix = write_xmp(settings), XMP_MEDIA_TYPE, ".xmp"
         else:
-            data, media_type, suffix = encode(result.pixels, fmt), f"image/{fmt}", extension(fmt)
+            data = encode(pixels, fmt, quality=task.quality,
+                          png_compression=task.png_compression)
+            media_type, suffix = f"image/{fmt}", extension(fmt)
         seconds["encode"] = time.perf_counter() - start
 
         stage = "output"
@@ -159,7 +171,7 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
     except LampyrisError as exc:
         raise TaskFailure(stage, exc) from exc
 
-    height, width = result.pixels.shape[:2]
+    height, width = pixels.shape[:2]
     metadata = result.plain_metadata()
     metadata["timings"] = {**result.metadata.get("timings", {}), **seconds}
     return {

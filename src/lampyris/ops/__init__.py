@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from lampyris.errors import InvalidParameterError
+from lampyris.ops import composite as _composite
 from lampyris.ops import cutout as _cutout
 from lampyris.ops import develop as _develop
 from lampyris.ops.base import Op, OpResult
 
 CATALOG: dict[str, Op] = {
     op.name: op
-    for op in (_cutout.OP, _develop.AUTO_TONE, _develop.AUTO_STRAIGHTEN, _develop.EDIT)
+    for op in (_cutout.OP, _composite.OP, _develop.AUTO_TONE, _develop.AUTO_STRAIGHTEN,
+               _develop.EDIT)
 }
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.autotone import HouseLook, auto_white_balance, estimate
-from lampyris.imaging.decode import DecodedImage
+from lampyris.imaging.decode import DecodedImage, orient
 from lampyris.imaging.straighten import straighten
 from lampyris.imaging.tone import render
 from lampyris.imaging.tone_settings import ToneSettings
@@ -47,7 +47,9 @@ class AutoToneParams(BaseModel):
 class EditParams(BaseModel):
     """Everything ``/lrService/edit``, ``/lrService/presets``, ``/lrService/xmp`` and
     Photoshop ``/v2/edit`` can ask for. ``presets`` are XMP documents (their text), applied in
-    order; ``settings`` fields that differ from the defaults override the presets and auto."""
+    order; ``settings`` fields that differ from the defaults override the presets and auto.
+    ``orientation`` (EXIF 1..8) flips and/or turns the picture first, as ``/lrService/xmp``'s
+    option does."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -56,6 +58,7 @@ class EditParams(BaseModel):
     auto_tone: bool = False
     look: HouseLook | None = None
     straighten: StraightenParams | None = None
+    orientation: int = Field(default=1, ge=1, le=8)
 
 
 def _pixels(image: DecodedImage | np.ndarray) -> np.ndarray:
@@ -70,6 +73,8 @@ def develop(image: DecodedImage | np.ndarray, params: EditParams) -> OpResult:
     pixels = _pixels(image)
     timings = Timings()
     meta: dict[str, Any] = {}
+    if params.orientation != 1:
+        pixels = orient(pixels, params.orientation)
     if params.straighten is not None:
         with timings.step("straighten"):
             pixels, meta["straighten"] = straighten(

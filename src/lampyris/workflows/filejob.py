@@ -1,8 +1,8 @@
 """One image file through one op: read, decode, run, encode, write atomically.
 
 Runs inside worker processes, so everything it needs travels in a small picklable
-``FileJob`` and every failure comes back as a ``FileResult`` instead of an exception: one bad
-file never stops a batch.
+``FileJob`` (any catalog op by name, with its parameters) and every failure comes back as a
+``FileResult`` instead of an exception: one bad file never stops a batch.
 """
 
 from __future__ import annotations
@@ -16,23 +16,31 @@ from typing import Any, Literal
 from lampyris.errors import LampyrisError
 from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import OutputFormat, encode
+from lampyris.imaging.tone_settings import ToneSettings
+from lampyris.imaging.xmp import write_xmp
 from lampyris.ops import run
-from lampyris.workflows.files import FileTask
+from lampyris.workflows.files import FileTask, same_format
 
 Outcome = Literal["done", "skipped", "failed"]
 
 
 @dataclass(frozen=True)
 class FileJob:
-    """What to do to every file of a batch."""
+    """What to do to every file of a batch: op ``op`` of the catalog with ``params``.
+
+    ``format`` None writes the format the destination's name says (see ``same_format``).
+    ``xmp_sidecar`` also writes the develop settings the op reports (``metadata["settings"]``)
+    as ``<destination stem>.xmp``, which Lightroom imports as a preset.
+    """
 
     op: str
     params: dict[str, Any] = field(default_factory=dict)
-    format: OutputFormat = "png"
+    format: OutputFormat | None = "png"
     quality: int | None = None
     lossless: bool = False
     keep_metadata: bool = False
     overwrite: bool = False
+    xmp_sidecar: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,10 +74,13 @@ def run_file(task: FileTask, job: FileJob) -> FileResult:
         image = decode(task.source)
         result = run(job.op, image, job.params)
         data = encode(
-            result.pixels, job.format, quality=job.quality, lossless=job.lossless,
-            exif=image.exif if job.keep_metadata else None,
+            result.pixels, job.format or same_format(task.destination), quality=job.quality,
+            lossless=job.lossless, exif=image.exif if job.keep_metadata else None,
             xmp=image.xmp if job.keep_metadata else None,
         )
+        if job.xmp_sidecar:  # before the image: an image without its sidecar is never "done"
+            settings = ToneSettings.model_validate(result.metadata.get("settings", {}))
+            write_atomic(task.destination.with_suffix(".xmp"), write_xmp(settings))
         write_atomic(task.destination, data)
     except LampyrisError as exc:
         return FileResult(task, "failed", str(exc), time.perf_counter() - start)

@@ -7,15 +7,27 @@ wildcard; a file lands at the top. Outputs are ``<relative path stem>.<ext>``.
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from lampyris.imaging.encode import OutputFormat
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
     | {".heic", ".heif", ".avif"}
 )
 """Folder and glob inputs pick these up; a file named explicitly is tried whatever it is."""
+
+_WRITABLE: dict[str, OutputFormat] = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg",
+                                      ".webp": "webp"}
+
+
+def same_format(path: Path) -> OutputFormat:
+    """The output format that keeps the format ``path``'s name says, where lampyris can write
+    it (JPEG, WebP); PNG for everything else (PNG, TIFF, HEIC…), so nothing is lost to a
+    lossy format."""
+    return _WRITABLE.get(path.suffix.lower(), "png")
 
 
 @dataclass(frozen=True)
@@ -55,9 +67,12 @@ def _glob_base(pattern: str) -> Path:
 
 
 def expand_inputs(
-    inputs: Iterable[str], output_dir: Path, extension: str
+    inputs: Iterable[str], output_dir: Path, extension: str | Callable[[Path], str]
 ) -> tuple[list[FileTask], list[InputProblem]]:
     """All tasks for ``inputs``, in a stable order, and the inputs that could not be used.
+
+    ``extension`` (with the dot) is the outputs' suffix, or a function of the input's name
+    that gives it (outputs that keep their input's format).
 
     Files already under ``output_dir`` are never inputs, so re-running over a tree that
     contains its own output folder does not cut out the cutouts.
@@ -69,7 +84,8 @@ def expand_inputs(
 
     def add(source: Path, relative: Path) -> None:
         source = source.resolve()
-        destination = output_dir / relative.with_suffix(extension)
+        suffix = extension if isinstance(extension, str) else extension(relative)
+        destination = output_dir / relative.with_suffix(suffix)
         other = seen.get(destination)
         if other == source:
             return

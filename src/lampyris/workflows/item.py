@@ -21,10 +21,9 @@ from PIL import Image
 from lampyris.errors import InputError, LampyrisError
 from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import encode
-from lampyris.ops import run
 from lampyris.workflows.filejob import write_atomic
 from lampyris.workflows.locations import Location
-from lampyris.workflows.steps import OutputSpec, Step
+from lampyris.workflows.steps import OutputSpec, Step, execution, run_calls
 
 THUMB_SIDE = 160
 
@@ -72,11 +71,7 @@ def process(item: WorkItem) -> ItemOutcome:
         image = decode(data)
         before = thumbnail(image.pixels) if item.thumbs else None
         del data
-        pixels: Any = image
-        metadata: dict[str, Any] = {}
-        for step in item.steps:
-            result = run(step.op, pixels, step.params)
-            pixels, metadata[step.name] = result.pixels, result.plain_metadata()
+        pixels, metadata = run_calls(execution(item.steps), item.steps, image)
         del image
         encoded = encode(pixels, item.output.format, quality=item.output.quality,
                          lossless=item.output.lossless)

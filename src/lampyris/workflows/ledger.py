@@ -4,7 +4,9 @@ One SQLite file (next to the run by default). An item is keyed by its input URL 
 destination root, and remembers the input's content hash and listing stamp (size, ETag or
 mtime), the fingerprint of the steps and parameters, where the output went, its status, error,
 attempts and timings. A re-run skips an item that is ``done`` with the same fingerprint whose
-input is unchanged: same stamp (no download needed), or same content hash.
+input is unchanged: same stamp (no download needed), or same content hash. Besides the items,
+a run keeps named state per source and destination that a resumed run must find again (the
+house look ``--consistent`` measured).
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ CREATE TABLE IF NOT EXISTS runs (
     dest     TEXT NOT NULL,
     steps    TEXT NOT NULL,
     outcome  TEXT
+);
+CREATE TABLE IF NOT EXISTS state (
+    source  TEXT NOT NULL,
+    dest    TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (source, dest, name)
 );
 """
 
@@ -120,6 +130,20 @@ class Ledger:
     def runs(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM runs ORDER BY id").fetchall()
         return [dict(r) for r in rows]
+
+    # -- state of a source → destination pair ---------------------------------------------
+    def get_state(self, source: str, dest: str, name: str) -> Any:
+        """The JSON value stored under ``name``, or None."""
+        row = self._db.execute(
+            "SELECT value FROM state WHERE source = ? AND dest = ? AND name = ?",
+            (source, dest, name)).fetchone()
+        return None if row is None else json.loads(row["value"])
+
+    def put_state(self, source: str, dest: str, name: str, value: Any) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO state (source, dest, name, value, updated) "
+                "VALUES (?, ?, ?, ?, ?)", (source, dest, name, json.dumps(value), time.time()))
 
     # -- items ---------------------------------------------------------------------------
     def get(self, input_url: str, dest: str) -> LedgerItem | None:

@@ -1,26 +1,38 @@
 """Batch steps: the declared chain an image goes through, and the fingerprint of it.
 
 A step is an op from the catalog with its parameters; the chain decodes once, runs each step
-on the pixels in order, and encodes once. Steps that are not built yet (``fill``,
-``auto_tone``) are known by name so a workflow that names them fails early and clearly.
+on the pixels in order, and encodes once. Steps that are not built yet (``fill``) are known by
+name so a workflow that names them fails early and clearly.
+
+A cutout followed by develop steps (``auto_tone``, ``straighten``, ``edit``) hands them its
+transparent layer and finishes it (shadow, background) only after them, with the
+``composite`` op: toning a cutout already on white would judge the exposure by the white and
+grey it, and a shadow would set the black point. ``execution`` spells out those op calls.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.encode import OutputFormat, extension
-from lampyris.ops import CATALOG
+from lampyris.imaging.xmp import read_preset
+from lampyris.ops import CATALOG, run
 
-# step name → op name; the seam where fill and auto tone plug in when their ops land.
-STEPS: dict[str, str] = {"cutout": "cutout"}
-PLANNED = {"fill": "generative fill (issue 6)", "auto_tone": "auto tone (issue 5)"}
+# step name → op name; the seam where fill plugs in when its op lands.
+STEPS: dict[str, str] = {
+    "cutout": "cutout", "auto_tone": "auto_tone", "straighten": "auto_straighten", "edit": "edit",
+}
+PLANNED = {"fill": "generative fill (issue 6)"}
+DEVELOP = frozenset({"auto_tone", "straighten", "edit"})  # keep alpha; need colour
+_FINISH = ("shadow", "shadow_opacity", "background")  # the cutout's, done after development
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,7 @@ def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:
     """Validate a chain: every step exists and its parameters pass the op's model."""
     if not chain:
         raise InvalidParameterError("a workflow needs at least one step")
-    steps = []
+    steps: list[Step] = []
     for name, params in chain:
         if name in PLANNED:
             raise InvalidParameterError(
@@ -65,22 +77,91 @@ def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                                  for e in exc.errors())
             raise InvalidParameterError(f"step {name!r}: {problems}") from None
+        if name == "edit":
+            _check_presets(params.get("presets") or [])
+        if name in DEVELOP and steps and _is_mask(steps[-1]):
+            raise InvalidParameterError(
+                f"step {name!r} needs colour, but the cutout before it writes a mask "
+                "(mode: mask)")
         steps.append(Step(name, dict(params)))
     return steps
 
 
-def check_output(steps: list[Step], output: OutputSpec) -> None:
-    """Refuse, before any input is read, a chain whose result the format cannot hold."""
-    last = steps[-1]
-    if (output.format == "jpeg" and last.name == "cutout"
-            and last.params.get("mode", "cutout") == "cutout"
-            and last.params.get("background") is None):
-        raise InvalidParameterError(
-            "JPEG has no transparency: give the cutout a background colour (--background), "
-            "or write png/webp")
+def _check_presets(presets: list[str]) -> None:
+    """A malformed preset fails the chain now, not every image later."""
+    for number, text in enumerate(presets, 1):
+        try:
+            read_preset(text)
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(f"step 'edit': preset {number}: {exc}") from None
 
 
-def fingerprint(steps: list[Step], output: OutputSpec) -> str:
+def _is_mask(step: Step) -> bool:
+    return step.name == "cutout" and step.params.get("mode", "cutout") == "mask"
+
+
+def check_output(steps: Sequence[Step], output: OutputSpec) -> None:
+    """Refuse, before any input is read, a chain whose result the format cannot hold: a
+    cutout without a background, with only develop steps (which keep alpha) after it."""
+    if output.format != "jpeg":
+        return
+    for step in reversed(steps):
+        if step.name in DEVELOP:
+            continue
+        if (step.name == "cutout" and not _is_mask(step)
+                and step.params.get("background") is None):
+            raise InvalidParameterError(
+                "JPEG has no transparency: give the cutout a background colour "
+                "(--background), or write png/webp")
+        return
+
+
+@dataclass(frozen=True)
+class Call:
+    """One op call of a chain: the op, its parameters, and the step it does the work of."""
+
+    step: int  # index in the chain
+    op: str
+    params: dict[str, Any]
+
+
+def execution(steps: Sequence[Step]) -> list[Call]:
+    """The op calls that run ``steps``: one per step, except that a cutout directly followed
+    by develop steps finishes its layer (shadow, background) after them."""
+    calls: list[Call] = []
+    finish: Call | None = None
+    for index, step in enumerate(steps):
+        if finish is not None and step.name not in DEVELOP:
+            calls.append(finish)
+            finish = None
+        params = dict(step.params)
+        following = steps[index + 1] if index + 1 < len(steps) else None
+        if (step.name == "cutout" and not _is_mask(step) and following is not None
+                and following.name in DEVELOP
+                and (params.get("shadow") or params.get("background") is not None)):
+            kept = {k: params.pop(k) for k in _FINISH if k in params}
+            kept["grow"] = params.get("canvas") is None
+            finish = Call(index, "composite", kept)
+        calls.append(Call(index, step.op, params))
+    if finish is not None:
+        calls.append(finish)
+    return calls
+
+
+def run_calls(calls: Sequence[Call], steps: Sequence[Step], pixels: Any
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Run ``calls`` on ``pixels`` (a DecodedImage or an array); the pixels and what each
+    step reported (plain JSON), by step name."""
+    metadata: dict[str, Any] = {}
+    for call in calls:
+        result = run(call.op, pixels, call.params)
+        pixels = result.pixels
+        name = steps[call.step].name
+        metadata[name] = {**metadata.get(name, {}), **result.plain_metadata()}
+    return pixels, metadata
+
+
+def fingerprint(steps: Sequence[Step], output: OutputSpec) -> str:
     """Changes whenever the result would: any step, parameter or output setting."""
     blob = json.dumps({"steps": [[s.name, s.params] for s in steps],
                        "output": output.__dict__}, sort_keys=True, default=str)

@@ -8,13 +8,16 @@ Example::
       s3: {endpoint_url: "https://minio.internal:9000", key: "${S3_KEY}", secret: "${S3_SECRET}"}
     steps:
       - cutout: {trim: true, padding: "6%", canvas: 1200x1200, background: white}
+      - auto_tone: {strength: 0.8}
+    consistent: true      # one house look for the whole source, kept in the ledger
     output: {format: jpeg, quality: 90}
     naming: "{dir}{stem}.{ext}"
     concurrency: 4
     on_success: keep
 
 ``${NAME}`` anywhere in a string is replaced from the environment (secrets stay out of the
-file); a missing variable is an error.
+file); a missing variable is an error. An ``edit`` step's ``presets`` are XMP files, relative
+to the workflow file (or XMP text).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lampyris.errors import InvalidParameterError
 from lampyris.workflows.batch import BatchSpec
 from lampyris.workflows.locations import Location
+from lampyris.workflows.look import DEFAULT_SAMPLE
 from lampyris.workflows.steps import OutputSpec, check_output, make_steps
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -72,6 +76,9 @@ class WorkflowFile(BaseModel):
     ledger: str | None = None
     report: str | None = None
     summary: str | None = None
+    consistent: bool = False
+    look_file: str | None = None
+    look_sample: int = Field(default=DEFAULT_SAMPLE, ge=0)
 
     @field_validator("on_success")
     @classmethod
@@ -100,7 +107,8 @@ class WorkflowFile(BaseModel):
 
     def batch_spec(self, base: Path) -> BatchSpec:
         """The runnable spec; relative local paths are taken from ``base``."""
-        steps = make_steps(self.chain())
+        steps = make_steps([(name, _with_preset_texts(name, params, base))
+                            for name, params in self.chain()])
         output = OutputSpec(self.output.format, self.output.quality, self.output.lossless)
         check_output(steps, output)
         return BatchSpec(
@@ -109,6 +117,25 @@ class WorkflowFile(BaseModel):
             naming=self.naming, retries=self.retries, retry_failed=self.retry_failed,
             on_success=self.on_success,
         )
+
+
+def _with_preset_texts(name: str, params: dict[str, Any], base: Path) -> dict[str, Any]:
+    """An edit step's presets given as file paths, read (so the fingerprint follows their
+    content: a changed preset redoes the images)."""
+    presets = params.get("presets")
+    if name != "edit" or not isinstance(presets, list):
+        return params
+    texts = []
+    for preset in presets:
+        if isinstance(preset, str) and not preset.lstrip().startswith("<"):
+            path = base / preset
+            try:
+                preset = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else exc
+                raise InvalidParameterError(f"step 'edit': preset {path}: {reason}") from None
+        texts.append(preset)
+    return {**params, "presets": texts}
 
 
 def check_on_success(value: str) -> str:

@@ -25,6 +25,11 @@ def test_error_bodies_per_family():
     assert error_body("photoshop_v1", 400, "validation_error", "bad", details) == {
         "type": "InputValidationError", "code": "400", "title": "bad",
         "error_code": "validation_error", "details": details}
+    assert error_body("lightroom", 400, "validation_error", "bad", details) == {
+        "type": "validation_error", "code": "invalid_input", "title": "bad",
+        "error_code": "validation_error", "details": details}
+    assert error_body("lightroom", 404, "unknown_job_id", "gone", [])["code"] == "not_found"
+    assert error_body("lightroom", 409, "upload_failed", "no", [])["type"] == "error"
     assert error_body("photoshop_v2", 400, "validation_error", "bad", details) == {
         "error_code": "validation_error", "message": "bad",
         "errors": [{"error_code": "validation_error", "message": "input.href: missing"}]}

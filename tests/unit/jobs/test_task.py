@@ -40,6 +40,35 @@ def test_task_json_round_trips():
     assert Task.from_json(task.to_json()) == task
     hosted = Task(op="cutout", input=StorageRef("https://a/b.jpg"), hosted_prefix="r/1/")
     assert Task.from_json(hosted.to_json()) == hosted
+    develop = Task(op="edit", input=StorageRef("https://a/b.jpg"), output=StorageRef("https://o"),
+                   attachments={"presets": [StorageRef("https://a/p.xmp")]}, quality=75,
+                   png_compression=9)
+    assert Task.from_json(develop.to_json()) == develop
+
+
+def test_rows_written_before_encoder_options_still_load():
+    old = {"op": "cutout", "input": {"href": "https://a/b.jpg", "storage": "external"},
+           "params": {}, "output": None, "hosted_prefix": "r/", "media_type": None}
+    task = Task.from_json(old)
+    assert (task.quality, task.png_compression, task.attachments) == (None, None, {})
+
+
+def test_develop_task_flattens_rgba_for_jpeg_at_the_asked_quality(env: WorkerEnv, disc):
+    rgba = np.dstack([disc.rgb, np.where(disc.mask, 255, 0).astype(np.uint8)])
+    png = io.BytesIO()
+    Image.fromarray(rgba).save(png, "PNG")
+    storage = MemoryStorage()
+    storage.put("mem://in.png", png.getvalue(), "image/png")
+    sizes = []
+    for quality in (95, 30):
+        task = Task(op="edit", input=StorageRef("mem://in.png"), output=StorageRef("mem://o"),
+                    media_type="image/jpeg", quality=quality)
+        execute(task, env, storage)
+        image = Image.open(io.BytesIO(storage.objects["mem://o"].data))
+        assert image.mode == "RGB"
+        assert np.median(np.asarray(image)[disc.exterior(12)]) >= 250, "transparency: white"
+        sizes.append(len(storage.objects["mem://o"].data))
+    assert sizes[1] < sizes[0]
 
 
 def test_cutout_to_a_storage_reference(storage: MemoryStorage, env: WorkerEnv, disc):

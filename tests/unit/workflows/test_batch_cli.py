@@ -1,12 +1,14 @@
 """``lampyris batch``, ``lampyris batch status`` and ``lampyris run`` through the real command
-line. Two tests start the local backend's worker processes; the rest fail before any start."""
+line. Three tests start the local backend's worker processes; the rest fail before any start."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from rich.console import Console
@@ -14,6 +16,9 @@ from typer.testing import CliRunner, Result
 
 import lampyris.cli.batch as cli_batch
 from lampyris.cli.app import app
+from lampyris.workflows.ledger import Ledger
+from lampyris.workflows.look import STATE, read_look
+from support.photos import luminance
 
 Image_ = Callable[..., bytes]
 Check = Callable[[bytes], None]
@@ -154,3 +159,74 @@ def test_dry_run_lists_without_touching_anything(workdir: Path, image: Image_) -
     assert invoke("batch", "in", "out", "--jobs", "1").exit_code == 0
     again = invoke("batch", "in", "out", "--dry-run")
     assert "0 to process, 2 already done" in flat(again)
+
+
+def _rgba(path: Path) -> np.ndarray:
+    with Image.open(path) as img:
+        assert img.mode == "RGBA"
+        return np.asarray(img)
+
+
+def _darker(data: bytes) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray((np.asarray(Image.open(io.BytesIO(data))) // 3).astype(np.uint8)).save(
+        out, "PNG")
+    return out.getvalue()
+
+
+def test_cutout_then_consistent_auto_tone_resumes_with_the_same_look(
+        workdir: Path, image: Image_, is_cutout: Check) -> None:
+    put(workdir / "in", "a.png", image(0))
+    put(workdir / "in", "b.png", image(1))
+    cut = invoke("batch", "in", "cut", "--jobs", "1", "--ledger", "cut.db")
+    assert cut.exit_code == 0, cut.output
+    first = invoke("batch", "in", "out", "--steps", "cutout,auto_tone", "--consistent",
+                   "--jobs", "1", "--save-look", "look.json")
+    assert first.exit_code == 0, first.output
+    assert "house look: key" in flat(first) and "(measured over 2 image(s);" in flat(first)
+    for rel in ("a.png", "b.png"):
+        is_cutout((workdir / "out" / rel).read_bytes())
+        toned, plain = _rgba(workdir / "out" / rel), _rgba(workdir / "cut" / rel)
+        assert np.array_equal(toned[..., 3], plain[..., 3])
+        subject = plain[..., 3] == 255
+        assert luminance(toned[subject]).mean() > 1.2 * luminance(plain[subject]).mean()
+
+    def stored() -> dict[str, object]:
+        with Ledger(workdir / "lampyris-batch.ledger.db") as ledger:
+            value = ledger.get_state(str(workdir / "in"), str(workdir / "out"), STATE)
+        assert isinstance(value, dict)
+        return value
+
+    look = stored()
+    assert look["key"] == read_look(workdir / "look.json").key and look["images"] == 2
+
+    put(workdir / "in", "c.png", _darker(image(2)))  # a new, darker input: resumed, not re-measured
+    again = invoke("batch", "in", "out", "--steps", "cutout,auto_tone", "--consistent",
+                   "--jobs", "1")
+    assert again.exit_code == 0, again.output
+    assert "from an earlier run over 2 image(s); --remeasure to measure again" in flat(again)
+    assert "done 1 · unchanged 0 · skipped 2 · failed 0" in flat(again)
+    assert stored() == look
+
+    dry = invoke("batch", "in", "out", "--steps", "cutout,auto_tone", "--consistent",
+                 "--dry-run")
+    assert "0 to process, 3 already done" in flat(dry)
+    redo = invoke("batch", "in", "out", "--steps", "cutout,auto_tone", "--consistent",
+                  "--dry-run", "--remeasure")
+    assert "measured over the source when the run starts" in flat(redo)
+    assert "3 to process" in flat(redo) and stored() == look
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--steps", "cutout", "--consistent"], "needs an auto_tone step"),
+    (["--steps", "auto_tone", "--consistent", "--look-file", "x.json"], "alternatives"),
+    (["--steps", "auto_tone", "--look-file", "x.json"], "x.json: No such file"),
+    (["--steps", "auto_tone", "--remeasure"], "need --consistent"),
+    (["--steps", "cutout,auto_tone", "--format", "jpeg"], "JPEG has no transparency"),
+    (["--steps", "cutout,edit", "--preset", "x.xmp"], "preset"),
+])
+def test_house_look_usage_errors_exit_2(workdir: Path, args: list[str], message: str) -> None:
+    result = invoke("batch", "in", "out", *args)
+    assert result.exit_code == 2, result.output
+    assert message in flat(result)
+    assert not (workdir / "lampyris-batch.ledger.db").exists()

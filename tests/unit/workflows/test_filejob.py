@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lampyris.imaging.xmp import read_preset
 from lampyris.workflows.filejob import FileJob, run_file, write_atomic
 from lampyris.workflows.files import FileTask
 
@@ -81,3 +82,14 @@ def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
     write_atomic(dest, b"two")
     assert dest.read_bytes() == b"two"
     assert sorted(p.name for p in dest.parent.iterdir()) == ["b.bin"]
+
+
+def test_any_op_keeps_the_format_its_destination_names_and_writes_a_sidecar(
+        photo: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "out" / "photo.jpg"
+    job = FileJob("auto_tone", {"strength": 0.5}, format=None, xmp_sidecar=True)
+    assert run_file(FileTask(photo, dest), job).outcome == "done"
+    with Image.open(dest) as img:
+        assert img.format == "JPEG" and img.size == (320, 240)
+    preset = read_preset((tmp_path / "out" / "photo.xmp").read_bytes())
+    assert preset.settings["exposure"] != 0  # what auto tone chose, at half strength

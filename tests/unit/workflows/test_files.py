@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lampyris.workflows.files import expand_inputs
+from lampyris.workflows.files import expand_inputs, same_format
 
 
 def touch(path: Path) -> Path:
@@ -76,3 +76,18 @@ def test_colliding_outputs_and_missing_inputs_are_reported(tmp_path: Path) -> No
     assert reasons["nope.jpg"] == "no such file or folder"
     assert reasons["empty"] == "folder holds no images"
     assert reasons["*.gif"] == "pattern matches no images"
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("a.jpg", "jpeg"), ("a.JPEG", "jpeg"),
+                                           ("a.webp", "webp"), ("a.png", "png"),
+                                           ("a.tiff", "png"), ("a.heic", "png")])
+def test_same_format_keeps_what_can_be_written(name: str, fmt: str) -> None:
+    assert same_format(Path(name)) == fmt
+
+
+def test_outputs_can_keep_their_input_format(tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    tasks, problems = expand_inputs([str(tree)], out, lambda name: f".{same_format(name)}")
+    assert not problems
+    assert relative(tasks, out) == ["a.jpeg", "b.png", "sub/c.webp", "sub/deep/d.png",
+                                    "sub/e.png"]

@@ -106,3 +106,16 @@ def test_everything_survives_closing_and_reopening(tmp_path: Path) -> None:
         assert [(r["id"], r["outcome"]) for r in ledger.runs()] == [(run, "interrupted")]
         assert ledger.start_run("memory://in", DEST, ["cutout"]) == run + 1
         assert ledger.counts() == {"done": 1}
+
+
+def test_state_is_kept_per_source_and_destination(tmp_path: Path) -> None:
+    path = tmp_path / "run.ledger.db"
+    with Ledger(path) as ledger:
+        assert ledger.get_state("memory://in", DEST, "look") is None
+        ledger.put_state("memory://in", DEST, "look", {"key": 0.5, "cast": [0.0, 0.1]})
+        ledger.put_state("memory://in", OTHER, "look", {"key": 0.4})
+        ledger.put_state("memory://in", DEST, "look", {"key": 0.6, "cast": [0.0, 0.1]})
+    with Ledger(path) as reopened:
+        assert reopened.get_state("memory://in", DEST, "look") == {"key": 0.6, "cast": [0.0, 0.1]}
+        assert reopened.get_state("memory://in", OTHER, "look") == {"key": 0.4}
+        assert reopened.get_state("memory://in", DEST, "other") is None

@@ -1,4 +1,5 @@
-"""The step chain: what ``make_steps`` accepts and refuses, and what the fingerprint tracks."""
+"""The step chain: what ``make_steps`` accepts and refuses, the op calls it makes, and what the
+fingerprint tracks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from typing import Any
 import pytest
 
 from lampyris.errors import InvalidParameterError
-from lampyris.workflows.steps import OutputSpec, Step, fingerprint, make_steps
+from lampyris.workflows.steps import (
+    Call,
+    OutputSpec,
+    Step,
+    check_output,
+    execution,
+    fingerprint,
+    make_steps,
+)
 
 
 def test_cutout_with_valid_params_becomes_a_step() -> None:
@@ -25,19 +34,92 @@ def test_an_empty_chain_is_refused() -> None:
 
 @pytest.mark.parametrize("name", ["resize", "Cutout", ""])
 def test_an_unknown_step_is_named(name: str) -> None:
-    with pytest.raises(InvalidParameterError, match=f"unknown step {name!r}: one of cutout"):
+    with pytest.raises(InvalidParameterError,
+                       match=f"unknown step {name!r}: one of cutout, auto_tone, straighten, edit"):
         make_steps([("cutout", {}), (name, {})])
 
 
-@pytest.mark.parametrize(("name", "what"), [("fill", "generative fill"),
-                                            ("auto_tone", "auto tone")])
-def test_planned_steps_say_they_are_not_available(name: str, what: str) -> None:
+def test_fill_is_a_planned_step_that_says_it_is_not_available() -> None:
     with pytest.raises(InvalidParameterError) as caught:
-        make_steps([("cutout", {}), (name, {})])
+        make_steps([("cutout", {}), ("fill", {})])
     message = str(caught.value)
-    assert f"step {name!r} is not available in this version" in message
-    assert what in message
-    assert "available steps: cutout" in message
+    assert "step 'fill' is not available in this version" in message
+    assert "generative fill" in message
+    assert "available steps: cutout, auto_tone, straighten, edit" in message
+
+
+@pytest.mark.parametrize(("name", "params", "op"), [
+    ("auto_tone", {"strength": 0.5}, "auto_tone"),
+    ("auto_tone", {"look": {"key": 0.5, "cast": [0.1, -0.1]}}, "auto_tone"),
+    ("straighten", {"upright_mode": "level", "constrain_crop": False}, "auto_straighten"),
+    ("edit", {"settings": {"exposure": 0.5}, "auto_tone": True}, "edit"),
+])
+def test_develop_steps_are_available(name: str, params: dict[str, Any], op: str) -> None:
+    (step,) = make_steps([(name, params)])
+    assert (step.name, step.op, step.params) == (name, op, params)
+
+
+@pytest.mark.parametrize(("name", "params", "named"), [
+    ("auto_tone", {"strength": 2}, "strength"),
+    ("auto_tone", {"look": {"key": 1.5}}, "look.key"),
+    ("straighten", {"upright_mode": "sideways"}, "upright_mode"),
+    ("edit", {"settings": {"exposure": 9}}, "settings.exposure"),
+])
+def test_bad_develop_params_name_the_field(name: str, params: dict[str, Any],
+                                           named: str) -> None:
+    with pytest.raises(InvalidParameterError, match=rf"^step {name!r}: {named}: "):
+        make_steps([(name, params)])
+
+
+def test_a_malformed_preset_fails_the_chain_up_front() -> None:
+    with pytest.raises(InvalidParameterError, match=r"step 'edit': preset 1: .*not well-formed"):
+        make_steps([("edit", {"presets": ["<x:xmpmeta"]})])
+
+
+def test_a_develop_step_after_a_mask_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match=r"'auto_tone' needs colour.*mode: mask"):
+        make_steps([("cutout", {"mode": "mask"}), ("auto_tone", {})])
+
+
+@pytest.mark.parametrize(("chain", "refused"), [
+    ([("cutout", {})], True),
+    ([("cutout", {}), ("auto_tone", {})], True),
+    ([("cutout", {}), ("straighten", {}), ("edit", {})], True),
+    ([("cutout", {"background": "white"}), ("auto_tone", {})], False),
+    ([("cutout", {"mode": "mask"})], False),
+    ([("auto_tone", {})], False),
+])
+def test_jpeg_is_refused_while_the_result_has_transparency(
+        chain: list[tuple[str, dict[str, Any]]], refused: bool) -> None:
+    steps = make_steps(chain)
+    check_output(steps, OutputSpec("png"))
+    if refused:
+        with pytest.raises(InvalidParameterError, match="JPEG has no transparency"):
+            check_output(steps, OutputSpec("jpeg"))
+    else:
+        check_output(steps, OutputSpec("jpeg"))
+
+
+def test_a_cutout_before_develop_steps_finishes_after_them() -> None:
+    cutout = {"trim": True, "canvas": "300x300", "shadow": True, "background": "white"}
+    steps = make_steps([("cutout", cutout), ("auto_tone", {}), ("straighten", {})])
+    assert execution(steps) == [
+        Call(0, "cutout", {"trim": True, "canvas": "300x300"}),
+        Call(1, "auto_tone", {}),
+        Call(2, "auto_straighten", {}),
+        Call(0, "composite", {"shadow": True, "background": "white", "grow": False}),
+    ]
+    assert steps[0].params == cutout  # the declared step (and its fingerprint) is unchanged
+
+
+@pytest.mark.parametrize("chain", [
+    [("cutout", {"background": "white"})],
+    [("cutout", {}), ("auto_tone", {})],  # nothing to finish
+    [("auto_tone", {}), ("cutout", {"shadow": True})],
+])
+def test_other_chains_run_one_call_per_step(chain: list[tuple[str, dict[str, Any]]]) -> None:
+    steps = make_steps(chain)
+    assert execution(steps) == [Call(i, s.op, s.params) for i, s in enumerate(steps)]
 
 
 @pytest.mark.parametrize(("params", "named"), [

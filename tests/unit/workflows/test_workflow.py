@@ -135,7 +135,8 @@ def test_a_step_with_two_names_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("steps", "message"), [
     ("[cutout, fill]", "step 'fill' is not available"),
-    ("[auto_tone]", "step 'auto_tone' is not available"),
+    ("[auto_tone, fill]", "step 'fill' is not available"),
+    ("[{auto_tone: {strength: 3}}]", "step 'auto_tone': strength"),
     ("[sharpen]", "unknown step 'sharpen'"),
     ("[{cutout: {trim: maybe}}]", "step 'cutout': trim"),
 ])
@@ -166,3 +167,31 @@ def test_a_jpeg_cutout_without_background_is_refused_up_front(tmp_path: Path) ->
     path.write_text("source: in\nsink: out\nsteps: [{cutout: {mode: mask}}]\n"
                     "output: {format: jpeg}\n")
     assert load_workflow(path).batch_spec(tmp_path).output.format == "jpeg"
+
+
+PRESET = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+          'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+          'xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" crs:Exposure2012="+0.50"/>'
+          '</rdf:RDF></x:xmpmeta>')
+
+
+def test_develop_steps_and_the_house_look_keys(tmp_path: Path) -> None:
+    (tmp_path / "looks").mkdir()
+    (tmp_path / "looks" / "warm.xmp").write_text(PRESET)
+    flow = write(tmp_path, "source: in\nsink: out\nsteps:\n"
+                 "  - cutout: {background: white}\n"
+                 "  - auto_tone: {strength: 0.7}\n"
+                 "  - straighten: {upright_mode: level}\n"
+                 "  - edit: {presets: [looks/warm.xmp], settings: {clarity: 10}}\n"
+                 "consistent: true\nlook_sample: 50\n")
+    workflow = load_workflow(flow)
+    assert (workflow.consistent, workflow.look_file, workflow.look_sample) == (True, None, 50)
+    steps = workflow.batch_spec(tmp_path).steps
+    assert [s.op for s in steps] == ["cutout", "auto_tone", "auto_straighten", "edit"]
+    assert steps[3].params == {"presets": [PRESET], "settings": {"clarity": 10}}  # read
+
+
+def test_a_missing_preset_file_is_named(tmp_path: Path) -> None:
+    flow = write(tmp_path, "source: in\nsink: out\nsteps: [{edit: {presets: [no.xmp]}}]\n")
+    with pytest.raises(InvalidParameterError, match=r"step 'edit': preset .*no\.xmp"):
+        load_workflow(flow).batch_spec(tmp_path)

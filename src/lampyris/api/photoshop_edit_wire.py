@@ -1,0 +1,218 @@
+"""Photoshop ``POST /v2/edit``: Lightroom's develop settings on the v2 wire (request models and
+their translation to an ``edit`` task). Status goes through ``GET /v2/status/{jobId}``.
+
+Decisions (also in ``docs/compatibility.md``): one output per job (the spec allows 25; a job
+here writes one file); sources and presets by ``url`` only (no Creative Cloud or Lightroom
+paths); a destination is a pre-signed ``url`` (``storageType`` azure/dropbox, else external)
+or hosted here (``validityPeriod``, or an empty destination); DNG and embedded outputs are
+refused. ``xmp.source`` is applied first, then ``presets`` in order, auto tone, and the explicit
+adjustments on top. ``xmp.masks`` are ignored (lampyris renders no local adjustments).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+from pydantic import Field
+
+from lampyris.api.errors import ApiError
+from lampyris.api.wire_common import Wire, jpeg_quality
+from lampyris.imaging.tone_settings import WhiteBalance
+from lampyris.jobs import Task
+from lampyris.ops.develop import UprightMode
+from lampyris.storage import StorageRef
+
+Orientation = Literal["top_left", "top_right", "bottom_right", "bottom_left", "left_top",
+                      "right_top", "right_bottom", "left_bottom"]
+ORIENTATIONS: dict[str, int] = {name: n for n, name in enumerate(get_args(Orientation), 1)}
+JpegQuality = Literal["very_poor", "poor", "low", "medium", "high", "maximum", "photoshop_max"]
+# v2's named JPEG qualities as levels of Photoshop's 0..12 scale (see ``jpeg_quality``).
+JPEG_LEVELS = dict(zip(get_args(JpegQuality), (1, 3, 5, 7, 9, 11, 12), strict=True))
+PngCompression = Literal["none", "very_low", "low", "medium_low", "medium", "medium_high",
+                         "default", "high", "very_high", "maximum"]
+# v2's PNG compression names are zlib's levels 0..9, in order.
+PNG_LEVELS = {name: level for level, name in enumerate(get_args(PngCompression))}
+DEFAULT_VALIDITY = 3600
+MAX_PRESETS = 10  # EditParams.presets' limit
+
+
+def _range(low: float, high: float) -> Any:
+    return Field(default=None, ge=low, le=high)
+
+
+class Resource(Wire):
+    """A FileResourceInput: lampyris reads ``url`` ones."""
+
+    url: str | None = Field(default=None, min_length=1, max_length=8192)
+    creativeCloudPath: str | None = None
+    creativeCloudFileId: str | None = None
+    lightroomPath: str | None = None
+
+    def ref(self, name: str) -> StorageRef:
+        if self.url is None:
+            raise ApiError(400, "validation_error",
+                           f"{name}: only url sources are supported by lampyris (not Creative "
+                           "Cloud or Lightroom paths)")
+        return StorageRef(self.url, "external")
+
+
+class EditImage(Wire):
+    source: Resource
+
+
+class AutoStraighten(Wire):
+    enabled: bool
+    uprightMode: UprightMode = "auto"
+    constrainCrop: bool = True
+
+
+class Light(Wire):
+    exposure: float | None = _range(-5, 5)
+    contrast: float | None = _range(-100, 100)
+    highlights: float | None = _range(-100, 100)
+    shadows: float | None = _range(-100, 100)
+    whites: float | None = _range(-100, 100)
+    blacks: float | None = _range(-100, 100)
+
+
+class Color(Wire):
+    saturation: float | None = _range(-100, 100)
+    vibrance: float | None = _range(-100, 100)
+    whiteBalance: WhiteBalance | None = None
+
+
+class Effects(Wire):
+    clarity: float | None = _range(-100, 100)
+    dehaze: float | None = _range(-100, 100)
+    texture: float | None = _range(-100, 100)
+    vignette: float | None = _range(-100, 100)
+
+
+class Sharpen(Wire):
+    detail: float | None = _range(0, 100)
+    edgeMasking: float | None = _range(0, 100)
+    radius: float | None = _range(0.5, 3.0)
+
+
+class NoiseReduction(Wire):
+    color: float | None = _range(0, 100)
+    luminance: float | None = _range(0, 100)
+
+
+class XmpInput(Wire):
+    source: Resource
+    orientation: Orientation | None = None
+
+
+class LightroomEdits(Wire):
+    autoTone: bool = False
+    autoStraighten: AutoStraighten | None = None
+    light: Light | None = None
+    color: Color | None = None
+    effects: Effects | None = None
+    sharpen: Sharpen | None = None
+    noiseReduction: NoiseReduction | None = None
+    sharpness: float | None = _range(0, 150)
+    presets: list[Resource] = Field(default_factory=list, max_length=10)
+    xmp: XmpInput | None = None
+
+
+# (group, wire name) → ToneSettings field
+SETTINGS: dict[tuple[str, str], str] = {
+    **{("light", k): k for k in ("exposure", "contrast", "highlights", "shadows", "whites",
+                                 "blacks")},
+    ("color", "saturation"): "saturation", ("color", "vibrance"): "vibrance",
+    ("color", "whiteBalance"): "white_balance",
+    **{("effects", k): k for k in ("clarity", "dehaze", "texture", "vignette")},
+    ("sharpen", "detail"): "sharpen_detail", ("sharpen", "edgeMasking"): "sharpen_edge_masking",
+    ("sharpen", "radius"): "sharpen_radius",
+    ("noiseReduction", "color"): "color_noise_reduction",
+    ("noiseReduction", "luminance"): "noise_reduction",
+}
+
+
+class Destination(Wire):
+    url: str | None = Field(default=None, min_length=1, max_length=8192)
+    storageType: Literal["azure", "dropbox"] | None = None
+    validityPeriod: int | None = Field(default=None, ge=60, le=86400)
+    creativeCloudPath: str | None = None
+    embedded: str | None = None
+
+
+class EditOutput(Wire):
+    destination: Destination
+    mediaType: Literal["image/jpeg", "image/png", "image/x-adobe-dng", "application/rdf+xml"]
+    quality: JpegQuality | None = None
+    compression: PngCompression | None = None
+
+
+class V2EditRequest(Wire):
+    """Body of ``POST /v2/edit``."""
+
+    image: EditImage
+    edits: LightroomEdits = Field(default_factory=LightroomEdits)
+    outputs: list[EditOutput] = Field(min_length=1, max_length=25)
+
+
+def edit_settings(edits: LightroomEdits) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for (group, name), field in SETTINGS.items():
+        section = getattr(edits, group)
+        value = None if section is None else getattr(section, name)
+        if value is not None:
+            settings[field] = value
+    if edits.sharpness is not None:
+        settings["sharpness"] = edits.sharpness
+    return settings
+
+
+def _refuse(name: str, reason: str) -> ApiError:
+    return ApiError(400, "validation_error", f"{name}: {reason}",
+                    details=[{"name": name, "reason": reason}])
+
+
+def _output(body: V2EditRequest) -> EditOutput:
+    if len(body.outputs) > 1:
+        raise _refuse("outputs", "lampyris writes one output per job: send one request per "
+                                 "output")
+    out = body.outputs[0]
+    if out.mediaType == "image/x-adobe-dng":
+        raise _refuse("outputs.0.mediaType", "image/x-adobe-dng output is not supported by "
+                      "lampyris: use image/jpeg, image/png or application/rdf+xml")
+    if out.destination.creativeCloudPath is not None or out.destination.embedded is not None:
+        raise _refuse("outputs.0.destination", "Creative Cloud and embedded destinations are "
+                      "not supported by lampyris: give a pre-signed url or a validityPeriod")
+    return out
+
+
+def v2_edit_task(body: V2EditRequest, job_id: str) -> Task:
+    out, edits = _output(body), body.edits
+    params: dict[str, Any] = {"settings": edit_settings(edits), "auto_tone": edits.autoTone}
+    if edits.autoStraighten is not None and edits.autoStraighten.enabled:
+        params["straighten"] = {"upright_mode": edits.autoStraighten.uprightMode,
+                                "constrain_crop": edits.autoStraighten.constrainCrop}
+    presets = [p.ref(f"edits.presets.{i}") for i, p in enumerate(edits.presets)]
+    if edits.xmp is not None:
+        presets.insert(0, edits.xmp.source.ref("edits.xmp.source"))
+        if edits.xmp.orientation is not None:
+            params["orientation"] = ORIENTATIONS[edits.xmp.orientation]
+    if len(presets) > MAX_PRESETS:
+        raise _refuse("edits.presets", f"at most {MAX_PRESETS} presets, edits.xmp included")
+    destination = out.destination
+    return Task(
+        op="edit", params=params, input=body.image.source.ref("image.source"),
+        output=(None if destination.url is None
+                else StorageRef(destination.url, destination.storageType or "external")),
+        hosted_prefix=None if destination.url is not None else f"results/{job_id}/",
+        media_type=out.mediaType, attachments={"presets": presets} if presets else {},
+        quality=None if out.quality is None else jpeg_quality(JPEG_LEVELS[out.quality]),
+        png_compression=None if out.compression is None else PNG_LEVELS[out.compression],
+    )
+
+
+def hosted_validity(request: dict[str, Any]) -> int | None:
+    """Seconds a hosted result's URL stays valid, as the request asked (``None``: default)."""
+    outputs = request.get("outputs")
+    if not isinstance(outputs, list) or not outputs:
+        return None  # remove-background: the server's LAMPYRIS_RESULT_URL_TTL
+    return int(outputs[0].get("destination", {}).get("validityPeriod") or DEFAULT_VALIDITY)

@@ -1,0 +1,108 @@
+"""Running one op over files, folders and globs into a folder: what ``cutout``, ``auto-tone``,
+``straighten`` and ``edit`` share (input expansion, output naming, the worker pool, the
+progress bar, the summary and the exit codes: 0 all done, 1 some file failed, 2 bad options).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from lampyris.errors import LampyrisError
+from lampyris.imaging.encode import OutputFormat, extension
+from lampyris.workflows.filejob import FileJob, FileResult
+from lampyris.workflows.files import FileTask, InputProblem, expand_inputs, same_format
+from lampyris.workflows.local import available_cores, run_batch
+
+console = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` as an error; the exit for a bad option (code 2)."""
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
+def progress(label: str) -> Progress:
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                    transient=False)
+
+
+def expand(inputs: list[str], output: Path, format: OutputFormat | None
+           ) -> tuple[list[FileTask], list[InputProblem]]:
+    """Tasks for ``inputs`` under ``output``; ``format`` None keeps each input's format where
+    it can be written (``same_format``)."""
+    suffix: str | Callable[[Path], str] = (
+        extension(format) if format is not None else (lambda name: extension(same_format(name))))
+    return expand_inputs(inputs, output, suffix)
+
+
+def without_sidecar_clashes(tasks: list[FileTask], problems: list[InputProblem]
+                            ) -> list[FileTask]:
+    """The tasks whose XMP sidecar (``<stem>.xmp``) no earlier task writes; the others become
+    problems (``a.jpg`` and ``a.png`` in one folder would share ``a.xmp``)."""
+    seen: dict[Path, Path] = {}
+    kept = []
+    for task in tasks:
+        sidecar = task.destination.with_suffix(".xmp")
+        if sidecar in seen:
+            problems.append(InputProblem(
+                str(task.source), f"sidecar {sidecar} already comes from {seen[sidecar]}"))
+            continue
+        seen[sidecar] = task.source
+        kept.append(task)
+    return kept
+
+
+def run_files(label: str, tasks: list[FileTask], problems: list[InputProblem], job: FileJob,
+              jobs: int) -> None:
+    """Run ``job`` over ``tasks`` with a progress bar, print the summary, and exit 1 when a
+    file failed or an input named nothing usable."""
+    workers = min(jobs or available_cores(), max(1, len(tasks)))
+    done = 0
+    unfinished: list[FileResult] = []  # only skipped and failed files are kept: batches are big
+    start = time.perf_counter()
+    try:
+        with progress(label) as bar:
+            task = bar.add_task(label, total=len(tasks))
+            for result in run_batch(tasks, job, jobs=workers):
+                if result.outcome == "done":
+                    done += 1
+                else:
+                    unfinished.append(result)
+                bar.advance(task)
+    except LampyrisError as exc:
+        raise fail(str(exc)) from None
+    _summary(done, unfinished, problems, time.perf_counter() - start)
+    if problems or any(r.outcome == "failed" for r in unfinished):
+        raise typer.Exit(1)
+
+
+def _summary(
+    done: int, unfinished: list[FileResult], problems: list[InputProblem], seconds: float
+) -> None:
+    skipped = [r for r in unfinished if r.outcome == "skipped"]
+    failed = [r for r in unfinished if r.outcome == "failed"]
+    rate = f", {done / seconds:.2f} images/s" if done and seconds > 0 else ""
+    console.print(
+        f"[green]done {done}[/green] · skipped {len(skipped)} · "
+        f"[{'red' if failed or problems else 'green'}]failed {len(failed) + len(problems)}"
+        f"[/] in {seconds:.1f} s{rate}"
+    )
+    for p in problems:
+        console.print(f"  [red]✗[/red] {p.source}: {p.reason}")
+    for r in failed:
+        console.print(f"  [red]✗[/red] {r.task.source}: {r.reason}")
