@@ -48,6 +48,7 @@ from _common import (
     lampyris_command,
     lampyris_env,
     machine_info,
+    markdown_table,
     tree_processes,
 )
 
@@ -79,22 +80,6 @@ REFERENCE_TOLERANCE = {"mae": 0.005, "max_f": 0.01, "s_measure": 0.01}
 # --------------------------------------------------------------------------------------------
 # Tables and image folders
 # --------------------------------------------------------------------------------------------
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Render a pipe table, ready to paste into docs/benchmarks.md."""
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [
-        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
-    ]
-    lines = [
-        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |",
-        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-    ]
-    lines += [
-        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
-    ]
-    return "\n".join(lines)
 
 
 def list_images(folder: Path) -> list[Path]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import ROOT, fmt, import_lampyris, machine_info
+from _common import ROOT, fmt, import_lampyris, machine_info, markdown_table
 
 sys.path.insert(0, str(ROOT / "tests"))
 import_lampyris()
@@ -71,19 +71,6 @@ def time_12mp(mode: str, seed: int) -> tuple[float, dict[str, object]]:
     start = time.perf_counter()
     _, meta = straighten(img, mode)
     return time.perf_counter() - start, meta
-
-
-def markdown_table(headers: list[str], rows: list[list[object]]) -> str:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    lines = [
-        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |",
-        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-    ]
-    lines += [
-        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
-    ]
-    return "\n".join(lines)
 
 
 def main() -> None:
