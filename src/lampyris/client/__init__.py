@@ -9,7 +9,7 @@ from lampyris.client.auth import (
     TokenProvider,
     TokenSource,
 )
-from lampyris.client.base import ServiceClient
+from lampyris.client.base import DEFAULT_BASE_URL, ServiceClient
 from lampyris.client.errors import (
     ApiConnectionError,
     ApiError,
@@ -25,7 +25,7 @@ from lampyris.client.errors import (
 )
 from lampyris.client.jobs import Job, JobRef
 from lampyris.client.lightroom import LightroomClient
-from lampyris.client.photoshop import DEFAULT_BASE_URL, PhotoshopClient
+from lampyris.client.photoshop import PhotoshopClient
 from lampyris.client.retry import Backoff, RetryPolicy
 
 __all__ = [

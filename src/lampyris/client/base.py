@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
@@ -21,6 +21,7 @@ from lampyris.client.retry import Backoff, RetryPolicy
 from lampyris.client.session import ServiceSession
 
 DEFAULT_WAIT = 300.0
+DEFAULT_BASE_URL = "https://image.adobe.io"  # Photoshop's and Lightroom's host
 
 
 class ServiceClient:
@@ -29,18 +30,21 @@ class ServiceClient:
     With ``token_provider`` the client uses that source (and never closes it); otherwise it
     builds a :class:`TokenProvider` from ``client_secret`` on its own HTTP client.
     ``sleep`` and ``clock`` are injectable so tests (and async wrappers) control waiting.
+    ``base_url`` defaults to the service's Adobe host (``default_base_url``).
     """
+
+    default_base_url: ClassVar[str] = DEFAULT_BASE_URL
 
     def __init__(
         self,
         client_id: str,
         client_secret: str | None = None,
-        *,
-        base_url: str,
+        base_url: str | None = None,
         ims_url: str = DEFAULT_IMS_URL,
-        scopes: str | Sequence[str] = DEFAULT_SCOPES,
         token_provider: TokenSource | None = None,
         timeout: float = 60.0,
+        *,
+        scopes: str | Sequence[str] = DEFAULT_SCOPES,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
         poll: Backoff | None = None,
@@ -57,7 +61,8 @@ class ServiceClient:
             )
         self.tokens = token_provider
         self.session = ServiceSession(
-            base_url, client_id, token_provider, self._http, retry=retry, sleep=sleep
+            base_url or self.default_base_url, client_id, token_provider, self._http,
+            retry=retry, sleep=sleep
         )
         self.poll = poll or Backoff()
         self._sleep = sleep

@@ -7,17 +7,11 @@ auto tone picked, the straighten angle) in each output's ``lampyris`` object.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
-from lampyris.client.auth import DEFAULT_IMS_URL, DEFAULT_SCOPES, TokenSource
 from lampyris.client.base import ServiceClient
 from lampyris.client.jobs import Job, JobRef
-from lampyris.client.photoshop import DEFAULT_BASE_URL
-from lampyris.client.retry import Backoff, RetryPolicy
 
 LR_STATUS = "/lrService/status"
 
@@ -36,37 +30,6 @@ class LightroomClient(ServiceClient):
             job = lr.wait(lr.auto_tone(signed_get_url, signed_put_url))
             print(job.body["outputs"][0]["lampyris"]["settings"])   # lampyris servers only
     """
-
-    def __init__(
-        self,
-        client_id: str,
-        client_secret: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
-        ims_url: str = DEFAULT_IMS_URL,
-        token_provider: TokenSource | None = None,
-        timeout: float = 60.0,
-        *,
-        scopes: str | Sequence[str] = DEFAULT_SCOPES,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        poll: Backoff | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            client_id,
-            client_secret,
-            base_url=base_url,
-            ims_url=ims_url,
-            scopes=scopes,
-            token_provider=token_provider,
-            timeout=timeout,
-            transport=transport,
-            retry=retry,
-            poll=poll,
-            sleep=sleep,
-            clock=clock,
-        )
 
     def auto_tone(
         self,

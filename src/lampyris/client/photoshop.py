@@ -6,18 +6,13 @@ The same calls reach Adobe (``https://image.adobe.io``) or a lampyris server: po
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
-from lampyris.client.auth import DEFAULT_IMS_URL, DEFAULT_SCOPES, TokenSource
 from lampyris.client.base import DEFAULT_WAIT, ServiceClient
 from lampyris.client.jobs import Job, JobRef
-from lampyris.client.retry import Backoff, RetryPolicy
+from lampyris.client.retry import Backoff
 
-DEFAULT_BASE_URL = "https://image.adobe.io"
 SENSEI_STATUS = "/sensei/status"
 V2_STATUS = "/v2/status"
 
@@ -41,37 +36,6 @@ class PhotoshopClient(ServiceClient):
         PhotoshopClient("id", "secret", base_url="http://localhost:8000",
                         ims_url="http://localhost:8000")
     """
-
-    def __init__(
-        self,
-        client_id: str,
-        client_secret: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
-        ims_url: str = DEFAULT_IMS_URL,
-        token_provider: TokenSource | None = None,
-        timeout: float = 60.0,
-        *,
-        scopes: str | Sequence[str] = DEFAULT_SCOPES,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        poll: Backoff | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            client_id,
-            client_secret,
-            base_url=base_url,
-            ims_url=ims_url,
-            scopes=scopes,
-            token_provider=token_provider,
-            timeout=timeout,
-            transport=transport,
-            retry=retry,
-            poll=poll,
-            sleep=sleep,
-            clock=clock,
-        )
 
     # -- Sensei v1: the caller names both storage locations ------------------------------
 
