@@ -83,13 +83,13 @@ def develop(image: DecodedImage | np.ndarray, params: EditParams) -> OpResult:
             )
     with timings.step("settings"):
         chosen: dict[str, Any] = {}
-        if params.auto_tone:
-            chosen.update(estimate(pixels, look=params.look).changed())
         applied_presets = []
         for text in params.presets:
             preset = read_preset(text)
             chosen.update(preset.settings)
             applied_presets.append({"name": preset.name, "unsupported": preset.unsupported})
+        if params.auto_tone:
+            chosen.update(estimate(pixels, look=params.look).changed())
         chosen.update(params.settings.changed())
         if chosen.get("white_balance") == "Auto":
             chosen.update(auto_white_balance(pixels), white_balance="As Shot")
