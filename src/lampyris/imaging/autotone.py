@@ -219,7 +219,9 @@ def estimate(pixels: np.ndarray, *, look: HouseLook | None = None,
         chosen = {**_tone(stats, auto_key(stats)),
                   **_white_balance(stats, (0.0, 0.0), wb_strength)}
     else:
-        chosen = {**_tone(stats, look.key), **_white_balance(stats, look.cast, 1.0)}
+        # toward the look's balance, as far as the image has greys to judge its own by
+        chosen = {**_tone(stats, look.key),
+                  **_white_balance(stats, look.cast, stats.cast_confidence)}
     chosen.update(
         vibrance=_VIBRANCE * (1.0 - rescue),
         saturation=_SATURATION * (1.0 - rescue) - _RESCUE_DESATURATE * rescue,
@@ -238,15 +240,19 @@ def auto_white_balance(pixels: np.ndarray) -> dict[str, float]:
 
 
 def measure_look(images: Iterable[np.ndarray]) -> HouseLook:
-    """The house look of a set: the median of the keys auto would choose for each image and
-    of their casts (half corrected, like auto), so one odd image does not set the look."""
-    keys, casts = [], []
+    """The house look of a set: the median of the keys auto would choose for each image, and
+    the casts averaged by how much grey each image showed (half kept, like auto), so neither
+    one odd image nor a picture without greys sets the look."""
+    keys, casts, weights = [], [], []
     for pixels in images:
         stats = measure(pixels)
         keys.append(auto_key(stats))
         casts.append(stats.cast)
+        weights.append(stats.cast_confidence)
     if not keys:
         return HouseLook()
     key = float(np.clip(np.median(keys), 0.1, 0.9))
-    cast = np.median(np.array(casts), axis=0) * 0.5
+    total = sum(weights)
+    cast = (np.average(np.array(casts), axis=0, weights=weights) * 0.5 if total > 0
+            else np.zeros(2))
     return HouseLook(key=round(key, 3), cast=(round(float(cast[0]), 3), round(float(cast[1]), 3)))
