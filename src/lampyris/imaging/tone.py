@@ -37,9 +37,9 @@ _ENCODE_SIZE = 65536
 # from "as shot". Lightroom offers only As Shot / Auto / Custom for JPEGs; these let a preset
 # that names a light source still mean something.
 WB_PRESETS: dict[str, tuple[float, float]] = {
-    "As Shot": (0.0, 0.0), "Custom": (0.0, 0.0), "Daylight": (0.0, 0.0),
-    "Cloudy": (12.0, 2.0), "Shade": (25.0, 4.0), "Flash": (6.0, 0.0),
-    "Tungsten": (-45.0, 5.0), "Fluorescent": (-25.0, 20.0),
+    "Custom": (0.0, 0.0), "Daylight": (0.0, 0.0), "Cloudy": (12.0, 2.0),
+    "Shade": (25.0, 4.0), "Flash": (6.0, 0.0), "Tungsten": (-45.0, 5.0),
+    "Fluorescent": (-25.0, 20.0),
 }
 
 # Strengths of each slider at ±100, in stops or perceptual units; chosen to match the feel of
@@ -250,9 +250,9 @@ def render(pixels: np.ndarray, settings: ToneSettings, *, threads: int | None = 
 def _resolve_white_balance(s: ToneSettings) -> ToneSettings:
     """Fold a named white balance preset into temperature/tint (``Auto`` is resolved by the
     caller, which can see the image statistics; here it means no change)."""
+    if s.white_balance == "As Shot":
+        return s
     dt, dm = WB_PRESETS.get(s.white_balance, (0.0, 0.0))
-    if not (dt or dm) and s.white_balance in ("As Shot", "Auto", "Custom", "Daylight"):
-        return s if s.white_balance == "As Shot" else s.merged(white_balance="As Shot")
     return s.merged(
         white_balance="As Shot",
         temperature=float(np.clip(s.temperature + dt, -100, 100)),

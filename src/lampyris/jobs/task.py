@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from lampyris.errors import InvalidParameterError, LampyrisError
 from lampyris.imaging.composite import over_background
@@ -44,7 +44,6 @@ class Task:
     output: StorageRef | None = None
     hosted_prefix: str | None = None
     media_type: str | None = None
-    flatten: Literal["never", "jpeg"] = "jpeg"
     # documents the op reads as text parameters (Lightroom presets): fetched with the input,
     # each list becomes ``params[name]``
     attachments: dict[str, list[StorageRef]] = field(default_factory=dict)
@@ -58,7 +57,7 @@ class Task:
         return {
             "op": self.op, "input": ref(self.input), "params": self.params,
             "output": ref(self.output), "hosted_prefix": self.hosted_prefix,
-            "media_type": self.media_type, "flatten": self.flatten,
+            "media_type": self.media_type,
             "attachments": {k: [ref(r) for r in refs] for k, refs in self.attachments.items()},
             "quality": self.quality, "png_compression": self.png_compression,
         }
@@ -70,7 +69,6 @@ class Task:
             op=data["op"], input=StorageRef(**data["input"]), params=data.get("params", {}),
             output=None if output is None else StorageRef(**output),
             hosted_prefix=data.get("hosted_prefix"), media_type=data.get("media_type"),
-            flatten=data.get("flatten", "jpeg"),
             attachments={k: [StorageRef(**r) for r in refs]
                          for k, refs in data.get("attachments", {}).items()},
             quality=data.get("quality"), png_compression=data.get("png_compression"),
@@ -139,14 +137,11 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
         del blob
         sidecar = task.media_type == XMP_MEDIA_TYPE
         fmt = "png" if sidecar else output_format(task.media_type, image.format)
-        if (task.op == "cutout" and fmt == "jpeg" and task.flatten == "jpeg"
-                and params.get("mode", "cutout") == "cutout"):
-            params.setdefault("background", "white")  # JPEG has no alpha: flatten on white
         result = run(task.op, image, params)
         del image
         pixels = result.pixels
-        if fmt == "jpeg" and task.flatten == "jpeg" and pixels.ndim == 3 and pixels.shape[2] == 4:
-            pixels = over_background(pixels, (255, 255, 255, 1.0))  # a developed RGBA PNG
+        if fmt == "jpeg" and pixels.ndim == 3 and pixels.shape[2] == 4:
+            pixels = over_background(pixels, (255, 255, 255, 1.0))  # JPEG has no alpha
         seconds["decode_op"] = time.perf_counter() - start
 
         start = time.perf_counter()
