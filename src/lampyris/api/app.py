@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lampyris import __version__
-from lampyris.api import files, ims, lightroom, photoshop
+from lampyris.api import files, firefly, ims, lightroom, photoshop
 from lampyris.api.clients import ClientRegistry
 from lampyris.api.errors import install_handlers
 from lampyris.api.metrics import CONTENT_TYPE, Metrics
@@ -24,8 +24,8 @@ from lampyris.api.ratelimit import RateLimiter
 from lampyris.api.services import Services, services
 from lampyris.api.settings import ServerConfig
 from lampyris.api.tokens import TokenSigner, server_secret
+from lampyris.api.uploads import UploadRegistry
 from lampyris.jobs import LocalExecutor, SqlJobStore, WorkerEnv
-from lampyris.storage import LocalObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,10 @@ def build_services(config: ServerConfig) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlJobStore(settings.database)
     objects_secret = server_secret(store.engine, "objects")
-    objects = LocalObjectStore(settings.objects_dir, objects_secret)
     metrics = Metrics(store)
     env = WorkerEnv(storage=config.storage, objects_dir=settings.objects_dir,
-                    objects_secret=objects_secret)
+                    objects_secret=objects_secret, objects_url=settings.objects_url,
+                    objects_endpoint_url=settings.objects_endpoint_url)
     executor = LocalExecutor(
         store, config.jobs, env, on_finish=metrics.job_finished,
         # SQLite lives in this server's data dir: whatever is running there is ours, from a
@@ -62,7 +62,8 @@ def build_services(config: ServerConfig) -> Services:
         config=config, store=store, clients=ClientRegistry(store.engine),
         signer=TokenSigner(server_secret(store.engine, "tokens"), settings.token_ttl),
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
-        objects=objects, executor=executor, metrics=metrics,
+        objects=env.objects(), executor=executor, metrics=metrics,
+        uploads=UploadRegistry(store.engine, settings.upload_ttl),
     )
 
 
@@ -88,6 +89,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app.include_router(ims.router)
     app.include_router(photoshop.router)
     app.include_router(lightroom.router)
+    app.include_router(firefly.router)
     app.include_router(files.router)
 
     @app.get("/health", tags=["Server"], summary="Liveness and queue state")

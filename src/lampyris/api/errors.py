@@ -41,7 +41,7 @@ def family_of(path: str) -> Family:
         return "photoshop_v1"
     if path.startswith("/lrService/"):
         return "lightroom"
-    if path.startswith("/v3/"):
+    if path.startswith(("/v3/", "/v2/storage/")):
         return "firefly"
     return "photoshop_v2"
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from lampyris.api.errors import ApiError
 from lampyris.api.services import Services, services
 from lampyris.errors import InvalidParameterError, UnknownObjectError
+from lampyris.storage import LocalObjectStore
 
 router = APIRouter(tags=["Files"])
 
@@ -24,6 +25,8 @@ def download(
     svc: Services = Depends(services),
 ) -> Response:
     valid, blob = False, None
+    if not isinstance(svc.objects, LocalObjectStore):  # S3 hands out its own URLs
+        raise ApiError(404, "not_found", "Files are served by the object store.")
     try:
         valid = svc.objects.verify(key, expires, signature)
         blob = svc.objects.get(key) if valid else None

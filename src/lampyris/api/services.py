@@ -7,7 +7,6 @@ Built once by ``create_app`` and kept on ``app.state``; routes get it through th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from fastapi import Request
 
@@ -16,8 +15,9 @@ from lampyris.api.metrics import Metrics
 from lampyris.api.ratelimit import RateLimiter
 from lampyris.api.settings import ServerConfig
 from lampyris.api.tokens import TokenSigner
+from lampyris.api.uploads import UploadRegistry
 from lampyris.jobs import LocalExecutor, SqlJobStore
-from lampyris.storage import LocalObjectStore
+from lampyris.storage import ObjectStore
 
 
 @dataclass
@@ -27,9 +27,10 @@ class Services:
     clients: ClientRegistry
     signer: TokenSigner
     limiter: RateLimiter
-    objects: LocalObjectStore
+    objects: ObjectStore
     executor: LocalExecutor
     metrics: Metrics
+    uploads: UploadRegistry
 
     def base_url(self, request: Request) -> str:
         """Absolute base for links: the configured public URL, else the request's own."""
@@ -39,8 +40,8 @@ class Services:
     def file_url(self, request: Request, key: str, ttl: int | None = None) -> str:
         """A signed URL to a hosted object, valid ``ttl`` seconds (default: the server's
         ``result_url_ttl``)."""
-        query = self.objects.sign(key, ttl or self.config.server.result_url_ttl)
-        return f"{self.base_url(request)}/files/{quote(key)}?{query}"
+        return self.objects.url(key, ttl or self.config.server.result_url_ttl,
+                                self.base_url(request))
 
 
 def services(request: Request) -> Services:

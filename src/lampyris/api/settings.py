@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lampyris.imaging.fill.engines import EngineChoice
 from lampyris.jobs.database import sqlite_url
 from lampyris.jobs.settings import JobSettings
 from lampyris.storage import StorageSettings
@@ -28,6 +29,17 @@ class ServerSettings(BaseSettings):
     rate_limit_per_minute: float = Field(default=1200, ge=0)
     rate_limit_burst: int = Field(default=200, ge=1)
     result_url_ttl: int = Field(default=3600, gt=0)
+    # Where hosted results and uploads live: None = ``data_dir/objects``; a directory; or
+    # ``s3://bucket/prefix`` (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
+    # ``objects_endpoint_url`` for a non-AWS S3), whose result URLs are S3's own pre-signed ones.
+    objects_url: str | None = None
+    objects_endpoint_url: str | None = None
+    # Firefly: how long an upload id stays usable, how long a synchronous call waits for its
+    # job, and the fill engine when a request names none (auto: studio around a subject,
+    # patch for holes inside a picture).
+    upload_ttl: int = Field(default=7 * 24 * 3600, gt=0)
+    sync_timeout: float = Field(default=300.0, gt=0)
+    fill_engine: EngineChoice = "auto"
 
     @property
     def database(self) -> str:

@@ -26,7 +26,7 @@ from lampyris.jobs.settings import JobSettings
 from lampyris.jobs.store import SqlJobStore, lease_cutoff
 from lampyris.jobs.task import Task, TaskFailure, WorkerEnv, execute
 from lampyris.ops.pool import available_cores, warm, worker_context
-from lampyris.storage import LocalObjectStore, PresignedStorage
+from lampyris.storage import PresignedStorage
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ class LocalExecutor:
     def _purge(self) -> None:
         retention = self.settings.retention_hours * 3600
         gone = self.store.purge(now() - timedelta(seconds=retention))
-        files = LocalObjectStore(self.env.objects_dir, self.env.objects_secret)
+        files = self.env.objects()
         removed = files.delete_older_than(retention)
         if gone or removed:
             log.info("retention: deleted %d job(s) and %d file(s)", len(gone), removed)

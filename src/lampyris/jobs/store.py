@@ -48,6 +48,10 @@ JOBS = Table(
 )
 
 
+_CLAIMED = ("running", "cancel_pending")  # states in which a worker holds the job
+_CANCELLED = {"type": "JobCancelled", "message": "The job was cancelled."}
+
+
 def _record(row: Row[Any]) -> JobRecord:
     return JobRecord(
         id=row.id, owner=row.owner, kind=row.kind, op=row.op, state=row.state,
@@ -113,7 +117,7 @@ class SqlJobStore:
             with self.engine.begin() as conn:
                 conn.execute(
                     update(JOBS).where(JOBS.c.id.in_(job_ids), JOBS.c.claimed_by == worker,
-                                       JOBS.c.state == "running")
+                                       JOBS.c.state.in_(_CLAIMED))
                     .values(heartbeat=now())
                 )
 
@@ -126,15 +130,39 @@ class SqlJobStore:
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
     ) -> bool:
-        """Record the outcome, unless the job was meanwhile taken from ``worker``."""
+        """Record the outcome, unless the job was meanwhile taken from ``worker``. A job whose
+        cancel was asked for while it ran ends ``cancelled``, its result dropped."""
+        mine = (JOBS.c.id == job_id) & (JOBS.c.claimed_by == worker)
         with self.engine.begin() as conn:
+            cancelled = conn.execute(
+                update(JOBS).where(mine, JOBS.c.state == "cancel_pending")
+                .values(state="cancelled", error=_CANCELLED, modified=now(), claimed_by=None,
+                        heartbeat=None)
+            ).rowcount
             done = conn.execute(
-                update(JOBS).where(JOBS.c.id == job_id, JOBS.c.claimed_by == worker,
-                                   JOBS.c.state == "running")
+                update(JOBS).where(mine, JOBS.c.state == "running")
                 .values(state=state, result=result, error=error, modified=now(),
                         claimed_by=None, heartbeat=None)
-            )
-        return done.rowcount == 1
+            ).rowcount
+        return cancelled + done == 1
+
+    def cancel(self, job_id: str, owner: str) -> State | None:
+        """Cancel ``owner``'s job: a pending one ends ``cancelled`` at once, a running one
+        becomes ``cancel_pending`` (its worker finishes, the result is dropped); others are
+        left as they are. Returns the state the job was in, or None if there is no such job."""
+        mine = (JOBS.c.id == job_id) & (JOBS.c.owner == owner)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(JOBS.c.state).where(mine).with_for_update()).first()
+            if row is None:
+                return None
+            if row.state == "pending":
+                conn.execute(update(JOBS).where(mine, JOBS.c.state == "pending")
+                             .values(state="cancelled", error=_CANCELLED, modified=now()))
+            elif row.state == "running":
+                conn.execute(update(JOBS).where(mine, JOBS.c.state == "running")
+                             .values(state="cancel_pending", modified=now()))
+        state: State = row.state
+        return state
 
     def release(self, job_id: str, worker: str, max_attempts: int, reason: str) -> State:
         """Give a job back after its worker died: pending again, or failed for good once it
@@ -150,6 +178,12 @@ class SqlJobStore:
                 .values(state=state, error=error, modified=now(), claimed_by=None,
                         heartbeat=None)
             )
+            conn.execute(
+                update(JOBS).where(JOBS.c.id == job_id, JOBS.c.claimed_by == worker,
+                                   JOBS.c.state == "cancel_pending")
+                .values(state="cancelled", error=_CANCELLED, modified=now(), claimed_by=None,
+                        heartbeat=None)
+            )
         return state
 
     def recover(self, stale_before: datetime, max_attempts: int) -> int:
@@ -160,6 +194,12 @@ class SqlJobStore:
         )
         reason = f"the job was interrupted {max_attempts} times (server or worker stopped)"
         with self.engine.begin() as conn:
+            conn.execute(
+                update(JOBS).where(JOBS.c.state == "cancel_pending", JOBS.c.heartbeat.is_(None)
+                                   | (JOBS.c.heartbeat < stale_before))
+                .values(state="cancelled", error=_CANCELLED, claimed_by=None, heartbeat=None,
+                        modified=now())
+            )
             retried = conn.execute(
                 update(JOBS).where(stale, JOBS.c.attempts < max_attempts)
                 .values(state="pending", claimed_by=None, heartbeat=None, modified=now())

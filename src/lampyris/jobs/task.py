@@ -20,7 +20,13 @@ from lampyris.imaging.settings import ImagingSettings
 from lampyris.imaging.tone_settings import ToneSettings
 from lampyris.imaging.xmp import write_xmp
 from lampyris.ops import run
-from lampyris.storage import LocalObjectStore, PresignedStorage, StorageRef, StorageSettings
+from lampyris.storage import (
+    ObjectStore,
+    PresignedStorage,
+    StorageRef,
+    StorageSettings,
+    open_object_store,
+)
 from lampyris.storage.base import Storage
 
 XMP_MEDIA_TYPE = "application/rdf+xml"
@@ -49,6 +55,12 @@ class Task:
     attachments: dict[str, list[StorageRef]] = field(default_factory=dict)
     quality: int | None = None
     png_compression: int | None = None
+    # more images the op reads (a fill mask): fetched and decoded with the input, each passed
+    # to the op as the keyword argument ``name``
+    images: dict[str, StorageRef] = field(default_factory=dict)
+    # one output per seed (Firefly's variations): the op runs once for each, the input decoded
+    # once; ``None`` = one run with ``params`` as they are
+    seeds: list[int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         def ref(r: StorageRef | None) -> dict[str, str] | None:
@@ -60,6 +72,7 @@ class Task:
             "media_type": self.media_type,
             "attachments": {k: [ref(r) for r in refs] for k, refs in self.attachments.items()},
             "quality": self.quality, "png_compression": self.png_compression,
+            "images": {k: ref(r) for k, r in self.images.items()}, "seeds": self.seeds,
         }
 
     @classmethod
@@ -72,6 +85,8 @@ class Task:
             attachments={k: [StorageRef(**r) for r in refs]
                          for k, refs in data.get("attachments", {}).items()},
             quality=data.get("quality"), png_compression=data.get("png_compression"),
+            images={k: StorageRef(**r) for k, r in data.get("images", {}).items()},
+            seeds=data.get("seeds"),
         )
 
 
@@ -82,7 +97,14 @@ class WorkerEnv:
     storage: StorageSettings
     objects_dir: Path
     objects_secret: bytes
+    objects_url: str | None = None
+    objects_endpoint_url: str | None = None
     imaging: ImagingSettings = field(default_factory=ImagingSettings)
+
+    def objects(self) -> ObjectStore:
+        """The server's object store, where hosted results go and uploads are read from."""
+        return open_object_store(self.objects_dir, self.objects_secret, self.objects_url,
+                                 endpoint_url=self.objects_endpoint_url)
 
 
 def output_format(media_type: str | None, input_format: str | None) -> OutputFormat:
@@ -117,15 +139,25 @@ def _text(data: bytes, name: str) -> str:
         raise InvalidParameterError(f"{name}: the document is not UTF-8 text") from None
 
 
+def _add(seconds: dict[str, float], step: str, start: float) -> None:
+    seconds[step] = seconds.get(step, 0.0) + time.perf_counter() - start
+
+
 def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[str, Any]:
     """Run ``task``; returns the job result. Every expected failure (bad input, unreachable
     storage, refused URL…) raises ``TaskFailure``."""
     storage = storage or PresignedStorage(env.storage)
+    objects = env.objects()
+
+    def read(ref: StorageRef) -> bytes:
+        return (objects.get(ref.href) if ref.storage == "hosted" else storage.read(ref)).data
+
     seconds: dict[str, float] = {}
     stage = "input"
     try:
         start = time.perf_counter()
-        blob = storage.read(task.input)
+        data = read(task.input)
+        more = {name: read(ref) for name, ref in task.images.items()}
         params = dict(task.params)
         for name, refs in task.attachments.items():
             params[name] = [_text(storage.read(ref).data, name) for ref in refs]
@@ -133,46 +165,57 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
 
         stage = "image"
         start = time.perf_counter()
-        image = decode(blob.data, max_pixels=env.imaging.max_pixels)
-        del blob
+        image = decode(data, max_pixels=env.imaging.max_pixels)
+        images = {name: decode(raw, max_pixels=env.imaging.max_pixels)
+                  for name, raw in more.items()}
+        del data, more
         sidecar = task.media_type == XMP_MEDIA_TYPE
         fmt = "png" if sidecar else output_format(task.media_type, image.format)
-        result = run(task.op, image, params)
-        del image
-        pixels = result.pixels
-        if fmt == "jpeg" and pixels.ndim == 3 and pixels.shape[2] == 4:
-            pixels = over_background(pixels, (255, 255, 255, 1.0))  # JPEG has no alpha
         seconds["decode_op"] = time.perf_counter() - start
 
-        start = time.perf_counter()
-        if sidecar:  # Lightroom's XMP output: the settings, not the pixels
-            settings = ToneSettings.model_validate(result.metadata.get("settings", {}))
-            data, media_type, suffix = write_xmp(settings), XMP_MEDIA_TYPE, ".xmp"
-        else:
-            data = encode(pixels, fmt, quality=task.quality,
-                          png_compression=task.png_compression)
-            media_type, suffix = f"image/{fmt}", extension(fmt)
-        seconds["encode"] = time.perf_counter() - start
+        runs = [params] if task.seeds is None else [{**params, "seed": s} for s in task.seeds]
+        outputs, first = [], None
+        for index, run_params in enumerate(runs):
+            stage = "image"
+            start = time.perf_counter()
+            result = run(task.op, image, run_params, **images)
+            first = first or result
+            pixels = result.pixels
+            if fmt == "jpeg" and pixels.ndim == 3 and pixels.shape[2] == 4:
+                pixels = over_background(pixels, (255, 255, 255, 1.0))  # JPEG has no alpha
+            _add(seconds, "decode_op", start)
 
-        stage = "output"
-        start = time.perf_counter()
-        key = None
-        if task.output is not None:
-            storage.write(task.output, data, media_type)
-        elif task.hosted_prefix is not None:
-            key = f"{task.hosted_prefix}output{suffix}"
-            LocalObjectStore(env.objects_dir, env.objects_secret).put(key, data, media_type)
-        seconds["deliver"] = time.perf_counter() - start
+            start = time.perf_counter()
+            if sidecar:  # Lightroom's XMP output: the settings, not the pixels
+                settings = ToneSettings.model_validate(result.metadata.get("settings", {}))
+                data, media_type, suffix = write_xmp(settings), XMP_MEDIA_TYPE, ".xmp"
+            else:
+                data = encode(pixels, fmt, quality=task.quality,
+                              png_compression=task.png_compression)
+                media_type, suffix = f"image/{fmt}", extension(fmt)
+            _add(seconds, "encode", start)
+
+            stage = "output"
+            start = time.perf_counter()
+            key = None
+            if task.output is not None:
+                storage.write(task.output, data, media_type)
+            elif task.hosted_prefix is not None:
+                name = "output" if task.seeds is None else f"output-{index + 1}"
+                key = f"{task.hosted_prefix}{name}{suffix}"
+                objects.put(key, data, media_type)
+            _add(seconds, "deliver", start)
+            height, width = pixels.shape[:2]
+            output = {"mediaType": media_type, "width": width, "height": height,
+                      "bytes": len(data), "key": key}
+            if task.seeds is not None:
+                output["seed"] = run_params["seed"]
+                output["metadata"] = result.plain_metadata()
+            outputs.append(output)
     except LampyrisError as exc:
         raise TaskFailure(stage, exc) from exc
 
-    height, width = pixels.shape[:2]
-    metadata = result.plain_metadata()
-    metadata["timings"] = {**result.metadata.get("timings", {}), **seconds}
-    return {
-        "outputs": [{
-            "mediaType": media_type, "width": width, "height": height, "bytes": len(data),
-            "key": key,
-        }],
-        "metadata": metadata,
-    }
+    assert first is not None
+    metadata = first.plain_metadata()
+    metadata["timings"] = {**first.metadata.get("timings", {}), **seconds}
+    return {"outputs": outputs, "metadata": metadata}

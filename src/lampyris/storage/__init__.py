@@ -12,9 +12,11 @@ from lampyris.storage.base import (
 )
 from lampyris.storage.fetch import MAX_REDIRECTS, HttpFetcher, redact
 from lampyris.storage.guard import GuardedUrl, UrlGuard, forbidden_reason, resolve
+from lampyris.storage.hosting import open_object_store
 from lampyris.storage.memory import MemoryStorage
-from lampyris.storage.objectstore import LocalObjectStore, validate_key
+from lampyris.storage.objectstore import LocalObjectStore, ObjectStore, validate_key
 from lampyris.storage.presigned import PresignedStorage, write_request
+from lampyris.storage.s3objects import S3ObjectStore, parse_s3_url
 from lampyris.storage.settings import StorageSettings
 
 __all__ = [
@@ -25,13 +27,17 @@ __all__ = [
     "HttpFetcher",
     "LocalObjectStore",
     "MemoryStorage",
+    "ObjectStore",
     "PresignedStorage",
+    "S3ObjectStore",
     "Storage",
     "StorageRef",
     "StorageSettings",
     "StorageType",
     "UrlGuard",
     "forbidden_reason",
+    "open_object_store",
+    "parse_s3_url",
     "redact",
     "require_storage_type",
     "resolve",

@@ -12,7 +12,9 @@ from typing import Literal, Protocol
 
 from lampyris.errors import InvalidParameterError
 
-StorageType = Literal["external", "azure", "dropbox"]
+# ``hosted``: an object in the server's own store (a Firefly upload), read by the job runner
+# itself; the pre-signed backends speak only STORAGE_TYPES.
+StorageType = Literal["external", "azure", "dropbox", "hosted"]
 STORAGE_TYPES: tuple[StorageType, ...] = ("external", "azure", "dropbox")
 
 

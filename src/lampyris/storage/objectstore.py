@@ -16,6 +16,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote
 
 from lampyris.errors import InvalidParameterError, StorageUnavailableError, UnknownObjectError
 from lampyris.storage.base import Blob
@@ -36,6 +38,29 @@ def validate_key(key: str) -> str:
     return key
 
 
+class ObjectStore(Protocol):
+    """Where the server keeps what it hosts; ``LocalObjectStore`` and ``S3ObjectStore`` fit.
+
+    Keys are relative paths checked by ``validate_key``. Raises only ``StorageError`` and
+    ``InvalidParameterError`` (a bad key or content type), so the API maps one error tree.
+    """
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> Blob: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def delete_older_than(self, seconds: float) -> int: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def url(self, key: str, ttl: int, base_url: str) -> str:
+        """An absolute download URL for ``key``, valid ``ttl`` seconds; ``base_url`` is the
+        server's public root (a store that serves objects itself may ignore it)."""
+        ...
+
+
 class LocalObjectStore:
     """Objects as files under ``root``; the content type is kept in the file's first line.
 
@@ -43,7 +68,7 @@ class LocalObjectStore:
 
         store = LocalObjectStore(Path("/var/lib/lampyris/objects"), secret=b"…")
         store.put("results/urn:ff:jobs:1/cutout.png", png, "image/png")
-        url = f"/objects/results/urn:ff:jobs:1/cutout.png?{store.sign(key, 3600)}"
+        url = store.url("results/urn:ff:jobs:1/cutout.png", 3600, "https://lampyris.example")
 
     One file per object (header line + bytes) written to a temp file and renamed into place,
     so a reader sees the old object or the new one, never half of either.
@@ -134,6 +159,15 @@ class LocalObjectStore:
                 with contextlib.suppress(OSError):
                     here.rmdir()
         return removed
+
+    def exists(self, key: str) -> bool:
+        """True if an object is stored under ``key``."""
+        return self._path(key).is_file()
+
+    def url(self, key: str, ttl: int, base_url: str) -> str:
+        """``{base_url}/files/{key}?expires=…&signature=…``: served by the ``/files`` route,
+        which checks the signature with ``verify``."""
+        return f"{base_url.rstrip('/')}/files/{quote(key)}?{self.sign(key, ttl)}"
 
     def sign(self, key: str, expires_in: int) -> str:
         """``expires=<unix>&signature=<hex>``: a query string granting reads until then."""

@@ -1,0 +1,278 @@
+"""Firefly v3's image requests (fill, expand, generate-object-composite), their translation to
+tasks, and the status and result bodies.
+
+The async routes and the synchronous ones that ``@adobe/firefly-apis`` 2.0.1 calls take the
+same models: a fill mask may come at the top level (async) or as ``image.mask`` (sync).
+Sources are a ``url`` (fetched through the SSRF guard) or an ``uploadId`` from
+``/v2/storage/image``. ``lampyris.engine`` (our extension) picks the fill engine.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from lampyris.api.errors import ApiError, describe_failure
+from lampyris.api.wire_common import Wire
+from lampyris.imaging.fill.engines import EngineChoice
+from lampyris.jobs import JobRecord, Task
+from lampyris.jobs.record import new_job_id
+from lampyris.storage import StorageRef
+
+JOB_PREFIX = "urn:ff:jobs:lampyris:"
+
+
+class BinaryInput(Wire):
+    """``PublicBinaryInputV3``: a URL or an upload id, one of them."""
+
+    url: str | None = Field(default=None, min_length=1, max_length=2083)
+    uploadId: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one(self) -> BinaryInput:
+        if (self.url is None) == (self.uploadId is None):
+            raise ValueError("give exactly one of url and uploadId")
+        return self
+
+
+class InputImage(Wire):
+    source: BinaryInput
+    mask: BinaryInput | None = None  # the sync API's (and the deprecated async) mask place
+
+
+class InputMask(Wire):
+    source: BinaryInput
+    invert: bool = False
+
+
+class OptionalMask(Wire):
+    source: BinaryInput | None = None
+
+
+class Size(Wire):
+    width: int = Field(ge=1, le=4096)
+    height: int = Field(ge=1, le=4096)
+
+    def pair(self) -> tuple[int, int]:
+        return (self.width, self.height)
+
+
+class Inset(Wire):
+    top: int | None = Field(default=None, ge=0)
+    bottom: int | None = Field(default=None, ge=0)
+    left: int | None = Field(default=None, ge=0)
+    right: int | None = Field(default=None, ge=0)
+
+
+class Alignment(Wire):
+    horizontal: Literal["center", "left", "right"] = "center"
+    vertical: Literal["center", "top", "bottom"] = "center"
+
+
+class Placement(Wire):
+    inset: Inset | None = None
+    alignment: Alignment | None = None
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.inset.model_dump(exclude_none=True) if self.inset else {}
+        if self.alignment is not None:
+            out.update(self.alignment.model_dump())
+        return out
+
+
+class Extensions(Wire):
+    """lampyris-only options (not Adobe's)."""
+
+    engine: EngineChoice | None = None
+
+
+class GenerativeRequest(Wire):
+    image: InputImage
+    prompt: str | None = Field(default=None, min_length=1, max_length=1024)
+    negativePrompt: str | None = Field(default=None, max_length=1024)
+    numVariations: int | None = Field(default=None, ge=1, le=4)
+    seeds: list[int] | None = Field(default=None, min_length=1, max_length=4)
+    size: Size | None = None
+    lampyris: Extensions | None = None
+
+    @model_validator(mode="after")
+    def _seeds(self) -> GenerativeRequest:
+        if self.seeds is not None:
+            if len(set(self.seeds)) != len(self.seeds):
+                raise ValueError("seeds must be unique")
+            if any(not 0 <= s <= 2**32 - 1 for s in self.seeds):
+                raise ValueError("seeds are integers from 0 to 4294967295")
+            if self.numVariations is not None and self.numVariations != len(self.seeds):
+                raise ValueError("numVariations must equal the number of seeds")
+        return self
+
+    def seed_list(self) -> list[int]:
+        """The seeds asked for, or fresh random ones (reported per output, so any result can
+        be made again)."""
+        if self.seeds is not None:
+            return list(self.seeds)
+        return [secrets.randbelow(2**31) for _ in range(self.numVariations or 1)]
+
+
+class FillRequest(GenerativeRequest):
+    mask: InputMask | None = None
+    promptBiasingLocaleCode: str | None = None
+
+
+class ExpandRequest(GenerativeRequest):
+    mask: InputMask | None = None
+    placement: Placement | None = None
+
+    @model_validator(mode="after")
+    def _placement_or_mask(self) -> ExpandRequest:
+        if self.placement is not None and (self.mask is not None or self.image.mask):
+            raise ValueError("placement cannot be used together with a mask")
+        return self
+
+
+class CompositeRequest(GenerativeRequest):
+    prompt: str = Field(min_length=1, max_length=1024)
+    mask: OptionalMask | None = None
+    placement: Placement | None = None
+    contentClass: Literal["photo", "art"] | None = None
+    style: dict[str, Any] | None = None
+
+
+Resolve = Callable[[BinaryInput, str], StorageRef]
+"""Turns a source into a storage reference (an upload id into the hosted object), or refuses
+it; the second argument names the field for the error."""
+
+DEFAULT_CANVAS = (2048, 2048)  # Firefly's default output size for expand and composites
+
+
+def _common(body: GenerativeRequest, default_engine: EngineChoice) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "engine": (body.lampyris.engine if body.lampyris and body.lampyris.engine
+                   else default_engine),
+        "prompt": body.prompt or "",
+    }
+    if body.negativePrompt:
+        params["negative_prompt"] = body.negativePrompt
+    return params
+
+
+def _mask_source(body: FillRequest | ExpandRequest) -> tuple[BinaryInput | None, bool, str]:
+    if body.mask is not None:
+        return body.mask.source, body.mask.invert, "mask.source"
+    return body.image.mask, False, "image.mask"
+
+
+def _task(op: str, body: GenerativeRequest, params: dict[str, Any], resolve: Resolve,
+          job_id: str, mask: tuple[BinaryInput | None, str]) -> Task:
+    images = {}
+    if mask[0] is not None:
+        images["mask"] = resolve(mask[0], mask[1])
+    return Task(op=op, input=resolve(body.image.source, "image.source"), params=params,
+                images=images, hosted_prefix=f"results/{job_id}/", seeds=body.seed_list())
+
+
+def fill_task(body: FillRequest, resolve: Resolve, job_id: str,
+              default_engine: EngineChoice) -> Task:
+    source, invert, name = _mask_source(body)
+    if source is None:
+        raise ApiError(400, "validation_error", "a fill needs a mask (mask.source or image.mask)",
+                       details=[{"name": "mask", "reason": "field required"}])
+    params = _common(body, default_engine) | {"invert_mask": invert}
+    if body.size is not None:
+        params["size"] = body.size.pair()
+    return _task("fill", body, params, resolve, job_id, (source, name))
+
+
+def expand_task(body: ExpandRequest, resolve: Resolve, job_id: str,
+                default_engine: EngineChoice) -> Task:
+    source, invert, name = _mask_source(body)
+    params = _common(body, default_engine) | {"invert_mask": invert}
+    params["size"] = (body.size.pair() if body.size
+                      else None if source is not None else DEFAULT_CANVAS)
+    if body.placement is not None:
+        params.update(body.placement.params())
+    return _task("expand", body, params, resolve, job_id, (source, name))
+
+
+def composite_task(body: CompositeRequest, resolve: Resolve, job_id: str,
+                   default_engine: EngineChoice) -> Task:
+    params = _common(body, default_engine)
+    if params["engine"] == "patch":
+        params["engine"] = "auto"  # a composite has no picture of its own to continue
+    params["size"] = body.size.pair() if body.size else DEFAULT_CANVAS
+    if body.placement is not None:
+        params.update(body.placement.params())
+    source = body.mask.source if body.mask else None
+    return _task("object_composite", body, params, resolve, job_id, (source, "mask.source"))
+
+
+# --- what the client reads back ------------------------------------------------------------
+
+
+def _fidelity(metadata: dict[str, Any]) -> dict[str, Any] | None:
+    check = metadata.get("fidelity")
+    if not isinstance(check, dict):
+        return None
+    return {"held": check.get("held"), "changedOutside": check.get("changed_outside"),
+            "maxDifferenceOutside": check.get("max_difference_outside")}
+
+
+def result_body(job: JobRecord, url: Callable[[str], str]) -> dict[str, Any]:
+    """The sync response / the status ``result``: size, one output per seed with its URL,
+    and (our extension, ignored by clients) the engine and the fidelity check per output."""
+    result = job.result or {}
+    outputs = result.get("outputs", [])
+    first = outputs[0] if outputs else {}
+    body: dict[str, Any] = {
+        "size": {"width": first.get("width"), "height": first.get("height")},
+        "outputs": [],
+    }
+    for out in outputs:
+        meta = out.get("metadata", {})
+        body["outputs"].append({
+            "seed": out.get("seed"),
+            "image": {"url": url(out["key"])},
+            "lampyris": {"engine": meta.get("engine"), "fidelity": _fidelity(meta),
+                         **({"understood": meta["understood"]} if "understood" in meta else {})},
+        })
+    if job.op == "object_composite":
+        body["contentClass"] = job.request.get("contentClass") or "photo"
+        body["promptHasDeniedWords"] = False
+        body["promptHasBlockedArtists"] = False
+    return body
+
+
+def status_body(job: JobRecord, url: Callable[[str], str]) -> dict[str, Any]:
+    """``GET /v3/status``: the poll payload, the succeeded payload with its result, or the
+    failed / cancelled one with ``error_code`` and ``message``."""
+    body: dict[str, Any] = {"jobId": job.id, "status": job.state}
+    if job.state == "succeeded":
+        body["result"] = result_body(job, url)
+    elif job.state in ("pending", "running"):
+        body["progress"] = 0.0 if job.state == "pending" else 50.0
+    elif job.state in ("cancelled", "cancel_pending"):
+        body.update(error_code="cancelled", message="The job was cancelled.")
+    elif job.state == "timeout":
+        body.update(error_code="timeout_error", message="The job timed out.")
+    else:
+        failure = describe_failure(job.error or {})
+        body.update(error_code=firefly_error_code(failure.status, failure.code),
+                    message=failure.message)
+    return body
+
+
+def firefly_error_code(status: int, code: str) -> str:
+    """Firefly's error codes: input problems are ``validation_error``, the rest
+    ``runtime_error``; a refused or unreachable source keeps its precise code."""
+    if code in ("forbidden_url", "invalid_asset_link", "input_too_large",
+                "unsupported_media_type"):
+        return code
+    return "validation_error" if status < 500 else "runtime_error"
+
+
+def new_firefly_job_id() -> str:
+    """``urn:ff:jobs:…`` like Firefly's, one path segment (no slash)."""
+    return JOB_PREFIX + new_job_id()
