@@ -77,8 +77,12 @@ class LampyrisServer:
         except httpx.HTTPError:
             return False
 
+    @property
+    def database(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir)
+
     def add_client(self, name: str) -> Credentials:
-        engine = make_engine(self.database_url or sqlite_url(self.data_dir))
+        engine = make_engine(self.database)
         try:
             client, secret = ClientRegistry(engine).add(f"{name}-{time.monotonic_ns()}")
         finally:

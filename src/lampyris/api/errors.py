@@ -160,9 +160,14 @@ def install_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         message, details = validation_details(exc)
         code = "invalid_json" if message.startswith("the request body") else "validation_error"
-        if family_of(request.url.path) == "ims":
+        status = 400
+        family = family_of(request.url.path)
+        if family == "ims":
             code = "invalid_request"
-        return respond(request, ApiError(400, code, message, details=details))
+        elif family == "firefly" and code == "validation_error":
+            status = 422  # Firefly's ValidationErrorResponse, loc starting at "body"
+            details = [{**d, "name": f"body.{d['name']}"} for d in details]
+        return respond(request, ApiError(status, code, message, details=details))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

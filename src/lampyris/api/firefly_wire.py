@@ -68,8 +68,8 @@ class Inset(Wire):
 
 
 class Alignment(Wire):
-    horizontal: Literal["center", "left", "right"] = "center"
-    vertical: Literal["center", "top", "bottom"] = "center"
+    horizontal: Literal["center", "left", "right"] | None = None
+    vertical: Literal["center", "top", "bottom"] | None = None
 
 
 class Placement(Wire):
@@ -79,7 +79,7 @@ class Placement(Wire):
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = self.inset.model_dump(exclude_none=True) if self.inset else {}
         if self.alignment is not None:
-            out.update(self.alignment.model_dump())
+            out.update(self.alignment.model_dump(exclude_none=True))
         return out
 
 
@@ -170,8 +170,11 @@ def _task(op: str, body: GenerativeRequest, params: dict[str, Any], resolve: Res
     images = {}
     if mask[0] is not None:
         images["mask"] = resolve(mask[0], mask[1])
+    # PNG, where Firefly returns JPEG: lossless, so the guard's promise (the input's pixels
+    # outside the mask) holds on the delivered file, not just before encoding.
     return Task(op=op, input=resolve(body.image.source, "image.source"), params=params,
-                images=images, hosted_prefix=f"results/{job_id}/", seeds=body.seed_list())
+                images=images, hosted_prefix=f"results/{job_id}/", seeds=body.seed_list(),
+                media_type="image/png")
 
 
 def fill_task(body: FillRequest, resolve: Resolve, job_id: str,

@@ -9,13 +9,15 @@ from lampyris.cli.batch import batch_command, run_command
 from lampyris.cli.clients import clients_app
 from lampyris.cli.cutout import cutout_command
 from lampyris.cli.develop import auto_tone_command, edit_command, straighten_command
+from lampyris.cli.fill import composite_command, expand_command, fill_command
 from lampyris.cli.models import models_app
 from lampyris.cli.serve import serve_command
 
 app = typer.Typer(
     name="lampyris",
-    help="Self-hosted image automation: background removal, auto tone, straightening and "
-    "Lightroom presets for whole folders, offline, and an Adobe-compatible server.",
+    help="Self-hosted image automation: background removal, auto tone, straightening, "
+    "Lightroom presets and generative fill for whole folders, offline, and an "
+    "Adobe-compatible server.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -24,6 +26,9 @@ app.command("cutout")(cutout_command)
 app.command("auto-tone")(auto_tone_command)
 app.command("straighten")(straighten_command)
 app.command("edit")(edit_command)
+app.command("fill")(fill_command)
+app.command("expand")(expand_command)
+app.command("composite")(composite_command)
 app.add_typer(models_app, name="models")
 app.command("batch")(batch_command)
 app.command("run")(run_command)
@@ -43,8 +48,8 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """lampyris: remove backgrounds, auto-tone, straighten and edit images and folders,
-    offline, with bundled models."""
+    """lampyris: remove backgrounds, auto-tone, straighten, edit, fill and expand images and
+    folders, offline, with bundled models."""
 
 
 def main() -> None:

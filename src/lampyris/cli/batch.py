@@ -29,6 +29,7 @@ from rich.progress import (
 
 from lampyris.cli import look as look_options
 from lampyris.cli import options
+from lampyris.cli.fill import MAX_SEED, FillEngine
 from lampyris.cli.look import aim_at_house_look
 from lampyris.cli.options import Format, MirrorPass, UprightMode, cutout_params
 from lampyris.errors import LampyrisError
@@ -49,6 +50,7 @@ from lampyris.workflows.workflow import (
 
 console = Console(stderr=True)
 DEFAULT_LEDGER = Path("lampyris-batch.ledger.db")
+FILL_PANEL = "Fill step"
 
 
 class BackendName(StrEnum):
@@ -226,8 +228,8 @@ def batch_command(
     args: list[str] = typer.Argument(..., metavar="SRC DST | status [LEDGER]",
                                      help="Source and destination folders or URLs (local "
                                      "paths, s3://, az://, gs://, dropbox://); or `status`."),
-    steps: str = typer.Option("cutout", help="Comma-separated steps, in order: cutout, "
-                              "auto_tone, straighten, edit (e.g. cutout,auto_tone)."),
+    steps: str = typer.Option("cutout", help="Comma-separated steps, in order: cutout, fill, "
+                              "auto_tone, straighten, edit (e.g. cutout,fill,auto_tone)."),
     format: Format = options.FORMAT,
     quality: int | None = options.QUALITY,
     lossless: bool = options.LOSSLESS,
@@ -252,6 +254,15 @@ def batch_command(
                                         help="straighten step: level, vertical, full or auto."),
     preset: list[Path] = typer.Option([], dir_okay=False, rich_help_panel=look_options.PANEL,
                                       help="edit step: an XMP preset to apply (repeatable)."),
+    prompt: str = typer.Option("", rich_help_panel=FILL_PANEL,
+                               help="fill step: the new background to draw, e.g. 'white marble'."),
+    negative_prompt: str = typer.Option("", rich_help_panel=FILL_PANEL,
+                                        help="fill step: what to keep out (diffusion only)."),
+    fill_engine: FillEngine = typer.Option(
+        FillEngine.auto, rich_help_panel=FILL_PANEL,
+        help="fill step: studio, patch, diffusion, or auto (studio around a cutout)."),
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, rich_help_panel=FILL_PANEL,
+                             help="fill step: the seed (the same seed draws the same image)."),
     naming: str = typer.Option("{dir}{stem}.{ext}", help="Output name below DST: {dir} {stem} "
                                "{name} {ext}."),
     jobs: int = options.JOBS,
@@ -303,6 +314,8 @@ def batch_command(
         "cutout": params, "auto_tone": {"strength": tone_strength},
         "straighten": {"upright_mode": upright.value},
         "edit": {"presets": [str(p) for p in preset]},
+        "fill": {"prompt": prompt, "negative_prompt": negative_prompt,
+                 "engine": fill_engine.value, "seed": seed},
     }
     chain = [(n, step_params.get(n, {})) for n in names]
     workflow = WorkflowFile(

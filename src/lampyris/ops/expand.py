@@ -24,15 +24,16 @@ from lampyris.ops.fill import GenerativeParams, fill_metadata, pixels_of, plane_
 
 class ExpandParams(GenerativeParams):
     """``size`` is the new canvas (w, h), by default twice the picture's area; the insets
-    (px) and alignment place the picture on it. ``invert_mask`` swaps a mask's meaning."""
+    (px) and alignment place the picture on it (no alignment: towards the side of a lone
+    inset, else centred). ``invert_mask`` swaps a mask's meaning."""
 
     size: tuple[int, int] | None = None
     top: int | None = Field(default=None, ge=0)
     bottom: int | None = Field(default=None, ge=0)
     left: int | None = Field(default=None, ge=0)
     right: int | None = Field(default=None, ge=0)
-    horizontal: Horizontal = "center"
-    vertical: Vertical = "center"
+    horizontal: Horizontal | None = None
+    vertical: Vertical | None = None
     invert_mask: bool = False
 
     _size = field_validator("size", mode="before")(

@@ -41,8 +41,8 @@ class CompositeParams(GenerativeParams):
     bottom: int | None = Field(default=None, ge=0)
     left: int | None = Field(default=None, ge=0)
     right: int | None = Field(default=None, ge=0)
-    horizontal: Horizontal = "center"
-    vertical: Vertical = "bottom"
+    horizontal: Horizontal | None = None
+    vertical: Vertical | None = None
     model: str = "u2netp"
 
     _size = field_validator("size", mode="before")(
@@ -79,14 +79,16 @@ def object_composite(
         layer = layer[y0:y1, x0:x1]
     size = params.size or (pixels.shape[1], pixels.shape[0])
     given = Inset(params.top, params.bottom, params.left, params.right)
+    vertical = params.vertical
     if given == Inset():
+        vertical = vertical or "bottom"
         w, h = size
         side = round(w * _STAND["side"])
         given = Inset(top=round(h * _STAND["top"]), bottom=round(h * _STAND["bottom"]),
                       left=side, right=side)
     with timings.step("place"):
         placed, box = place_on_canvas(layer, size, inset=given, horizontal=params.horizontal,
-                                      vertical=params.vertical)
+                                      vertical=vertical)
     engine = "studio" if params.engine == "auto" else params.engine
     with timings.step("fill"):
         out, info = fill_region(

@@ -1,13 +1,16 @@
 """Batch steps: the declared chain an image goes through, and the fingerprint of it.
 
 A step is an op from the catalog with its parameters; the chain decodes once, runs each step
-on the pixels in order, and encodes once. Steps that are not built yet (``fill``) are known by
-name so a workflow that names them fails early and clearly.
+on the pixels in order, and encodes once.
 
 A cutout followed by develop steps (``auto_tone``, ``straighten``, ``edit``) hands them its
 transparent layer and finishes it (shadow, background) only after them, with the
 ``composite`` op: toning a cutout already on white would judge the exposure by the white and
 grey it, and a shadow would set the black point. ``execution`` spells out those op calls.
+
+``fill`` after a cutout draws a new background into the cutout's transparent area (the
+``fill`` op takes a cutout's transparency as its mask), so it needs a cutout that keeps its
+transparency: no background colour, no mask mode.
 """
 
 from __future__ import annotations
@@ -26,11 +29,11 @@ from lampyris.imaging.encode import OutputFormat, extension
 from lampyris.imaging.xmp import read_preset
 from lampyris.ops import CATALOG, run
 
-# step name → op name; the seam where fill plugs in when its op lands.
+# step name → op name
 STEPS: dict[str, str] = {
     "cutout": "cutout", "auto_tone": "auto_tone", "straighten": "auto_straighten", "edit": "edit",
+    "fill": "fill",
 }
-PLANNED = {"fill": "generative fill (issue 6)"}
 DEVELOP = frozenset({"auto_tone", "straighten", "edit"})  # keep alpha; need colour
 _FINISH = ("shadow", "shadow_opacity", "background")  # the cutout's, done after development
 
@@ -65,10 +68,6 @@ def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:
         raise InvalidParameterError("a workflow needs at least one step")
     steps: list[Step] = []
     for name, params in chain:
-        if name in PLANNED:
-            raise InvalidParameterError(
-                f"step {name!r} is not available in this version: {PLANNED[name]} is not "
-                f"built yet; available steps: {', '.join(STEPS)}")
         if name not in STEPS:
             raise InvalidParameterError(f"unknown step {name!r}: one of {', '.join(STEPS)}")
         try:
@@ -83,8 +82,28 @@ def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:
             raise InvalidParameterError(
                 f"step {name!r} needs colour, but the cutout before it writes a mask "
                 "(mode: mask)")
+        if name == "fill":
+            _check_fill_source(steps)
         steps.append(Step(name, dict(params)))
     return steps
+
+
+def _check_fill_source(before: Sequence[Step]) -> None:
+    """A fill step fills transparency: the cutout it follows (develop steps in between keep
+    alpha) must leave some, or every image would fail the same way later."""
+    for step in reversed(before):
+        if step.name in DEVELOP:
+            continue
+        if _is_mask(step):
+            raise InvalidParameterError(
+                "step 'fill' fills a cutout's transparent background, but the cutout before it "
+                "writes a mask (mode: mask)")
+        if step.name == "cutout" and step.params.get("background") is not None:
+            raise InvalidParameterError(
+                "step 'fill' fills a cutout's transparent background, but the cutout before it "
+                "puts the subject on a background colour: leave out the cutout's background "
+                "(the fill draws the new one)")
+        return
 
 
 def _check_presets(presets: list[str]) -> None:

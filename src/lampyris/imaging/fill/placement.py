@@ -2,7 +2,8 @@
 
 The insets leave room between the picture and the canvas edges; the picture is shrunk to fit
 what is left (never enlarged, unless all four insets are given: then it fills that box) and
-aligned inside it. The result is an RGBA canvas whose transparent area is what to generate.
+aligned inside it: as asked, else towards the one side an inset was given for, else centred.
+The result is an RGBA canvas whose transparent area is what to generate.
 
 Usage:
     canvas, box = place_on_canvas(rgba, (2048, 2048), inset=Inset(left=100), vertical="bottom")
@@ -11,7 +12,7 @@ Usage:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -48,8 +49,8 @@ def place_on_canvas(
     canvas: tuple[int, int],
     *,
     inset: Inset | None = None,
-    horizontal: Horizontal = "center",
-    vertical: Vertical = "center",
+    horizontal: Horizontal | None = None,
+    vertical: Vertical | None = None,
 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """``layer`` (RGBA) fitted and aligned on a transparent (w, h) canvas; returns the canvas
     and the picture's box (x, y, w, h) on it."""
@@ -68,6 +69,15 @@ def place_on_canvas(
     if scale < 1 or inset.complete:
         w, h = max(1, round(w * scale)), max(1, round(h * scale))
         layer = resize_layer(layer, (w, h))
+    horizontal = horizontal or _towards(inset.left, inset.right, "left", "right")
+    vertical = vertical or _towards(inset.top, inset.bottom, "top", "bottom")
     x = {"left": left, "right": cw - right - w, "center": left + (room_w - w) // 2}[horizontal]
     y = {"top": top, "bottom": ch - bottom - h, "center": top + (room_h - h) // 2}[vertical]
     return place(layer, canvas, (x, y)), (x, y, w, h)
+
+
+def _towards(first: int | None, second: int | None, a: str, b: str) -> Any:
+    """The side whose inset alone was given; ``center`` for both or neither."""
+    if (first is None) == (second is None):
+        return "center"
+    return a if first is not None else b

@@ -1,0 +1,322 @@
+"""Firefly's fill, expand and object-composite routes against a live server: Adobe's own
+@adobe/firefly-apis SDK (upload + the synchronous calls), the async routes with the seed
+workflow's request shape (image and mask by pre-signed URL on a real S3), status, cancel, and
+the Firefly error shape for expired uploads and wrong-size masks. Pixels are checked: outside
+the mask every output equals its input."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import update
+
+from lampyris.api.uploads import UPLOADS
+from lampyris.jobs.database import make_engine
+from lampyris.jobs.record import now
+from support import node, s3
+from support.ceph import CephS3
+from support.http_server import Reply, ScriptedServer, serve
+from support.lampyris_server import LampyrisServer
+
+SCRIPT = Path(__file__).with_name("adobe_firefly_sdks.cjs")
+HOLE = (slice(300, 420), slice(40, 200))  # rows, cols of the fill mask: a corner object
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+@pytest.fixture(scope="module")
+def scene() -> np.ndarray:
+    """A textured product photo (640x480) with a box in the lower-left corner to remove."""
+    rng = np.random.default_rng(7)
+    img = np.full((480, 640, 3), 228, np.uint8)
+    img[...] += rng.integers(0, 12, img.shape, dtype=np.uint8)
+    yy, xx = np.mgrid[:480, :640]
+    img[(yy - 220) ** 2 + (xx - 380) ** 2 < 130**2] = (190, 40, 40)
+    img[320:400, 70:170] = (40, 90, 160)
+    return img
+
+
+@pytest.fixture(scope="module")
+def hole_mask() -> np.ndarray:
+    mask = np.zeros((480, 640), np.uint8)
+    mask[HOLE] = 255
+    return mask
+
+
+@pytest.fixture(scope="module")
+def cutout(scene: np.ndarray) -> np.ndarray:
+    yy, xx = np.mgrid[:480, :640]
+    alpha = np.where((yy - 220) ** 2 + (xx - 380) ** 2 < 130**2, 255, 0).astype(np.uint8)
+    return np.dstack([scene, alpha])
+
+
+def _outside_equal(original: np.ndarray, output: np.ndarray, mask: np.ndarray) -> bool:
+    return bool((original[mask == 0] == output[mask == 0]).all())
+
+
+def _download(url: str) -> bytes:
+    answer = httpx.get(url, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.content
+
+
+def _upload(server: LampyrisServer, data: bytes, kind: str = "image/png") -> str:
+    answer = httpx.post(f"{server.url}/v2/storage/image", content=data,
+                        headers={**server.headers(), "Content-Type": kind}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["images"][0]["id"])
+
+
+def _wait(server: LampyrisServer, status_url: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = httpx.get(status_url, headers=server.headers(), timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == "application/json"
+        body: dict[str, Any] = answer.json()
+        if body["status"] not in ("pending", "running", "cancel_pending"):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
+
+
+def test_firefly_sdk_upload_fill_expand_composite(
+    server: LampyrisServer, node_modules: Path, tmp_path: Path,
+    scene: np.ndarray, hole_mask: np.ndarray, cutout: np.ndarray,
+):
+    files = {"PHOTO": scene, "MASK": hole_mask, "CUTOUT": cutout}
+    env = {"LAMPYRIS_URL": server.url}
+    for name, pixels in files.items():
+        path = tmp_path / f"{name.lower()}.png"
+        path.write_bytes(_png(pixels))
+        env[name] = str(path)
+    assert server.client is not None
+    env |= {"CLIENT_ID": server.client.client_id, "CLIENT_SECRET": server.client.client_secret}
+    result = node.run_node(path=SCRIPT, timeout=240, env=env).check()
+    lines = {line["name"]: line["value"] for line in map(json.loads, result.stdout.splitlines())}
+
+    ids = lines["upload"]
+    assert len(set(ids.values())) == 3 and all(len(i) == 36 for i in ids.values())
+
+    fill = lines["fillImage"]
+    assert fill["size"] == {"width": 640, "height": 480}
+    assert [o["seed"] for o in fill["outputs"]] == [11, 12]
+    filled = [_pixels(_download(o["image"]["url"])) for o in fill["outputs"]]
+    for out, meta in zip(filled, fill["outputs"], strict=True):
+        assert out.shape == scene.shape
+        assert _outside_equal(scene, out, hole_mask)
+        assert meta["lampyris"]["engine"] == "patch"  # a hole inside a picture
+        assert meta["lampyris"]["fidelity"] == {"held": True, "changedOutside": 0,
+                                                "maxDifferenceOutside": 0}
+        # The blue box is gone: the hole now looks like the grey around it.
+        box = (out[HOLE].astype(int) - (40, 90, 160)) ** 2
+        assert (box.sum(axis=2) < 40**2).mean() < 0.01 and abs(out[HOLE].mean() - 233) < 10
+    assert not np.array_equal(filled[0], filled[1]), "two seeds, two variations"
+
+    expand = lines["expandImage"]
+    assert expand["size"] == {"width": 960, "height": 720}
+    (expanded,) = [_pixels(_download(o["image"]["url"])) for o in expand["outputs"]]
+    assert expanded.shape == (720, 960, 3)
+    assert np.array_equal(expanded[:480, :640], scene)  # placed top-left, untouched
+    assert expanded[480:, 640:].std() > 0  # generated, not left empty
+
+    composite = lines["generateObjectComposite"]
+    assert composite["size"] == {"width": 800, "height": 800}
+    assert composite["contentClass"] == "photo"
+    (placed,) = composite["outputs"]
+    assert placed["lampyris"]["engine"] == "studio"
+    assert placed["lampyris"]["fidelity"]["held"] is True
+    scene_out = _pixels(_download(placed["image"]["url"]))
+    assert scene_out.shape == (800, 800, 3)
+    red = (scene_out[..., 0] == 190) & (scene_out[..., 1] == 40) & (scene_out[..., 2] == 40)
+    assert red.sum() > 0.9 * np.pi * 130**2 * 0.5  # the product, scaled, colours exact
+
+    refused = lines["unknownUpload"]
+    assert refused["thrown"] is True and refused["status"] == 400
+    assert refused["body"]["error_code"] == "validation_error"
+    assert "unknown upload id" in refused["body"]["message"]
+
+
+def test_async_fill_with_the_seed_request_shape(
+    server: LampyrisServer, ceph_s3: CephS3, s3_bucket: str,
+    scene: np.ndarray, hole_mask: np.ndarray,
+):
+    client = s3.client_for(ceph_s3)
+    s3.put_object(client, s3_bucket, "photo.png", _png(scene), content_type="image/png")
+    s3.put_object(client, s3_bucket, "mask.png", _png(hole_mask), content_type="image/png")
+    body = {  # the seed workflow's fill-async body, verbatim but for the URLs
+        "prompt": "string",
+        "image": {"source": {"url": s3.presign_get(client, s3_bucket, "photo.png")}},
+        "mask": {"source": {"url": s3.presign_get(client, s3_bucket, "mask.png")}},
+    }
+    accepted = server.post("/v3/images/fill-async", body)
+    assert accepted.status_code == 202, accepted.text
+    job = accepted.json()
+    assert set(job) == {"jobId", "statusUrl", "cancelUrl"}
+    assert job["jobId"].startswith("urn:ff:jobs:")
+    assert job["statusUrl"] == f"{server.url}/v3/status/{job['jobId']}"
+    assert job["cancelUrl"] == f"{server.url}/v3/cancel/{job['jobId']}"
+    assert job["statusUrl"] in accepted.headers["link"]
+
+    status = _wait(server, job["statusUrl"])
+    assert status["status"] == "succeeded", status
+    assert status["jobId"] == job["jobId"]
+    (output,) = status["result"]["outputs"]
+    assert isinstance(output["seed"], int)
+    out = _pixels(_download(output["image"]["url"]))
+    assert _outside_equal(scene, out, hole_mask)
+    assert not np.array_equal(out[HOLE], scene[HOLE])
+
+    # The status also answers to the bare id after the URN prefix.
+    bare = job["jobId"].rsplit(":", 1)[-1]
+    again = httpx.get(f"{server.url}/v3/status/{bare}", headers=server.headers())
+    assert again.status_code == 200 and again.json()["jobId"] == job["jobId"]
+
+
+def test_async_expand_and_composite_seeds_reproduce(
+    server: LampyrisServer, scene: np.ndarray, cutout: np.ndarray
+):
+    photo, product = _upload(server, _png(scene)), _upload(server, _png(cutout))
+
+    def run(route: str, body: dict[str, Any]) -> list[np.ndarray]:
+        accepted = server.post(f"/v3/images/{route}", body)
+        assert accepted.status_code == 202, accepted.text
+        status = _wait(server, accepted.json()["statusUrl"])
+        assert status["status"] == "succeeded", status
+        return [_pixels(_download(o["image"]["url"])) for o in status["result"]["outputs"]]
+
+    composite = {"prompt": "pastel pink studio sweep", "image": {"source": {"uploadId": product}},
+                 "size": {"width": 512, "height": 512}, "seeds": [1, 2]}
+    first, second = run("generate-object-composite-async", composite)
+    (again,) = run("generate-object-composite-async", {**composite, "seeds": [1]})
+    assert np.array_equal(first, again), "the same seed gives the same picture"
+    assert not np.array_equal(first, second), "another seed, another backdrop"
+
+    expand = {"image": {"source": {"uploadId": photo}}, "size": {"width": "800", "height": "600"},
+              "placement": {"inset": {"left": 100, "top": 60}}, "numVariations": 1}
+    (wide,) = run("expand-async", expand)
+    assert wide.shape == (600, 800, 3)
+    assert np.array_equal(wide[60:540, 100:740], scene)
+
+
+@pytest.fixture
+def slow_source() -> Iterator[ScriptedServer]:
+    yield from serve(ScriptedServer(), None)
+
+
+def test_cancel_a_pending_job(
+    server: LampyrisServer, slow_source: ScriptedServer, scene: np.ndarray,
+    hole_mask: np.ndarray,
+):
+    """Both workers wait on a slow image URL, so the third job is still pending when it is
+    cancelled; it ends cancelled and never runs, and a second cancel is refused."""
+    photo, mask = _png(scene), _upload(server, _png(hole_mask))
+    slow_source.script("/slow.png", *[Reply(body=photo, delay=6.0)] * 2)
+    slow_source.script("/fast.png", Reply(body=photo))
+
+    def fill(path: str) -> dict[str, Any]:
+        body = {"image": {"source": {"url": slow_source.url(path)}},
+                "mask": {"source": {"uploadId": mask}}}
+        accepted = server.post("/v3/images/fill-async", body)
+        assert accepted.status_code == 202, accepted.text
+        return dict(accepted.json())
+
+    busy = [fill("/slow.png") for _ in range(server.workers)]
+    waiting = fill("/fast.png")
+    put = httpx.put(waiting["cancelUrl"], headers=server.headers())
+    assert put.status_code == 200, put.text
+    assert put.json()["status"] == "cancelled"
+
+    status = _wait(server, waiting["statusUrl"])
+    assert status["status"] == "cancelled" and status["error_code"] == "cancelled"
+    twice = httpx.put(waiting["cancelUrl"], headers=server.headers())
+    assert twice.status_code == 409
+    assert twice.json()["error_code"] == "job_already_canceled"
+
+    # A running job: cancel is accepted as cancel_pending, and the job ends cancelled.
+    running = httpx.put(busy[0]["cancelUrl"], headers=server.headers())
+    assert running.status_code == 200 and running.json()["status"] == "cancel_pending"
+    assert _wait(server, busy[0]["statusUrl"])["status"] == "cancelled"
+    finished = _wait(server, busy[1]["statusUrl"])
+    assert finished["status"] == "succeeded"
+    done = httpx.put(busy[1]["cancelUrl"], headers=server.headers())
+    assert done.status_code == 409 and done.json()["error_code"] == "job_completed"
+    assert slow_source.hits("/fast.png") == 0, "the cancelled job never fetched its input"
+
+    unknown = httpx.put(f"{server.url}/v3/cancel/urn:ff:jobs:nope", headers=server.headers())
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error_code": "unknown_job_id", "message": "The job id is unknown."}
+
+
+def test_expired_upload_and_wrong_size_mask_get_firefly_errors(
+    server: LampyrisServer, scene: np.ndarray
+):
+    photo = _upload(server, _png(scene))
+    small_mask = _upload(server, _png(np.full((100, 100), 255, np.uint8)))
+    wrong = server.post("/v3/images/fill-async", {
+        "image": {"source": {"uploadId": photo}}, "mask": {"source": {"uploadId": small_mask}}})
+    assert wrong.status_code == 400
+    body = wrong.json()
+    assert body["error_code"] == "validation_error"
+    assert "100x100" in body["message"] and "640x480" in body["message"]
+    assert body["validation_errors"][0]["loc"] == ["mask", "source"]
+
+    # Seven days later: the upload's expiry is moved into the past in the server's database.
+    engine = make_engine(server.database)
+    with engine.begin() as conn:
+        conn.execute(update(UPLOADS).where(UPLOADS.c.id == photo).values(expires=now()))
+    engine.dispose()
+    for route in ("/v3/images/fill-async", "/v3/images/fill"):
+        expired = server.post(route, {"image": {"source": {"uploadId": photo},
+                                                "mask": {"uploadId": small_mask}}})
+        assert expired.status_code == 400, expired.text
+        assert expired.json()["error_code"] == "validation_error"
+        assert "expired" in expired.json()["message"]
+
+    # Not an image, a wrong content type, an empty body: the process keeps serving.
+    for data, kind, status, code in ((b"not an image", "image/png", 400, "bad_request"),
+                                     (b"GIF89a", "image/gif", 415, "invalid_content_type"),
+                                     (b"", "image/png", 400, "empty_input_body")):
+        answer = httpx.post(f"{server.url}/v2/storage/image", content=data,
+                            headers={**server.headers(), "Content-Type": kind})
+        assert (answer.status_code, answer.json()["error_code"]) == (status, code)
+
+    # A URL mask of the wrong size is only seen by the job: it fails with the same words.
+    bad_body = {"image": {"source": {"uploadId": photo}}}
+    invalid = server.post("/v3/images/fill-async", bad_body)
+    assert invalid.status_code in (400, 422)
+    assert invalid.json()["error_code"] == "validation_error"
+
+
+def test_firefly_validation_errors_name_the_field(server: LampyrisServer):
+    answer = server.post("/v3/images/generate-object-composite-async", {
+        "prompt": "oak", "image": {"source": {"url": "https://example.com/a.png"}},
+        "contentClass": "painting", "seeds": [1, 2], "numVariations": 3})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["error_code"] == "validation_error"
+    locs = [e["loc"] for e in body["validation_errors"]]
+    assert ["body", "contentClass"] in locs
+    both = server.post("/v3/images/fill-async", {
+        "image": {"source": {"url": "https://example.com/a.png", "uploadId": "x"}},
+        "mask": {"source": {"url": "https://example.com/m.png"}}})
+    assert both.status_code == 422
+    assert "exactly one of url and uploadId" in both.json()["message"]
+    assert httpx.get(f"{server.url}/health").status_code == 200
