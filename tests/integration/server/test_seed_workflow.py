@@ -4,6 +4,7 @@ token → POST /sensei/cutout with pre-signed GET/PUT URLs → poll → the PNG 
 from __future__ import annotations
 
 import io
+import time
 
 import httpx
 import numpy as np
@@ -143,3 +144,60 @@ def test_lampyris_extensions_give_catalog_ready_output(
     red = (pixels[..., 0] > 150) & (pixels[..., 1] < 80)
     rows, cols = np.flatnonzero(red.any(1)), np.flatnonzero(red.any(0))
     assert rows[0] >= 60 and cols[0] >= 60 and rows[-1] <= 740, "subject inside the padding"
+
+
+def test_catalog_workflow_mask_fill_auto_tone(
+    server: LampyrisServer, ceph_s3: CephS3, s3_bucket: str, photo: bytes
+):
+    """The quickstart end to end: the product's mask (Photoshop), a new background around it
+    (Firefly fill-async, the mask inverted), then auto tone (Lightroom) into the bucket."""
+    client = s3.client_for(ceph_s3)
+    s3.put_object(client, s3_bucket, "in/shoe.jpg", photo, content_type="image/jpeg")
+    photo_url = s3.presign_get(client, s3_bucket, "in/shoe.jpg")
+    masked = server.post("/sensei/mask", {
+        "input": {"storage": "external", "href": photo_url},
+        "output": {"storage": "external", "href": s3.presign_put(client, s3_bucket, "mask.png"),
+                   "mask": {"format": "binary"}},
+    })
+    assert server.wait(masked.json()["_links"]["self"]["href"])["status"] == "succeeded"
+
+    fill = server.post("/v3/images/fill-async", {
+        "prompt": "white marble counter, soft morning light",
+        "image": {"source": {"url": photo_url}},
+        "mask": {"source": {"url": s3.presign_get(client, s3_bucket, "mask.png")},
+                 "invert": True},
+    })
+    assert fill.status_code == 202, fill.text
+    deadline = time.monotonic() + 120
+    while (status := httpx.get(fill.json()["statusUrl"], headers=server.headers()).json())[
+            "status"] in ("pending", "running"):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    assert status["status"] == "succeeded", status
+    (output,) = status["result"]["outputs"]
+    assert output["lampyris"]["engine"] == "studio"  # the hole surrounds the product
+    assert output["lampyris"]["fidelity"]["held"] is True
+
+    toned = server.post("/lrService/autoTone", {
+        "inputs": {"storage": "external", "href": output["image"]["url"]},
+        "outputs": [{"storage": "external", "type": "image/jpeg",
+                     "href": s3.presign_put(client, s3_bucket, "out/shoe.jpg")}],
+    })
+    assert toned.status_code == 202, toned.text
+    final = server.wait_lightroom(toned.json()["_links"]["self"]["href"])
+    assert final["outputs"][0]["status"] == "succeeded", final
+
+    mask = np.asarray(Image.open(io.BytesIO(s3.get_object(client, s3_bucket, "mask.png"))))
+    filled = np.asarray(Image.open(io.BytesIO(_download(output["image"]["url"]))))
+    original = np.asarray(Image.open(io.BytesIO(photo)).convert("RGB"))
+    product = mask == 255
+    assert np.abs(filled[product].astype(int) - original[product]).max() <= 2  # JPEG decoders
+    assert not np.array_equal(filled[~product], original[~product])  # a new background
+    catalog = Image.open(io.BytesIO(s3.get_object(client, s3_bucket, "out/shoe.jpg")))
+    assert catalog.format == "JPEG" and catalog.size == (640, 480)
+
+
+def _download(url: str) -> bytes:
+    answer = httpx.get(url, timeout=30)
+    assert answer.status_code == 200
+    return answer.content
