@@ -220,3 +220,36 @@ def test_v2_edit_responses_match_the_spec(
     refused = server.post("/v2/edit", {"image": {"source": {"url": get}}, "outputs": []})
     assert refused.status_code == 400
     ps2_schema("ErrorResponse", refused.json())
+
+
+def test_firefly_responses_match_the_spec(server: LampyrisServer, photo: bytes):
+    ff = _validator("ffs-firefly-api-firefly-api.json")
+    sdk = _validator("sdkjs-FFApiOpenApi3.json")
+    headers = {**server.headers(), "Content-Type": "image/jpeg"}
+    uploaded = httpx.post(f"{server.url}/v2/storage/image", content=photo, headers=headers)
+    ff("StorageImageResponse", uploaded.json())
+    sdk("UploadResponse", uploaded.json())
+    source = {"source": {"uploadId": uploaded.json()["images"][0]["id"]}}
+
+    accepted = server.post("/v3/images/expand-async", {
+        "image": source, "size": {"width": 800, "height": 600}, "seeds": [4]})
+    assert accepted.status_code == 202
+    ff("AsyncAcceptResponseV3", accepted.json())
+    first = httpx.get(accepted.json()["statusUrl"], headers=server.headers()).json()
+    if first["status"] != "succeeded":
+        ff("JobPollPayload", first)
+    done = server.wait(accepted.json()["statusUrl"])
+    ff("JobSucceededPayload", done)
+
+    sync = server.post("/v3/images/generate-object-composite", {
+        "prompt": "linen", "image": source, "size": {"width": 400, "height": 400}})
+    assert sync.status_code == 200, sync.text
+    sdk("GenerateObjectCompositeResponse", sync.json())
+
+    invalid = server.post("/v3/images/fill-async", {"image": source, "numVariations": 9})
+    assert invalid.status_code == 422
+    ff("ValidationErrorResponse", invalid.json())
+    unknown = server.post("/v3/images/fill", {"image": {"source": {"uploadId": "nope"},
+                                                        "mask": {"uploadId": "nope"}}})
+    assert unknown.status_code == 400
+    ff("ApiError", unknown.json())
