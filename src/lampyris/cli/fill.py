@@ -47,15 +47,16 @@ class CompositeEngine(StrEnum):
 
 
 class AlignX(StrEnum):
-    center = "center"
-    left = "left"
-    right = "right"
+    # upper-case names: ``center`` would shadow ``str.center``; the values are the choices
+    CENTER = "center"
+    LEFT = "left"
+    RIGHT = "right"
 
 
 class AlignY(StrEnum):
-    center = "center"
-    top = "top"
-    bottom = "bottom"
+    CENTER = "center"
+    TOP = "top"
+    BOTTOM = "bottom"
 
 
 INPUTS = typer.Argument(..., help="Image files, folders (recursive) or globs.")
@@ -71,11 +72,21 @@ INVERT_MASK = typer.Option(False, "--invert-mask", help="Swap the mask's white a
 DIFFUSION = ("diffusion: an inpainting model, when the diffusion extra and its weights are "
              "installed (see docs/models.md)")
 SIZE = "New canvas size WxH"
-TOP = typer.Option(None, "--top", min=0, help="Pixels kept free above the picture.")
-BOTTOM = typer.Option(None, "--bottom", min=0, help="Pixels kept free below the picture.")
-LEFT = typer.Option(None, "--left", min=0, help="Pixels kept free left of the picture.")
-RIGHT = typer.Option(None, "--right", min=0, help="Pixels kept free right of the picture.")
+TOP = typer.Option(None, "--top", min=0, help="Pixels kept free above what is placed.")
+BOTTOM = typer.Option(None, "--bottom", min=0, help="Pixels kept free below what is placed.")
+LEFT = typer.Option(None, "--left", min=0, help="Pixels kept free left of what is placed.")
+RIGHT = typer.Option(None, "--right", min=0, help="Pixels kept free right of what is placed.")
+ALIGN_X = typer.Option(None, "--align-x", show_default=False,
+                       help="Where it sits across the room left free (default: towards the "
+                       "side of a lone --left or --right, else centred).")
+ALIGN_Y = typer.Option(None, "--align-y", show_default=False,
+                       help="Where it sits up and down the room left free (default: towards "
+                       "the side of a lone --top or --bottom, else centred).")
 OPTION_NAMES = {"horizontal": "--align-x", "vertical": "--align-y"}
+
+
+def _value(choice: StrEnum | None) -> str | None:
+    return None if choice is None else choice.value
 
 
 @dataclass(frozen=True)
@@ -255,14 +266,12 @@ def expand_command(
     bottom: int | None = BOTTOM,
     left: int | None = LEFT,
     right: int | None = RIGHT,
-    align_x: AlignX = typer.Option(AlignX.center, "--align-x",
-                                   help="Where the picture sits across the room left free."),
-    align_y: AlignY = typer.Option(AlignY.center, "--align-y",
-                                   help="Where the picture sits up and down the room left free."),
+    align_x: AlignX | None = ALIGN_X,
+    align_y: AlignY | None = ALIGN_Y,
     mask: Path | None = typer.Option(
         None, "--mask", dir_okay=False, show_default=False,
         help="A mask the size of the new canvas: the picture is fitted into its black area, "
-        "the rest is generated (instead of --top/--align-x…)."),
+        "the rest is generated (instead of the insets and alignment)."),
     invert_mask: bool = INVERT_MASK,
     prompt: str = typer.Option("", "--prompt", "-p",
                                help="What to draw in the new area (studio and diffusion)."),
@@ -286,7 +295,7 @@ def expand_command(
     """
     params = {"engine": engine.value, "prompt": prompt, "negative_prompt": negative_prompt,
               "size": size, "top": top, "bottom": bottom, "left": left, "right": right,
-              "horizontal": align_x.value, "vertical": align_y.value,
+              "horizontal": _value(align_x), "vertical": _value(align_y),
               "invert_mask": invert_mask}
     job = generation("expand", params, seed=seed, variations=variations, mask=mask,
                      format=format, quality=quality, lossless=lossless, overwrite=overwrite)
@@ -303,10 +312,11 @@ def composite_command(
     bottom: int | None = BOTTOM,
     left: int | None = LEFT,
     right: int | None = RIGHT,
-    align_x: AlignX = typer.Option(AlignX.center, "--align-x",
-                                   help="Where the product sits across the room left free."),
-    align_y: AlignY = typer.Option(AlignY.bottom, "--align-y",
-                                   help="Where the product sits up and down the room left free."),
+    align_x: AlignX | None = ALIGN_X,
+    align_y: AlignY | None = typer.Option(
+        None, "--align-y", show_default=False,
+        help="Where it sits up and down the room left free (default: without insets, bottom; "
+        "else towards the side of a lone --top or --bottom, or centred)."),
     mask: Path | None = typer.Option(
         None, "--mask", dir_okay=False, show_default=False,
         help="The product: black = product, white = background; one mask for every input, "
@@ -334,7 +344,7 @@ def composite_command(
     """
     params = {"engine": engine.value, "prompt": prompt, "negative_prompt": negative_prompt,
               "size": size, "top": top, "bottom": bottom, "left": left, "right": right,
-              "horizontal": align_x.value, "vertical": align_y.value, "model": model}
+              "horizontal": _value(align_x), "vertical": _value(align_y), "model": model}
     job = generation("object_composite", params, seed=seed, variations=variations, mask=mask,
                      format=format, quality=quality, lossless=lossless, overwrite=overwrite)
     run_generation("composite", inputs, output, job)

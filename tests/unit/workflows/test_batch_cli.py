@@ -118,10 +118,10 @@ def test_jpeg_without_a_background_is_refused(workdir: Path, image: Image_) -> N
     assert not (workdir / "lampyris-batch.ledger.db").exists()
 
 
-def test_a_planned_step_is_refused(workdir: Path) -> None:
-    result = invoke("batch", "in", "out", "--steps", "cutout,fill")
+def test_a_fill_step_after_a_background_is_refused(workdir: Path) -> None:
+    result = invoke("batch", "in", "out", "--steps", "cutout,fill", "--background", "white")
     assert result.exit_code == 2
-    assert "step 'fill' is not available in this version" in flat(result)
+    assert "step 'fill' fills a cutout's transparent background" in flat(result)
     assert not (workdir / "lampyris-batch.ledger.db").exists()
 
 

@@ -34,18 +34,15 @@ def test_an_empty_chain_is_refused() -> None:
 
 @pytest.mark.parametrize("name", ["resize", "Cutout", ""])
 def test_an_unknown_step_is_named(name: str) -> None:
-    with pytest.raises(InvalidParameterError,
-                       match=f"unknown step {name!r}: one of cutout, auto_tone, straighten, edit"):
+    with pytest.raises(InvalidParameterError, match=f"unknown step {name!r}: one of cutout, "
+                       "auto_tone, straighten, edit, fill"):
         make_steps([("cutout", {}), (name, {})])
 
 
-def test_fill_is_a_planned_step_that_says_it_is_not_available() -> None:
-    with pytest.raises(InvalidParameterError) as caught:
-        make_steps([("cutout", {}), ("fill", {})])
-    message = str(caught.value)
-    assert "step 'fill' is not available in this version" in message
-    assert "generative fill" in message
-    assert "available steps: cutout, auto_tone, straighten, edit" in message
+def test_fill_after_a_cutout_on_a_background_is_refused() -> None:
+    """The fill step's own cases are in test_fill_step.py."""
+    with pytest.raises(InvalidParameterError, match="step 'fill' fills a cutout's transparent"):
+        make_steps([("cutout", {"background": "white"}), ("fill", {})])
 
 
 @pytest.mark.parametrize(("name", "params", "op"), [

@@ -134,8 +134,8 @@ def test_a_step_with_two_names_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("steps", "message"), [
-    ("[cutout, fill]", "step 'fill' is not available"),
-    ("[auto_tone, fill]", "step 'fill' is not available"),
+    ("[{cutout: {background: white}}, fill]", "step 'fill' fills a cutout's transparent"),
+    ("[{fill: {engine: magic}}]", "step 'fill': engine"),
     ("[{auto_tone: {strength: 3}}]", "step 'auto_tone': strength"),
     ("[sharpen]", "unknown step 'sharpen'"),
     ("[{cutout: {trim: maybe}}]", "step 'cutout': trim"),
