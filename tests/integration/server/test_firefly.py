@@ -320,3 +320,38 @@ def test_firefly_validation_errors_name_the_field(server: LampyrisServer):
     assert both.status_code == 422
     assert "exactly one of url and uploadId" in both.json()["message"]
     assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+def test_diffusion_engine_served_from_local_weights(
+    tmp_path: Path, scene: np.ndarray, hole_mask: np.ndarray
+):
+    """The diffusion engine in the server's worker processes, on a tiny randomly initialised
+    pipeline saved to disk (no weights can be downloaded here; a GPU is not available, so this
+    runs the CPU path)."""
+    pytest.importorskip("diffusers")
+    from support.procs import remove_tree, short_tempdir
+    from support.tiny_diffusion import build_tiny_inpaint_pipeline
+
+    model = build_tiny_inpaint_pipeline(tmp_path / "tiny-inpaint")
+    data = short_tempdir("lampyris-diffusion-")
+    live = LampyrisServer(data, workers=1, env={
+        "LAMPYRIS_DIFFUSION_MODEL": str(model), "LAMPYRIS_DIFFUSION_STEPS": "2",
+        "LAMPYRIS_FILL_ENGINE": "diffusion"}).start()
+    try:
+        photo, mask = _upload(live, _png(scene)), _upload(live, _png(hole_mask))
+        body = {"prompt": "a wooden floor", "negativePrompt": "blurry", "seeds": [7, 8],
+                "image": {"source": {"uploadId": photo}, "mask": {"uploadId": mask}}}
+        answer = live.post("/v3/images/fill", body)
+        assert answer.status_code == 200, answer.text
+        outputs = answer.json()["outputs"]
+        assert [o["lampyris"]["engine"] for o in outputs] == ["diffusion", "diffusion"]
+        first, second = (_pixels(_download(o["image"]["url"])) for o in outputs)
+        for out in (first, second):
+            assert _outside_equal(scene, out, hole_mask)
+        assert not np.array_equal(first, second)
+        again = live.post("/v3/images/fill", {**body, "seeds": [7]})
+        assert np.array_equal(_pixels(_download(again.json()["outputs"][0]["image"]["url"])),
+                              first)
+    finally:
+        live.stop()
+        remove_tree(data)
