@@ -42,6 +42,7 @@ bench: bench-setup
 	$(BIN)/python bench/cutout_bench.py memory
 	$(BIN)/python bench/tone_bench.py all
 	$(BIN)/python bench/straighten_bench.py
+	$(BIN)/python bench/fill_bench.py speed
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
