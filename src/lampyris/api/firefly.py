@@ -175,6 +175,8 @@ async def _wait(request: Request, svc: Services, job: JobRecord) -> JSONResponse
         job = fresh or job
     if job.state == "succeeded":
         return JSONResponse(result_body(job, _url(request, svc)))
+    if job.state == "cancelled":  # cancelled through /v3/cancel while this call waited
+        raise ApiError(499, "cancelled_error", "The job was cancelled.")
     failure = describe_failure(job.error or {})
     raise ApiError(failure.status, firefly_error_code(failure.status, failure.code),
                    failure.message)
