@@ -84,6 +84,27 @@ class TestJobStoreContract:
         assert done is not None and done.state == "succeeded" and done.result == {"outputs": [1]}
         assert not store.finish(added.id, "w1", "failed", error={"type": "X"})
 
+    def test_cancel_pending_running_and_finished_jobs(self, store: SqlJobStore):
+        pending, running, done = (store.add(job()) for _ in range(3))
+        for claimed in store.claim("w", 3):
+            if claimed.id == pending.id:  # give this one back: it stays pending
+                store.release(claimed.id, "w", 9, "not yet")
+        assert store.finish(done.id, "w", "succeeded", result={"outputs": []}) == "succeeded"
+
+        assert store.cancel(pending.id, "someone else") is None
+        assert store.cancel(pending.id, "alice") == "pending"
+        assert store.get(pending.id).state == "cancelled"  # type: ignore[union-attr]
+        assert store.claim("w", 5) == [], "a cancelled job is never claimed"
+        assert store.cancel(running.id, "alice") == "running"
+        assert store.get(running.id).state == "cancel_pending"  # type: ignore[union-attr]
+        store.heartbeat("w", [running.id])  # the worker keeps its lease meanwhile
+        assert store.finish(running.id, "w", "succeeded", result={"outputs": [1]}) == "cancelled"
+        ended = store.get(running.id)
+        assert ended is not None and ended.result is None and ended.error is not None
+        assert store.cancel(running.id, "alice") == "cancelled"
+        assert store.cancel(done.id, "alice") == "succeeded"
+        assert store.get(done.id).state == "succeeded"  # type: ignore[union-attr]
+
     def test_recover_requeues_stale_running_jobs_and_fails_exhausted_ones(
         self, store: SqlJobStore
     ):

@@ -37,6 +37,7 @@ from lampyris.api.firefly_wire import (
 )
 from lampyris.api.jobs_common import ACCEPTED, submit
 from lampyris.api.services import Services, services
+from lampyris.api.uploads import upload_key
 from lampyris.errors import InputError
 from lampyris.imaging.decode import probe
 from lampyris.imaging.fill.engines import EngineChoice
@@ -94,7 +95,7 @@ async def upload(
 def _forget_expired(svc: Services) -> None:
     gone = svc.uploads.expired_ids()
     for upload_id in gone:
-        svc.objects.delete(f"uploads/{upload_id}")
+        svc.objects.delete(upload_key(upload_id))
     svc.uploads.forget(gone)
 
 

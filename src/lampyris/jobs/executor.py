@@ -203,10 +203,11 @@ class LocalExecutor:
                                            "(out of memory?)")
                 self._report(job, state, seconds, {"type": "JobError"})
                 continue
-            state = "succeeded" if ok else "failed"
-            self.store.finish(job.id, self.name, state,
-                              result=payload if ok else None, error=None if ok else payload)
-            self._report(job, state, seconds, None if ok else payload)
+            recorded = self.store.finish(job.id, self.name, "succeeded" if ok else "failed",
+                                         result=payload if ok else None,
+                                         error=None if ok else payload)
+            if recorded is not None:  # None: another executor took the job over meanwhile
+                self._report(job, recorded, seconds, None if ok else payload)
         if broken:
             self._restart_pool()
 

@@ -129,9 +129,10 @@ class SqlJobStore:
         *,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
-    ) -> bool:
-        """Record the outcome, unless the job was meanwhile taken from ``worker``. A job whose
-        cancel was asked for while it ran ends ``cancelled``, its result dropped."""
+    ) -> State | None:
+        """Record the outcome and return the state recorded: ``state``, or ``cancelled`` for a
+        job whose cancel was asked for while it ran (its result dropped); None if the job was
+        meanwhile taken from ``worker``."""
         mine = (JOBS.c.id == job_id) & (JOBS.c.claimed_by == worker)
         with self.engine.begin() as conn:
             cancelled = conn.execute(
@@ -144,7 +145,9 @@ class SqlJobStore:
                 .values(state=state, result=result, error=error, modified=now(),
                         claimed_by=None, heartbeat=None)
             ).rowcount
-        return cancelled + done == 1
+        if cancelled:
+            return "cancelled"
+        return state if done else None
 
     def cancel(self, job_id: str, owner: str) -> State | None:
         """Cancel ``owner``'s job: a pending one ends ``cancelled`` at once, a running one
@@ -166,7 +169,8 @@ class SqlJobStore:
 
     def release(self, job_id: str, worker: str, max_attempts: int, reason: str) -> State:
         """Give a job back after its worker died: pending again, or failed for good once it
-        has had ``max_attempts`` (it may be what kills workers)."""
+        has had ``max_attempts`` (it may be what kills workers); a job being cancelled ends
+        ``cancelled``. Returns the state it is left in."""
         with self.engine.begin() as conn:
             row = conn.execute(select(JOBS.c.attempts).where(JOBS.c.id == job_id)).first()
             retry = row is not None and row.attempts < max_attempts
@@ -178,13 +182,13 @@ class SqlJobStore:
                 .values(state=state, error=error, modified=now(), claimed_by=None,
                         heartbeat=None)
             )
-            conn.execute(
+            cancelled = conn.execute(
                 update(JOBS).where(JOBS.c.id == job_id, JOBS.c.claimed_by == worker,
                                    JOBS.c.state == "cancel_pending")
                 .values(state="cancelled", error=_CANCELLED, modified=now(), claimed_by=None,
                         heartbeat=None)
-            )
-        return state
+            ).rowcount
+        return "cancelled" if cancelled else state
 
     def recover(self, stale_before: datetime, max_attempts: int) -> int:
         """Jobs left running by a dead server (no heartbeat since ``stale_before``) go back

@@ -179,7 +179,8 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
             stage = "image"
             start = time.perf_counter()
             result = run(task.op, image, run_params, **images)
-            first = first or result
+            if first is None:
+                first = result
             pixels = result.pixels
             if fmt == "jpeg" and pixels.ndim == 3 and pixels.shape[2] == 4:
                 pixels = over_background(pixels, (255, 255, 255, 1.0))  # JPEG has no alpha

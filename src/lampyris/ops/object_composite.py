@@ -55,8 +55,7 @@ def _product(pixels: np.ndarray, mask: np.ndarray | None, model: str) -> tuple[n
     rgb = np.ascontiguousarray(pixels[..., :3])
     if mask is not None:
         return cutout_rgba(rgb, 255 - mask_plane(mask)), "mask"
-    hole = transparency(pixels)
-    if hole is not None:
+    if transparency(pixels) is not None:
         return pixels, "alpha"
     return cutout_rgba(rgb, predict_matte(pixels, model=model)), "cutout"
 
@@ -73,9 +72,9 @@ def object_composite(
     with timings.step("matte"):
         layer, outline = _product(pixels, None if mask is None else plane_of(mask),
                                   params.model)
-        x0, y0, x1, y1 = subject_box(layer[..., 3])
         if not (layer[..., 3] > 0).any():
             raise InvalidParameterError("no product found in the image to place in a scene")
+        x0, y0, x1, y1 = subject_box(layer[..., 3])
         layer = layer[y0:y1, x0:x1]
     size = params.size or (pixels.shape[1], pixels.shape[0])
     given = Inset(params.top, params.bottom, params.left, params.right)
