@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -29,6 +28,8 @@ from rich.progress import (
 
 from lampyris.cli import look as look_options
 from lampyris.cli import options
+from lampyris.cli.console import err as console
+from lampyris.cli.console import fail as _fail
 from lampyris.cli.fill import MAX_SEED, FillEngine
 from lampyris.cli.look import aim_at_house_look
 from lampyris.cli.options import Format, MirrorPass, UprightMode, cutout_params
@@ -48,7 +49,6 @@ from lampyris.workflows.workflow import (
     load_workflow,
 )
 
-console = Console(stderr=True)
 DEFAULT_LEDGER = Path("lampyris-batch.ledger.db")
 FILL_PANEL = "Fill step"
 
@@ -77,11 +77,6 @@ class Outputs:
     @property
     def thumbs(self) -> Path:
         return Path(f"{self.ledger}.thumbs")
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
 
 
 def make_backend(name: str, jobs: int, model: str | None, remote: RemoteConfig | None) -> Backend:

@@ -7,17 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from lampyris.api.clients import ClientRegistry
 from lampyris.api.settings import ServerSettings
+from lampyris.cli.console import out as console
 from lampyris.errors import InvalidParameterError
 from lampyris.jobs.database import make_engine
 
 clients_app = typer.Typer(help="Add, list and remove API clients (id + secret).",
                           no_args_is_help=True)
-console = Console()
 
 _DATA_DIR = typer.Option(None, help="The server's data dir. [env LAMPYRIS_DATA_DIR]")
 _DATABASE = typer.Option(None, help="The server's database URL. [env LAMPYRIS_DATABASE_URL]")

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,19 +19,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from lampyris.cli.console import err as console
+from lampyris.cli.console import fail
 from lampyris.errors import LampyrisError
 from lampyris.imaging.encode import OutputFormat, extension
 from lampyris.workflows.filejob import FileJob, FileResult
 from lampyris.workflows.files import FileTask, InputProblem, expand_inputs, same_format
 from lampyris.workflows.local import available_cores, run_batch
-
-console = Console(stderr=True)
-
-
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` as an error; the exit for a bad option (code 2)."""
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
 
 
 def progress(label: str) -> Progress:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from lampyris.cli.console import err as errors
+from lampyris.cli.console import out as console
 from lampyris.errors import ModelError
 from lampyris.models import REGISTRY, ModelStore, resolve_spec
 
 models_app = typer.Typer(help="List, pull and verify background-removal models.",
                          no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
 
 
 def _size(n: int | None) -> str:

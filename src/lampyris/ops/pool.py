@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 from multiprocessing.context import BaseContext
 
 import cv2
@@ -32,11 +33,19 @@ def warm(model: str | None, threads: int) -> None:
         get_session(resolve_spec(model))
 
 
+# The forkserver listens on a Unix socket in a fresh folder below the temp dir
+# (``<tmp>/pymp-XXXXXXXX/listener-XXXXXXXX``); Linux caps such a path at 107 bytes.
+_SOCKET_PATH_MAX = 107
+_SOCKET_SUFFIX = len("/pymp-xxxxxxxx/listener-xxxxxxxx")
+
+
 def worker_context(*preload: str) -> BaseContext:
     """A forkserver where there is one: workers fork from a clean process that has already
     imported ``preload``, so they start in milliseconds without inheriting the parent's
-    threads (a progress bar's, a web server's). Spawn elsewhere."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    threads (a progress bar's, a web server's). Spawn elsewhere, and where the temp dir's path
+    is too long for the forkserver's socket (a deep ``TMPDIR``): slower starts, same results."""
+    socket_fits = len(os.fsencode(tempfile.gettempdir())) + _SOCKET_SUFFIX <= _SOCKET_PATH_MAX
+    if socket_fits and "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([*preload, "onnxruntime"])
         return context
