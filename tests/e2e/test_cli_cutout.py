@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lampyris.workflows.naming import HINT
+
 pytestmark = pytest.mark.slow
 
 
@@ -109,6 +111,44 @@ def test_bad_options_exit_2_with_a_reason(tmp_path: Path):
     missing = lampyris("cutout", tmp_path / "missing.jpg", "-o", tmp_path / "o")
     assert missing.returncode == 1 and "no such file" in missing.stderr
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_two_inputs_of_one_stem_are_refused_unless_naming_resolves_it(tmp_path: Path):
+    """``0020.jpg`` (a red disc, landscape) and ``0020.png`` (a blue disc, square) would both
+    be ``0020.png``: refused before anything runs, unless ``--naming`` tells them apart."""
+    jpeg = product(tmp_path / "in" / "0020.jpg")
+    png = product(tmp_path / "in" / "0020.png", size=(260, 260), colour=(30, 60, 200))
+    out = tmp_path / "out"
+    refused = lampyris("cutout", tmp_path / "in", "-o", out)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.splitlines() == [  # one line, whatever the terminal width
+        f"error: {jpeg.resolve()} and {png.resolve()} would both be written to "
+        f"{out.resolve() / '0020.png'}: {HINT}"]
+    assert not out.exists()
+
+    def judge(output: Path, source: Path, colour: tuple[int, int, int]) -> None:
+        """``output`` is the cutout of ``source``: its size, its disc kept in its colour, its
+        studio background removed."""
+        cut, src = np.asarray(Image.open(output)), np.asarray(Image.open(source).convert("RGB"))
+        h, w = src.shape[:2]
+        assert cut.shape == (h, w, 4)
+        assert cut[h // 2, w // 2, 3] == 255 and cut[3, 3, 3] == 0
+        assert np.abs(cut[h // 2, w // 2, :3].astype(int) - colour).max() < 12
+        subject = cut[..., 3] == 255
+        assert np.abs(cut[subject][:, :3].astype(int) - src[subject]).mean() < 2
+
+    kept = lampyris("cutout", tmp_path / "in", "-o", out, "--naming", "keep-extension")
+    assert kept.returncode == 0, kept.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["0020.jpg.png", "0020.png.png"]
+    judge(out / "0020.jpg.png", jpeg, (200, 30, 30))
+    judge(out / "0020.png.png", png, (30, 60, 200))
+
+    numbered = lampyris("cutout", png, jpeg, "-o", tmp_path / "numbered", "--naming", "number")
+    assert numbered.returncode == 0, numbered.stderr
+    assert sorted(p.name for p in (tmp_path / "numbered").iterdir()) == [
+        "0020-2.png", "0020.png"]
+    judge(tmp_path / "numbered" / "0020.png", jpeg, (200, 30, 30))  # first in sorted order
+    judge(tmp_path / "numbered" / "0020-2.png", png, (30, 60, 200))
 
 
 def test_models_list_and_verify():

@@ -9,12 +9,15 @@ from lampyris.cli.batch import batch_command, run_command
 from lampyris.cli.clients import clients_app
 from lampyris.cli.cutout import cutout_command
 from lampyris.cli.develop import auto_tone_command, edit_command, straighten_command
+from lampyris.cli.errors import OneLineErrors, set_debug
 from lampyris.cli.fill import composite_command, expand_command, fill_command
 from lampyris.cli.models import models_app
 from lampyris.cli.serve import serve_command
 
 app = typer.Typer(
     name="lampyris",
+    cls=OneLineErrors,
+    rich_markup_mode=None,
     help="Self-hosted image automation: background removal, auto tone, straightening, "
     "Lightroom presets and generative fill for whole folders, offline, and an "
     "Adobe-compatible server.",
@@ -47,9 +50,12 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    debug: bool = typer.Option(False, "--debug", envvar="LAMPYRIS_DEBUG",
+                               help="Show the traceback of an unexpected error."),
 ) -> None:
     """lampyris: remove backgrounds, auto-tone, straighten, edit, fill and expand images and
     folders, offline, with bundled models."""
+    set_debug(debug)
 
 
 def main() -> None:

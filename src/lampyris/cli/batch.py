@@ -28,8 +28,10 @@ from rich.progress import (
 
 from lampyris.cli import look as look_options
 from lampyris.cli import options
+from lampyris.cli.batch_status import show_status, status_ledger
 from lampyris.cli.console import err as console
 from lampyris.cli.console import fail as _fail
+from lampyris.cli.console import out
 from lampyris.cli.fill import MAX_SEED, FillEngine
 from lampyris.cli.look import aim_at_house_look
 from lampyris.cli.options import Format, MirrorPass, UprightMode, cutout_params
@@ -39,8 +41,9 @@ from lampyris.workflows.backends.base import Backend
 from lampyris.workflows.backends.local import LocalBackend
 from lampyris.workflows.backends.remote import RemoteBackend, RemoteSettings
 from lampyris.workflows.batch import BatchRunner, BatchSpec, Event, RunSummary
-from lampyris.workflows.ledger import Ledger, LedgerItem
+from lampyris.workflows.ledger import LEGACY_BATCH_LEDGER, Ledger, LedgerItem, adopt, default_path
 from lampyris.workflows.report import summary_json, write_html_report, write_json
+from lampyris.workflows.steps import step_name
 from lampyris.workflows.watch import watch
 from lampyris.workflows.workflow import (
     RemoteConfig,
@@ -49,7 +52,6 @@ from lampyris.workflows.workflow import (
     load_workflow,
 )
 
-DEFAULT_LEDGER = Path("lampyris-batch.ledger.db")
 FILL_PANEL = "Fill step"
 
 
@@ -70,6 +72,9 @@ class Outputs:
     @classmethod
     def beside(cls, ledger: Path, report: Path | None = None,
                summary: Path | None = None) -> Outputs:
+        if ledger.name == "ledger.db":  # a destination's own: .lampyris/{report.html,…}
+            return cls(ledger, report or ledger.with_name("report.html"),
+                       summary or ledger.with_name("summary.json"))
         stem = ledger.with_suffix("").with_suffix("") if ledger.suffix == ".db" else ledger
         return cls(ledger, report or Path(f"{stem}.report.html"),
                    summary or Path(f"{stem}.summary.json"))
@@ -77,6 +82,35 @@ class Outputs:
     @property
     def thumbs(self) -> Path:
         return Path(f"{self.ledger}.thumbs")
+
+
+@dataclass(frozen=True)
+class Records:
+    """What the user said about a run's records; the ledger defaults to the destination's
+    (``ledger.default_path``), after adopting an older one found at ``legacy``."""
+
+    ledger: Path | None = None
+    report: Path | None = None
+    summary: Path | None = None
+    legacy: Path = LEGACY_BATCH_LEDGER
+
+    def outputs(self, dest: str) -> Outputs:
+        ledger = self.ledger
+        if ledger is None:
+            ledger = default_path(dest)
+            if adopt(self.legacy, ledger, dest):
+                console.print(f"note: the ledger of {dest} now lives at {ledger} (copied from "
+                              f"{self.legacy}, which can go)")
+        return Outputs.beside(ledger, self.report, self.summary)
+
+
+@dataclass(frozen=True)
+class Watching:
+    """``--watch``: seconds between passes; a line at most every ``heartbeat`` seconds when
+    nothing happens (0: never)."""
+
+    interval: float
+    heartbeat: float
 
 
 def make_backend(name: str, jobs: int, model: str | None, remote: RemoteConfig | None) -> Backend:
@@ -92,17 +126,20 @@ def make_backend(name: str, jobs: int, model: str | None, remote: RemoteConfig |
 
 
 def dry_run(spec: BatchSpec, outputs: Outputs) -> None:
-    """List what a run would process and skip; touches neither inputs, outputs nor ledger."""
+    """List what a run would process, skip and still report as failed, on stdout; touches
+    neither inputs, outputs nor ledger."""
     # No ledger yet: an empty one in memory, so a dry run leaves no file behind.
     with Ledger(outputs.ledger if outputs.ledger.exists() else Path(":memory:")) as ledger:
         summary, todo = BatchRunner(spec, ledger, _NoBackend()).preview()
-    console.print(f"{summary.listed} image(s) in {spec.source.url}: [bold]{len(todo)} to "
-                  f"process[/bold], {summary.skipped} already done (or failed: "
-                  "--retry-failed to try again)")
+    out.print(f"{summary.listed} image(s) in {spec.source.url}: {len(todo)} to process, "
+              f"{summary.skipped} already done, {summary.standing + summary.failed} failing "
+              f"(ledger: {outputs.ledger})")
     for item in todo[:20]:
-        console.print(f"  {item.input_url} → {item.output_url}")
+        out.print(f"  {item.input_url} → {item.output_url}")
     if len(todo) > 20:
-        console.print(f"  … and {len(todo) - 20} more")
+        out.print(f"  … and {len(todo) - 20} more")
+    for failure in summary.failures[:20]:
+        out.print(f"  ✗ {failure.input_url}: {failure.reason}")
 
 
 class _NoBackend:
@@ -118,9 +155,11 @@ class _NoBackend:
         pass
 
 
-def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *, watch_interval: float | None
-            ) -> None:
-    """Run (or watch) with a progress bar; write summary and report; exit 1 on failures."""
+def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *,
+            watching: Watching | None = None, allow_failures: bool = False) -> None:
+    """Run (or watch) with a progress bar on a terminal; write summary and report; exit 1
+    when an input is failed, new or standing (unless ``allow_failures``), 130 when stopped.
+    A watch pass with nothing to do prints nothing and records nothing."""
     stop = threading.Event()
     runner_ref: list[BatchRunner] = []
 
@@ -135,36 +174,52 @@ def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *, watch_interv
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     last: RunSummary | None = None
+    said = time.monotonic()  # when the last line was printed (for the heartbeat)
     try:
         with Ledger(outputs.ledger) as ledger:
             def once() -> RunSummary:
-                nonlocal last
-                with _progress() as progress:
-                    bar = progress.add_task("batch", total=None, status="")
-                    counts = {"done": 0, "failed": 0, "skipped": 0}
-                    started = time.monotonic()
+                nonlocal last, said
+                progress = _progress()
+                bar = progress.add_task("batch", total=None, status="")
+                counts = {"done": 0, "failed": 0, "skipped": 0}
+                started = time.monotonic()
 
-                    def on_event(event: Event, item: LedgerItem) -> None:
-                        key = {"unchanged": "done"}.get(event, event)
-                        if key in counts:
-                            counts[key] += 1
-                            progress.advance(bar)
-                        progress.update(bar, status=_status(counts, time.monotonic() - started))
+                def on_listed(total: int) -> None:
+                    progress.update(bar, total=total)
+                    progress.start()
 
-                    runner = BatchRunner(spec, ledger, backend, thumbs_dir=outputs.thumbs,
-                                         listener=on_event,
-                                         on_listed=lambda n: progress.update(bar, total=n))
-                    runner_ref[:] = [runner]
-                    last = runner.run()
-                _finish(last, ledger, spec, outputs)
-                return last
+                def on_event(event: Event, item: LedgerItem) -> None:
+                    key = {"unchanged": "done", "standing": "failed"}.get(event, event)
+                    if key in counts:
+                        counts[key] += 1
+                        progress.advance(bar)
+                    progress.update(bar, status=_status(counts, time.monotonic() - started))
 
-            if watch_interval is None:
+                runner = BatchRunner(spec, ledger, backend, thumbs_dir=outputs.thumbs,
+                                     listener=on_event, on_listed=on_listed)
+                runner_ref[:] = [runner]
+                try:
+                    summary = runner.run(watching=watching is not None)
+                finally:
+                    progress.stop()
+                first, last = last is None, summary
+                if summary.run_id or first:
+                    _finish(summary, ledger, spec, outputs)
+                    said = time.monotonic()
+                elif watching and watching.heartbeat and (
+                        time.monotonic() - said >= watching.heartbeat):
+                    done = ledger.counts(spec.sink.url).get("done", 0)
+                    console.print(f"{time.strftime('%H:%M')} watching {spec.source.url}: "
+                                  f"nothing new ({done} done in all)")
+                    said = time.monotonic()
+                return summary
+
+            if watching is None:
                 once()
             else:
-                console.print(f"watching {spec.source.url} every {watch_interval:g} s "
+                console.print(f"watching {spec.source.url} every {watching.interval:g} s "
                               "(Ctrl-C to stop)")
-                watch(once, watch_interval, stop)
+                watch(once, watching.interval, stop)
     except LampyrisError as exc:
         raise _fail(str(exc)) from None
     finally:
@@ -173,14 +228,15 @@ def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *, watch_interv
             signal.signal(sig, handler)
     if last is not None and last.interrupted:
         raise typer.Exit(130)
-    if last is not None and last.failed:
+    if last is not None and (last.failed or last.standing) and not allow_failures:
         raise typer.Exit(1)
 
 
 def _progress() -> Progress:
+    """The bar, on a terminal only: a pipe or a log file gets the summary lines alone."""
     return Progress(TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console)
+                    TimeRemainingColumn(), console=console, disable=not console.is_terminal)
 
 
 def _status(counts: dict[str, int], seconds: float) -> str:
@@ -194,17 +250,24 @@ def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: Outpu
     write_json(outputs.summary, data)
     write_html_report(outputs.report, ledger, spec.sink.url, outputs.thumbs, summary)
     rate = f", {summary.rate:.2f} images/s" if summary.done else ""
+    failing = summary.failed or summary.standing
     console.print(
         f"[green]done {summary.done}[/green] · unchanged {summary.unchanged} · skipped "
-        f"{summary.skipped} · [{'red' if summary.failed else 'green'}]failed {summary.failed}"
-        f"[/] · retries {summary.retries} in {summary.seconds:.1f} s{rate}"
+        f"{summary.skipped} · [{'red' if failing else 'green'}]failed {summary.failed}[/]"
+        + (f" · [red]still failing {summary.standing}[/red]" if summary.standing else "")
+        + f" · retries {summary.retries} in {summary.seconds:.1f} s{rate}"
+        + (f" · {summary.settling} still being written: left for the next run"
+           if summary.settling else "")
         + (" · [yellow]interrupted: run again to resume[/yellow]" if summary.interrupted else ""))
-    for url, reason in summary.failures[:20]:
-        console.print(f"  [red]✗[/red] {url}: {reason}")
+    for failure in summary.failures[:20]:
+        since = (f" (failing since {time.strftime('%Y-%m-%d %H:%M', time.localtime(failure.since))}"
+                 "; --retry-failed to try again)" if failure.standing and failure.since else "")
+        console.print(f"  [red]✗[/red] {failure.input_url}: {failure.reason}{since}",
+                      highlight=False)
     if len(summary.failures) > 20:
         console.print(f"  … and {len(summary.failures) - 20} more (see the report)")
     console.print(f"report: {outputs.report}  summary: {outputs.summary}  "
-                  f"ledger: {outputs.ledger}")
+                  f"ledger: {outputs.ledger}", highlight=False)
 
 
 def _storage_options(pairs: list[str]) -> dict[str, dict[str, Any]]:
@@ -224,7 +287,8 @@ def batch_command(
                                      help="Source and destination folders or URLs (local "
                                      "paths, s3://, az://, gs://, dropbox://); or `status`."),
     steps: str = typer.Option("cutout", help="Comma-separated steps, in order: cutout, fill, "
-                              "auto_tone, straighten, edit (e.g. cutout,fill,auto_tone)."),
+                              "auto_tone (or auto-tone), straighten, edit "
+                              "(e.g. cutout,fill,auto_tone)."),
     format: Format = options.FORMAT,
     quality: int | None = options.QUALITY,
     lossless: bool = options.LOSSLESS,
@@ -258,8 +322,10 @@ def batch_command(
         help="fill step: studio, patch, diffusion, or auto (studio around a cutout)."),
     seed: int = typer.Option(0, min=0, max=MAX_SEED, rich_help_panel=FILL_PANEL,
                              help="fill step: the seed (the same seed draws the same image)."),
-    naming: str = typer.Option("{dir}{stem}.{ext}", help="Output name below DST: {dir} {stem} "
-                               "{name} {ext}."),
+    naming: str = typer.Option(
+        "stem", help="Output names: stem (a.jpg → a.png; two inputs of one stem are refused), "
+        "keep-extension (a.jpg.png), number (a-2.png on a clash), or a template over {dir} "
+        "{stem} {name} {ext}."),
     jobs: int = options.JOBS,
     backend: BackendName = typer.Option(BackendName.local, help="Where steps run: local worker "
                                         "processes, or remote (a lampyris server / Adobe)."),
@@ -270,31 +336,40 @@ def batch_command(
     client_secret: str | None = typer.Option(None, envvar="LAMPYRIS_CLIENT_SECRET"),
     storage_option: list[str] = typer.Option([], help="fsspec option PROTOCOL.KEY=VALUE, "
                                              "e.g. s3.endpoint_url=http://minio:9000."),
-    ledger: Path = typer.Option(DEFAULT_LEDGER, envvar="LAMPYRIS_LEDGER",
-                                help="The run's ledger (SQLite); report and summary go beside."),
+    ledger: Path | None = typer.Option(
+        None, envvar="LAMPYRIS_LEDGER", show_default=False,
+        help="The ledger (SQLite); report and summary go beside it. Default: DST's own, in "
+        "DST/.lampyris/ for a folder, in the state directory for a URL (docs/batch.md)."),
     retries: int = typer.Option(2, min=0, help="Extra tries for storage errors, with backoff."),
     retry_failed: bool = typer.Option(False, help="Try inputs that failed before again."),
-    on_success: str = typer.Option("keep", help="What to do with a processed input: keep, "
-                                   "delete or move:URL."),
+    allow_failures: bool = typer.Option(False, help="Exit 0 even when inputs failed (they "
+                                        "are still reported)."),
+    on_success: str = typer.Option("keep", help="What to do with a processed input once its "
+                                   "output is verified: keep, delete or move:URL."),
     watch_: bool = typer.Option(False, "--watch", help="Keep polling SRC for new files."),
     interval: float = typer.Option(30.0, min=0.1, help="Seconds between --watch passes."),
+    heartbeat: float = typer.Option(60.0, min=0.0, help="--watch: minutes between 'nothing "
+                                    "new' lines when idle (0: never)."),
+    settle: float = typer.Option(2.0, min=0.0, help="Seconds a local file must be left alone "
+                                 "before it is read (files still being copied wait)."),
     report: Path | None = typer.Option(None, help="HTML report path."),
     summary: Path | None = typer.Option(None, help="JSON summary path."),
     dry_run_: bool = typer.Option(False, "--dry-run", help="Only list what would be "
                                   "processed and what skipped."),
+    json_: bool = typer.Option(False, "--json", help="batch status: print JSON."),
 ) -> None:
-    """Run steps over every image of a folder or bucket, resumably; `batch status` shows a
-    ledger.
+    """Run steps over every image of a folder or bucket, resumably; `batch status DST`
+    shows what its ledger says.
 
     Usage: lampyris batch s3://shop/in/ s3://shop/out/ --steps cutout --background white
     """
     if args[0] == "status":
         if len(args) > 2:
-            raise _fail("usage: lampyris batch status [LEDGER]")
-        show_status(Path(args[1]) if len(args) == 2 else ledger)
+            raise _fail("usage: lampyris batch status [DST | LEDGER] [--json]")
+        show_status(status_ledger(args[1] if len(args) == 2 else None, ledger), as_json=json_)
         return
     if len(args) != 2:
-        raise _fail("usage: lampyris batch SRC DST [options]  (or: lampyris batch status)")
+        raise _fail("usage: lampyris batch SRC DST [options]  (or: lampyris batch status DST)")
     try:
         check_on_success(on_success)
         params = cutout_params(
@@ -303,7 +378,7 @@ def batch_command(
             canvas=canvas, shadow=shadow, shadow_opacity=shadow_opacity)
     except (typer.BadParameter, ValueError) as exc:
         raise _fail(str(exc)) from None
-    names = [s.strip() for s in steps.split(",") if s.strip()]
+    names = [step_name(s) for s in steps.split(",") if s.strip()]
     fmt = cast(OutputFormat, format.value)
     step_params: dict[str, dict[str, Any]] = {
         "cutout": params, "auto_tone": {"strength": tone_strength},
@@ -318,23 +393,27 @@ def batch_command(
         output={"format": fmt, "quality": quality, "lossless": lossless},  # type: ignore[arg-type]
         naming=naming, storage_options=_storage_options(storage_option), retries=retries,
         retry_failed=retry_failed, on_success=on_success, concurrency=jobs,
-        backend=backend.value,
+        backend=backend.value, settle=settle,
         remote=(RemoteConfig(url=server, client_id=client_id, client_secret=client_secret)
                 if backend == BackendName.remote and client_id and client_secret else None),
         consistent=consistent, look_file=str(look_file) if look_file else None,
         look_sample=look_sample,
     )
-    _run_workflow(workflow, Outputs.beside(ledger, report, summary), Path.cwd(),
-                  interval if watch_ else None, dry=dry_run_, remeasure=remeasure,
-                  save_look=save_look)
+    _run_workflow(workflow, Records(ledger, report, summary), Path.cwd(),
+                  Watching(interval, heartbeat * 60) if watch_ else None, dry=dry_run_,
+                  remeasure=remeasure, save_look=save_look, allow_failures=allow_failures)
 
 
 def run_command(
     workflow_file: Path = typer.Argument(..., help="A workflow YAML file."),
     watch_: bool = typer.Option(False, "--watch", help="Keep polling the source."),
     interval: float = typer.Option(30.0, min=0.1, help="Seconds between --watch passes."),
+    heartbeat: float = typer.Option(60.0, min=0.0, help="--watch: minutes between 'nothing "
+                                    "new' lines when idle (0: never)."),
     dry_run_: bool = typer.Option(False, "--dry-run", help="Only list what would be "
                                   "processed and what skipped."),
+    allow_failures: bool = typer.Option(False, help="Exit 0 even when inputs failed (they "
+                                        "are still reported)."),
     remeasure: bool = look_options.REMEASURE,
     save_look: Path | None = look_options.SAVE_LOOK,
 ) -> None:
@@ -348,23 +427,25 @@ def run_command(
         raise _fail(str(exc)) from None
     base = workflow_file.parent
 
-    def beside_file(name: str) -> Path:
-        return Path(os.path.normpath(base / name))
+    def beside_file(name: str | None) -> Path | None:
+        return Path(os.path.normpath(base / name)) if name else None
 
-    ledger = beside_file(workflow.ledger or f"{workflow_file.stem}.ledger.db")
-    outputs = Outputs.beside(ledger, beside_file(workflow.report) if workflow.report else None,
-                             beside_file(workflow.summary) if workflow.summary else None)
-    _run_workflow(workflow, outputs, base, interval if watch_ else None, dry=dry_run_,
-                  remeasure=remeasure, save_look=save_look)
+    records = Records(beside_file(workflow.ledger), beside_file(workflow.report),
+                      beside_file(workflow.summary),
+                      legacy=base / f"{workflow_file.stem}.ledger.db")
+    _run_workflow(workflow, records, base,
+                  Watching(interval, heartbeat * 60) if watch_ else None, dry=dry_run_,
+                  remeasure=remeasure, save_look=save_look, allow_failures=allow_failures)
 
 
-def _run_workflow(workflow: WorkflowFile, outputs: Outputs, base: Path,
-                  interval: float | None, *, dry: bool = False, remeasure: bool = False,
-                  save_look: Path | None = None) -> None:
+def _run_workflow(workflow: WorkflowFile, records: Records, base: Path,
+                  watching: Watching | None, *, dry: bool = False, remeasure: bool = False,
+                  save_look: Path | None = None, allow_failures: bool = False) -> None:
     try:
         spec = workflow.batch_spec(base)
         if workflow.backend == "remote" and [s.name for s in spec.steps] != ["cutout"]:
             raise _fail("the remote backend runs the cutout step only so far")
+        outputs = records.outputs(spec.sink.url)
         spec = aim_at_house_look(spec, workflow, outputs.ledger, base, console,
                                  remeasure=remeasure, save_look=save_look, dry=dry)
         if dry:
@@ -375,27 +456,6 @@ def _run_workflow(workflow: WorkflowFile, outputs: Outputs, base: Path,
     cutout = next((s for s in spec.steps if s.name == "cutout"), None)
     model = str(cutout.params.get("model", "u2netp")) if cutout else None
     backend = make_backend(workflow.backend, workflow.concurrency, model, workflow.remote)
-    execute(spec, backend, outputs, watch_interval=interval)
+    execute(spec, backend, outputs, watching=watching, allow_failures=allow_failures)
 
-
-def show_status(path: Path) -> None:
-    """What a ledger says: per destination, done / failed / pending, the last runs, failures."""
-    if not path.exists():
-        raise _fail(f"no ledger at {path}")
-    with Ledger(path) as ledger:
-        runs = ledger.runs()
-        for dest in sorted({r["dest"] for r in runs}):
-            counts = ledger.counts(dest)
-            console.print(f"[bold]{dest}[/bold]: [green]done {counts.get('done', 0)}[/green] · "
-                          f"[red]failed {counts.get('failed', 0)}[/red] · pending "
-                          f"{counts.get('pending', 0) + counts.get('running', 0)}")
-            failed = list(ledger.items(status="failed", dest=dest))
-            for item in failed[:20]:
-                console.print(f"  [red]✗[/red] {item.rel}: {item.error} "
-                              f"({item.attempts} attempt(s))")
-            if len(failed) > 20:
-                console.print(f"  … and {len(failed) - 20} more")
-        for run in runs[-5:]:
-            console.print(f"run {run['id']}: {run['source']} → {run['dest']} "
-                          f"{run['outcome'] or 'running or killed'}")
 

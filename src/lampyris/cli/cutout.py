@@ -12,11 +12,13 @@ from lampyris.cli.files import expand, fail, run_files
 from lampyris.cli.options import Format, MirrorPass, cutout_params
 from lampyris.imaging.encode import OutputFormat
 from lampyris.workflows.filejob import FileJob
+from lampyris.workflows.naming import Naming
 
 
 def cutout_command(
     inputs: list[str] = typer.Argument(..., help="Image files, folders (recursive) or globs."),
     output: Path = options.OUTPUT,
+    naming: Naming = options.NAMING,
     format: Format = options.FORMAT,
     quality: int | None = options.QUALITY,
     lossless: bool = options.LOSSLESS,
@@ -35,7 +37,7 @@ def cutout_command(
     overwrite: bool = options.OVERWRITE,
     keep_metadata: bool = options.KEEP_METADATA,
 ) -> None:
-    """Remove backgrounds: every INPUT image becomes OUTPUT/<relative path>.<format>.
+    """Remove backgrounds: every INPUT image becomes OUTPUT/<relative path stem>.<format>.
 
     Usage: lampyris cutout photos/ --output cutouts/ --trim --padding 5% --background white
     """
@@ -51,6 +53,6 @@ def cutout_command(
     except typer.BadParameter as exc:
         raise fail(str(exc)) from None
 
-    tasks, problems = expand(inputs, output, fmt)
+    tasks, problems = expand(inputs, output, fmt, naming)
     job = FileJob("cutout", params, fmt, quality, lossless, keep_metadata, overwrite)
     run_files("cutout", tasks, problems, job, jobs)

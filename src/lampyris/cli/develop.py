@@ -11,14 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from lampyris.cli import options
-from lampyris.cli.files import (
-    console,
-    expand,
-    fail,
-    progress,
-    run_files,
-    without_sidecar_clashes,
-)
+from lampyris.cli.files import console, expand, fail, progress, run_files
 from lampyris.cli.options import Format, UprightMode
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.autotone import HouseLook
@@ -27,6 +20,7 @@ from lampyris.imaging.tone_settings import ToneSettings, WhiteBalance
 from lampyris.imaging.xmp import read_preset
 from lampyris.workflows.filejob import FileJob
 from lampyris.workflows.look import describe, measure_files, read_look, write_look
+from lampyris.workflows.naming import Naming
 
 INPUTS = typer.Argument(..., help="Image files, folders (recursive) or globs.")
 MAX_PRESETS = 10  # EditParams' limit
@@ -39,6 +33,7 @@ def _format(format: Format | None) -> OutputFormat | None:
 def auto_tone_command(
     inputs: list[str] = INPUTS,
     output: Path = options.OUTPUT,
+    naming: Naming = options.NAMING,
     strength: float = options.STRENGTH,
     consistent: bool = options.CONSISTENT,
     look: float | None = typer.Option(
@@ -75,9 +70,7 @@ def auto_tone_command(
     except ValidationError:
         raise fail(f"--look: the key is a lightness between 0.05 and 0.95, not {look}") from None
 
-    tasks, problems = expand(inputs, output, _format(format))
-    if xmp:
-        tasks = without_sidecar_clashes(tasks, problems)
+    tasks, problems = expand(inputs, output, _format(format), naming, xmp=xmp)
     images = 0
     if consistent and tasks:
         with progress("measure") as bar:
@@ -103,6 +96,7 @@ def auto_tone_command(
 def straighten_command(
     inputs: list[str] = INPUTS,
     output: Path = options.OUTPUT,
+    naming: Naming = options.NAMING,
     mode: UprightMode = options.UPRIGHT,
     crop: bool = options.CROP,
     format: Format | None = options.SAME_FORMAT,
@@ -120,7 +114,7 @@ def straighten_command(
     params = {"upright_mode": mode.value, "constrain_crop": crop}
     job = FileJob("auto_straighten", params, _format(format), quality, lossless, keep_metadata,
                   overwrite)
-    tasks, problems = expand(inputs, output, _format(format))
+    tasks, problems = expand(inputs, output, _format(format), naming)
     run_files("straighten", tasks, problems, job, jobs)
 
 
@@ -176,6 +170,7 @@ def _presets(paths: list[Path]) -> list[str]:
 def edit_command(
     inputs: list[str] = INPUTS,
     output: Path = options.OUTPUT,
+    naming: Naming = options.NAMING,
     exposure: float | None = _slider("exposure", "Exposure in stops"),
     contrast: float | None = _slider("contrast", "Contrast"),
     highlights: float | None = _slider("highlights", "Highlights"),
@@ -244,7 +239,5 @@ def edit_command(
     }
     job = FileJob("edit", params, _format(format), quality, lossless, keep_metadata, overwrite,
                   xmp_sidecar=xmp)
-    tasks, problems = expand(inputs, output, _format(format))
-    if xmp:
-        tasks = without_sidecar_clashes(tasks, problems)
+    tasks, problems = expand(inputs, output, _format(format), naming, xmp=xmp)
     run_files("edit", tasks, problems, job, jobs)

@@ -21,11 +21,12 @@ from rich.progress import (
 
 from lampyris.cli.console import err as console
 from lampyris.cli.console import fail
-from lampyris.errors import LampyrisError
+from lampyris.errors import InvalidParameterError, LampyrisError
 from lampyris.imaging.encode import OutputFormat, extension
 from lampyris.workflows.filejob import FileJob, FileResult
 from lampyris.workflows.files import FileTask, InputProblem, expand_inputs, same_format
 from lampyris.workflows.local import available_cores, run_batch
+from lampyris.workflows.naming import Naming
 
 
 def progress(label: str) -> Progress:
@@ -34,30 +35,19 @@ def progress(label: str) -> Progress:
                     transient=False)
 
 
-def expand(inputs: list[str], output: Path, format: OutputFormat | None
-           ) -> tuple[list[FileTask], list[InputProblem]]:
+def expand(inputs: list[str], output: Path, format: OutputFormat | None, naming: Naming, *,
+           xmp: bool = False) -> tuple[list[FileTask], list[InputProblem]]:
     """Tasks for ``inputs`` under ``output``; ``format`` None keeps each input's format where
-    it can be written (``same_format``)."""
+    it can be written (``same_format``). ``xmp``: each output has a ``.xmp`` sidecar, which
+    must not clash either. Two inputs that would share an output (or a sidecar) stop the
+    command here, before anything runs (exit 2), unless ``naming`` resolves it."""
     suffix: str | Callable[[Path], str] = (
         extension(format) if format is not None else (lambda name: extension(same_format(name))))
-    return expand_inputs(inputs, output, suffix)
-
-
-def without_sidecar_clashes(tasks: list[FileTask], problems: list[InputProblem]
-                            ) -> list[FileTask]:
-    """The tasks whose XMP sidecar (``<stem>.xmp``) no earlier task writes; the others become
-    problems (``a.jpg`` and ``a.png`` in one folder would share ``a.xmp``)."""
-    seen: dict[Path, Path] = {}
-    kept = []
-    for task in tasks:
-        sidecar = task.destination.with_suffix(".xmp")
-        if sidecar in seen:
-            problems.append(InputProblem(
-                str(task.source), f"sidecar {sidecar} already comes from {seen[sidecar]}"))
-            continue
-        seen[sidecar] = task.source
-        kept.append(task)
-    return kept
+    try:
+        return expand_inputs(inputs, output, suffix, naming=naming,
+                             sidecar=".xmp" if xmp else None)
+    except InvalidParameterError as exc:
+        raise fail(str(exc)) from None
 
 
 def run_files(label: str, tasks: list[FileTask], problems: list[InputProblem], job: FileJob,

@@ -17,6 +17,7 @@ import typer
 from lampyris.cli import options
 from lampyris.cli.generate import MAX_SEED, generation, run_generation
 from lampyris.cli.options import Format
+from lampyris.workflows.naming import Naming
 
 MAX_VARIATIONS = 16
 
@@ -80,6 +81,7 @@ def _value(choice: StrEnum | None) -> str | None:
 def fill_command(
     inputs: list[str] = INPUTS,
     output: Path = options.OUTPUT,
+    naming: Naming = options.NAMING,
     mask: Path | None = typer.Option(
         None, "--mask", dir_okay=False, show_default=False,
         help="What to fill: white = generate, black = keep; one mask for every input, the "
@@ -110,12 +112,13 @@ def fill_command(
               "invert_mask": invert_mask}
     job = generation("fill", params, seed=seed, variations=variations, mask=mask,
                      format=format, quality=quality, lossless=lossless, overwrite=overwrite)
-    run_generation("fill", inputs, output, job)
+    run_generation("fill", inputs, output, naming, job)
 
 
 def expand_command(
     inputs: list[str] = INPUTS,
     output: Path = options.OUTPUT,
+    naming: Naming = options.NAMING,
     size: str | None = typer.Option(None, "--size", metavar="WxH", show_default=False,
                                     help=f"{SIZE} (default: each side × 1.414; with --mask, "
                                     "the mask's size)."),
@@ -156,12 +159,13 @@ def expand_command(
               "invert_mask": invert_mask}
     job = generation("expand", params, seed=seed, variations=variations, mask=mask,
                      format=format, quality=quality, lossless=lossless, overwrite=overwrite)
-    run_generation("expand", inputs, output, job)
+    run_generation("expand", inputs, output, naming, job)
 
 
 def composite_command(
     inputs: list[str] = INPUTS,
     output: Path = options.OUTPUT,
+    naming: Naming = options.NAMING,
     prompt: str = typer.Option(..., "--prompt", "-p", help="The scene to put the product in."),
     size: str | None = typer.Option(None, "--size", metavar="WxH", show_default=False,
                                     help="Output size WxH (default: the input's)."),
@@ -204,5 +208,5 @@ def composite_command(
               "horizontal": _value(align_x), "vertical": _value(align_y), "model": model}
     job = generation("object_composite", params, seed=seed, variations=variations, mask=mask,
                      format=format, quality=quality, lossless=lossless, overwrite=overwrite)
-    run_generation("composite", inputs, output, job)
+    run_generation("composite", inputs, output, naming, job)
 

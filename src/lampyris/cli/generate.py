@@ -22,6 +22,7 @@ from lampyris.imaging.encode import OutputFormat, encode
 from lampyris.ops import CATALOG, run
 from lampyris.workflows.filejob import write_atomic
 from lampyris.workflows.files import FileTask, InputProblem
+from lampyris.workflows.naming import Naming
 
 MAX_SEED = 2**32 - 1
 OPTION_NAMES = {"horizontal": "--align-x", "vertical": "--align-y"}
@@ -90,10 +91,12 @@ def generation(op: str, params: dict[str, Any], *, seed: int, variations: int,
                       cast(OutputFormat, format.value), quality, lossless, overwrite)
 
 
-def run_generation(label: str, inputs: list[str], output: Path, job: Generation) -> None:
-    """Run ``job`` over ``inputs`` into ``output`` with a progress bar, print a line per output
-    and the summary, and exit 1 when an input or an output failed."""
-    tasks, problems = expand(inputs, output, job.format)
+def run_generation(label: str, inputs: list[str], output: Path, naming: Naming,
+                   job: Generation) -> None:
+    """Run ``job`` over ``inputs`` into ``output`` (outputs named by ``naming``) with a
+    progress bar, print a line per output and the summary, and exit 1 when an input or an
+    output failed; exit 2 before anything runs when two inputs would share an output."""
+    tasks, problems = expand(inputs, output, job.format, naming)
     tally = Tally()
     start = time.perf_counter()
     with progress(label) as bar:

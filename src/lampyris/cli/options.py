@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from lampyris.ops.cutout import CutoutParams
+from lampyris.workflows.naming import Naming
 
 
 class Format(StrEnum):
@@ -38,6 +39,11 @@ SAME_FORMAT = typer.Option(
     None, "--format", "-f", show_default=False,
     help="Output format (default: the input's where it can be written: JPEG and WebP stay so, "
     "anything else becomes PNG).")
+NAMING = typer.Option(
+    Naming.stem, "--naming",
+    help="How outputs are named: stem (0020.jpg → 0020.png; two inputs that would share an "
+    "output are refused before anything runs), keep-extension (0020.jpg → 0020.jpg.png) or "
+    "number (the next input of one stem gets 0020-2.png).")
 OVERWRITE = typer.Option(False, help="Replace existing outputs (default: skip them).")
 KEEP_METADATA = typer.Option(False, help="Copy EXIF and XMP into the outputs.")
 XMP = typer.Option(False, "--xmp", help="Also write the settings applied as <name>.xmp beside "

@@ -1,16 +1,22 @@
 """The batch runner: every input of a source through the steps into a sink, once.
 
-It lists the source, asks the ledger what is already done (same input, same steps), hands the
-rest to a backend with at most ``capacity`` items in flight (backpressure: memory stays flat
-however many inputs there are), retries storage hiccups with backoff, records every outcome in
-the ledger as it happens, and applies ``on_success`` to processed inputs. Ctrl-C stops
-submitting, lets what is running finish for a moment, and leaves the rest for the next run.
+It lists the source, names every output and refuses the run when two inputs would share one
+(``naming``), asks the ledger what is already done (same input, same steps), hands the rest to
+a backend with at most ``capacity`` items in flight (backpressure: memory stays flat however
+many inputs there are), retries storage hiccups with backoff, records every outcome in the
+ledger as it happens, and applies ``on_success`` to an input only once its own output is
+verified written. An input that failed before and has not changed is reported again on every
+run (a standing failure), not hidden as skipped. A local file still being written (modified
+less than ``settle`` seconds ago) is waited for, not failed. Ctrl-C stops submitting, lets what
+is running finish for a moment, and leaves the rest for the next run.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import logging
+import os
 import posixpath
 import random
 import time
@@ -18,25 +24,29 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 from lampyris.errors import InvalidParameterError
 from lampyris.workflows.backends.base import Backend
 from lampyris.workflows.item import ItemOutcome, WorkItem, write_output
 from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.locations import Location, SourceFile, list_images
+from lampyris.workflows.naming import TEMPLATES, Naming, collision_message, numbered
 from lampyris.workflows.steps import OutputSpec, Step, fingerprint
 
 log = logging.getLogger(__name__)
 
-Event = Literal["done", "unchanged", "skipped", "failed", "retry"]
+Event = Literal["done", "unchanged", "skipped", "failed", "standing", "retry"]
+SETTLE_MAX_WAIT = 120.0  # a one-shot run waits this long at most for files still being written
 
 
 @dataclass(frozen=True)
 class BatchSpec:
-    """What to run. ``naming`` is a template over ``{dir}`` (the input's folder below the
-    source, with a trailing slash, or empty), ``{stem}``, ``{name}`` and ``{ext}``.
-    ``on_success`` is ``keep``, ``delete`` or ``move:URL`` (processed inputs go there)."""
+    """What to run. ``naming`` is ``stem``, ``keep-extension`` or ``number`` (see
+    ``workflows.naming``), or a template over ``{dir}`` (the input's folder below the source,
+    with a trailing slash, or empty), ``{stem}``, ``{name}`` and ``{ext}``.
+    ``on_success`` is ``keep``, ``delete`` or ``move:URL`` (processed inputs go there).
+    ``settle``: seconds a local input must have been left alone before it is read."""
 
     source: Location
     sink: Location
@@ -48,13 +58,23 @@ class BatchSpec:
     on_success: str = "keep"
     report_sample: int = 200
     backoff: float = 1.0
+    settle: float = 2.0
+
+    @property
+    def template(self) -> str:
+        return TEMPLATES[Naming(self.naming)] if self.naming in set(Naming) else self.naming
+
+    @property
+    def numbered(self) -> bool:
+        """Colliding outputs get numbered names instead of refusing the run."""
+        return self.naming == Naming.number
 
     def output_rel(self, rel: str) -> str:
         path = PurePosixPath(rel)
         folder = "" if str(path.parent) == "." else f"{path.parent}/"
         try:
-            name = self.naming.format(dir=folder, stem=path.stem, name=path.name,
-                                      ext=self.output.extension)
+            name = self.template.format(dir=folder, stem=path.stem, name=path.name,
+                                        ext=self.output.extension)
         except (AttributeError, KeyError, IndexError, ValueError) as exc:
             raise InvalidParameterError(f"naming template {self.naming!r}: {exc}") from None
         return name.lstrip("/")
@@ -70,14 +90,32 @@ class RunSummary:
     unchanged: int = 0
     skipped: int = 0
     failed: int = 0
+    standing: int = 0  # failed on an earlier run, unchanged since: reported, not retried
     retries: int = 0
+    settling: int = 0  # still being written: left for the next pass
     interrupted: bool = False
     seconds: float = 0.0
-    failures: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.done / self.seconds if self.seconds else 0.0
+
+    @property
+    def idle(self) -> bool:
+        """Nothing was submitted and nothing failed anew: a watch pass with nothing to say."""
+        return not (self.done or self.unchanged or self.failed or self.interrupted)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An input that is failed after this run: its reason, when it first failed, and whether
+    it failed on an earlier run (standing) rather than in this one."""
+
+    input_url: str
+    reason: str
+    since: float | None = None
+    standing: bool = False
 
 
 Listener = Callable[[Event, LedgerItem], None]
@@ -103,6 +141,10 @@ class BatchRunner:
         self.fingerprint = fingerprint(list(spec.steps), spec.output)
         self._stop = False
         self._single = False  # the source is one file, not a folder
+        self._outputs: dict[str, str] = {}  # input URL → output URL (``_name_outputs``)
+        self._clashes: dict[str, str] = {}  # input URL → why its output is another's
+        self._clashed: list[LedgerItem] = []  # those inputs' failed records, this pass
+        self._young: list[tuple[SourceFile, LedgerItem | None]] = []  # still being written
         # thumbnails already kept for these steps (older steps' results are being replaced)
         self._sampled = sum(1 for done in ledger.items(status="done", dest=spec.sink.url)
                             if done.fingerprint == self.fingerprint
@@ -114,26 +156,41 @@ class BatchRunner:
 
     def preview(self) -> tuple[RunSummary, list[LedgerItem]]:
         """What ``run`` would do, without doing it or writing to the ledger: the summary
-        counts ``listed`` and ``skipped``; the list holds the inputs it would process."""
-        _, source_root = self.spec.source.open()
-        listing = list(list_images(self.spec.source))
-        self._single = len(listing) == 1 and listing[0].path == source_root
+        counts ``listed``, ``skipped`` and standing failures; the list holds the inputs it
+        would process. Refuses, as ``run`` does, two inputs that would share an output."""
+        listing = self._list()
         summary = RunSummary(run_id=0)
-        return summary, [record for _, record in self._plan(iter(listing), summary)]
+        self._name_outputs(listing)
+        planned = [record for _, record in self._plan(iter(listing), summary)]
+        planned += [self._record_for(source, prior) for source, prior in self._young]
+        return summary, planned
 
-    def run(self) -> RunSummary:
+    def run(self, *, watching: bool = False) -> RunSummary:
+        """One pass. ``watching``: a pass of ``--watch``, which records no run when it has
+        nothing to do and leaves files still being written to the next pass instead of
+        waiting for them."""
         spec = self.spec
         start = time.perf_counter()
         _, source_root = spec.source.open()
         _, sink_root = spec.sink.open()
-        listing = list(list_images(spec.source))  # ~0.4 KB a file: 40 MB for 100,000
-        # a file's path is its root only when the source names that one file
-        self._single = len(listing) == 1 and listing[0].path == source_root
+        listing = self._list()  # ~0.4 KB a file: 40 MB for 100,000
+        self._name_outputs(listing)  # two inputs for one output: refused before anything runs
+        summary = RunSummary(0)
+        todo = self._plan(iter(listing), summary)
+        first = next(todo, None)
+        if watching and first is None and not summary.failed:
+            summary.settling = len(self._young)
+            summary.seconds = time.perf_counter() - start
+            return summary  # an idle pass leaves no trace
         run_id = self.ledger.start_run(spec.source.url, spec.sink.url,
                                        [s.name for s in spec.steps])
-        summary = RunSummary(run_id)
+        summary.run_id = run_id
+        for record in self._clashed:
+            record.run_id = run_id
+            self.ledger.put(record)
         self.on_listed(len(listing))
-        todo = self._plan(iter(listing), summary)
+        todo = itertools.chain([first] if first else [], todo,
+                               self._settled(summary, wait=not watching))
         inflight: dict[Future[ItemOutcome], tuple[LedgerItem, WorkItem]] = {}
         delayed: list[tuple[float, int, LedgerItem, WorkItem]] = []  # retries, by due time
         counter = 0
@@ -167,7 +224,7 @@ class BatchRunner:
                 finished, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in finished:
                     record, work = inflight.pop(future)
-                    retry = self._record(future.result(), record, summary)
+                    retry = self._record(future.result(), record, work, summary)
                     if retry:
                         counter += 1
                         due = time.monotonic() + spec.backoff * 2 ** (record.attempts - 1) * (
@@ -187,31 +244,129 @@ class BatchRunner:
         return summary
 
     # -- planning --------------------------------------------------------------------------
+    def _list(self) -> list[SourceFile]:
+        _, source_root = self.spec.source.open()
+        listing = list(list_images(self.spec.source))
+        # a file's path is its root only when the source names that one file
+        self._single = len(listing) == 1 and listing[0].path == source_root
+        return listing
+
+    def _input_url(self, source: SourceFile) -> str:
+        return self.spec.source.url if self._single else self.spec.source.url_of(source.rel)
+
+    def _name_outputs(self, listing: list[SourceFile]) -> None:
+        """Name every input's output (``self._outputs``), or refuse the run when two inputs
+        of the listing would share one. An output the ledger records for another input, no
+        longer listed (moved away, say), is not overwritten either: with ``number`` naming the
+        input takes the next free name; otherwise it fails with the reason. With ``number``,
+        an input keeps the name it was given before, so names stay stable across runs."""
+        spec = self.spec
+        recorded = self.ledger.outputs(spec.sink.url)  # output URL → the input it came from
+        before = {source: output for output, source in recorded.items()}
+        owner: dict[str, str] = {}  # output URL → input URL, this listing
+        self._outputs, self._clashes = {}, {}
+        for source in listing:
+            url = self._input_url(source)
+            base = spec.output_rel(source.rel)
+            output = spec.sink.url_of(base)
+            if spec.numbered and url in before and before[url] not in owner:
+                output = before[url]
+            n = 1
+            while output in owner or recorded.get(output, url) != url:
+                if output in owner and not spec.numbered:
+                    raise InvalidParameterError(collision_message(output, owner[output], url))
+                if not spec.numbered:  # the ledger's: fail this input, not the run
+                    self._clashes[url] = collision_message(output, recorded[output], url) + (
+                        f" ({recorded[output]} was processed on an earlier run)")
+                    break
+                n += 1
+                output = spec.sink.url_of(numbered(base, n))
+            owner[output] = url
+            self._outputs[url] = output
+
     def _plan(self, sources: Iterator[SourceFile], summary: RunSummary
               ) -> Iterator[tuple[SourceFile, LedgerItem]]:
-        """Inputs that need work, lazily (a 100,000-file bucket is never held twice)."""
+        """Inputs that need work, lazily (a 100,000-file bucket is never held twice). Local
+        files modified less than ``settle`` seconds ago wait in ``self._young``."""
         spec = self.spec
+        self._young, self._clashed = [], []
+        now = time.time()
         for source in sources:
             summary.listed += 1
-            url = spec.source.url if self._single else spec.source.url_of(source.rel)
+            url = self._input_url(source)
             prior = self.ledger.get(url, spec.sink.url)
             same = prior is not None and prior.fingerprint == self.fingerprint
-            if prior is not None and same and prior.stamp == source.stamp and (
-                prior.status == "done"
-                or (prior.status == "failed" and not spec.retry_failed)
-            ):
-                summary.skipped += 1
-                self.listener("skipped", prior)
+            if prior is not None and same and prior.stamp == source.stamp:
+                if prior.status == "done":
+                    summary.skipped += 1
+                    self.listener("skipped", prior)
+                    continue
+                if prior.status == "failed" and not spec.retry_failed:
+                    summary.standing += 1
+                    summary.failures.append(Failure(
+                        url, prior.error or "failed", prior.details.get("failed_since"),
+                        standing=True))
+                    self.listener("standing", prior)
+                    continue
+            if url in self._clashes:
+                self._clashed.append(self._refuse(source, prior, self._clashes[url], summary))
                 continue
-            record = LedgerItem(
-                input_url=url, dest=spec.sink.url, rel=source.rel, fingerprint=self.fingerprint,
-                stamp=source.stamp, output_url=spec.sink.url_of(spec.output_rel(source.rel)),
-                content_hash=prior.content_hash if prior else None,
-                attempts=0, details=prior.details if prior and same else {},
-            )
-            record.details["known_hash"] = (prior.content_hash if prior and same
-                                            and prior.status == "done" else None)
-            yield source, record
+            if (spec.settle > 0 and source.modified is not None
+                    and now - source.modified < spec.settle):
+                self._young.append((source, prior))
+                continue
+            yield source, self._record_for(source, prior)
+
+    def _record_for(self, source: SourceFile, prior: LedgerItem | None) -> LedgerItem:
+        same = prior is not None and prior.fingerprint == self.fingerprint
+        url = self._input_url(source)
+        record = LedgerItem(
+            input_url=url, dest=self.spec.sink.url, rel=source.rel,
+            fingerprint=self.fingerprint, stamp=source.stamp, output_url=self._outputs[url],
+            content_hash=prior.content_hash if prior else None,
+            attempts=0, details=prior.details if prior and same else {},
+        )
+        record.details["known_hash"] = (prior.content_hash if prior and same
+                                        and prior.status == "done" else None)
+        return record
+
+    def _refuse(self, source: SourceFile, prior: LedgerItem | None, reason: str,
+                summary: RunSummary) -> LedgerItem:
+        """An input whose output belongs to another: failed with ``reason``, never read."""
+        record = self._record_for(source, prior)
+        record.details.pop("known_hash", None)
+        record.status, record.error, record.finished = "failed", reason, time.time()
+        record.details.setdefault("failed_since", record.finished)
+        summary.failed += 1
+        summary.failures.append(Failure(record.input_url, reason,
+                                        record.details["failed_since"]))
+        self.listener("failed", record)
+        return record
+
+    def _settled(self, summary: RunSummary, *, wait: bool
+                 ) -> Iterator[tuple[SourceFile, LedgerItem]]:
+        """The young files once nobody has written them for ``settle`` seconds. Without
+        ``wait`` (a watch pass), or past ``SETTLE_MAX_WAIT``, they are left for the next run
+        (counted in ``summary.settling``), never failed."""
+        waiting = list(self._young)
+        deadline = time.monotonic() + SETTLE_MAX_WAIT
+        while waiting and wait and not self._stop and time.monotonic() < deadline:
+            time.sleep(min(self.spec.settle, 0.5))
+            still = []
+            for source, prior in waiting:
+                try:
+                    stat = os.stat(source.path)
+                except OSError:
+                    continue  # gone meanwhile: the next listing decides
+                if stat.st_mtime != source.modified or stat.st_size != source.size:
+                    source = SourceFile(source.path, source.rel, stat.st_size,
+                                        f"{stat.st_size}:{stat.st_mtime:.6f}", stat.st_mtime)
+                if time.time() - stat.st_mtime >= self.spec.settle:
+                    yield source, self._record_for(source, prior)
+                else:
+                    still.append((source, prior))
+            waiting = still
+        summary.settling = len(waiting)
 
     def _work(self, source: SourceFile, record: LedgerItem, source_root: str,
               sink_root: str) -> WorkItem:
@@ -224,18 +379,23 @@ class BatchRunner:
         known = record.details.pop("known_hash", None)
         return WorkItem(
             source=self.spec.source, source_path=source.path, sink=self.spec.sink,
-            output_path=posixpath.join(sink_root, self.spec.output_rel(source.rel)),
+            output_path=posixpath.join(sink_root, self._output_rel(record)),
             steps=self.spec.steps, output=self.spec.output, known_hash=known, thumbs=sample,
         )
 
+    def _output_rel(self, record: LedgerItem) -> str:
+        """The output's path below the sink, from the URL ``_name_outputs`` chose."""
+        return (record.output_url or "")[len(self.spec.sink.url.rstrip("/")) + 1:]
+
     # -- outcomes --------------------------------------------------------------------------
-    def _record(self, outcome: ItemOutcome, record: LedgerItem, summary: RunSummary,
-) -> bool:
+    def _record(self, outcome: ItemOutcome, record: LedgerItem, work: WorkItem,
+                summary: RunSummary) -> bool:
         """Write the outcome to the ledger; True when the item should be tried again."""
         record.timings, record.finished = outcome.timings, time.time()
         record.seconds = record.finished - (record.started or record.finished)
         if outcome.ok:
             record.status, record.error = "done", None
+            record.details.pop("failed_since", None)
             record.content_hash = outcome.content_hash
             if not outcome.unchanged:
                 kept = {k: v for k, v in record.details.items()  # not the old content's thumbs
@@ -248,7 +408,7 @@ class BatchRunner:
                 summary.unchanged += 1
             else:
                 summary.done += 1
-            self._after_success(record)
+            self._after_success(record, work)
             self.listener(event, record)
             return False
         if outcome.retryable and record.attempts <= self.spec.retries and not self._stop:
@@ -258,9 +418,11 @@ class BatchRunner:
             self.listener("retry", record)
             return True
         record.status, record.error = "failed", outcome.error
+        record.details.setdefault("failed_since", record.finished)
         self.ledger.put(record)
         summary.failed += 1
-        summary.failures.append((record.input_url, outcome.error or "failed"))
+        summary.failures.append(Failure(record.input_url, outcome.error or "failed",
+                                        record.details["failed_since"]))
         self.listener("failed", record)
         return False
 
@@ -269,8 +431,8 @@ class BatchRunner:
         """After Ctrl-C: wait for what is running, then give the rest back as pending."""
         finished, unfinished = wait(inflight, timeout=grace)
         for future in finished:
-            record, _ = inflight[future]
-            self._record(future.result(), record, summary)
+            record, work = inflight[future]
+            self._record(future.result(), record, work, summary)
         for future in unfinished:
             future.cancel()
             record, _ = inflight[future]
@@ -288,21 +450,34 @@ class BatchRunner:
             record.details[f"thumb_{kind}"] = name
         self.ledger.put(record)
 
-    def _after_success(self, record: LedgerItem) -> None:
-        """``on_success``: keep the input, delete it, or move it (never processed twice)."""
+    def _after_success(self, record: LedgerItem, work: WorkItem) -> None:
+        """``on_success``: keep the input, delete it, or move it (never processed twice), but
+        only once its own output is verified written; a moved input never replaces another
+        file at the target (it takes a numbered name there)."""
         action = self.spec.on_success
         if action == "keep":
             return
         fs, root = self.spec.source.open()
         path = root if self._single else posixpath.join(root, record.rel)
         try:
+            problem = self._output_problem(record, work)
+            if problem is not None:
+                record.details["on_success_error"] = f"{problem}: the input was kept"
+                self.ledger.put(record)
+                log.warning("%s: %s: the input was kept", record.input_url, problem)
+                return
             if action == "delete":
                 fs.rm_file(path)
             elif action.startswith("move:"):
+                data = fs.cat_file(path)
                 target = Location(action[len("move:"):], self.spec.source.options)
                 target_fs, target_root = target.open()
-                write_output(target_fs, posixpath.join(target_root, record.rel),
-                             fs.cat_file(path))  # makes the folders a local target needs
+                rel = PurePosixPath(record.rel).name if self._single else record.rel
+                moved = _free_target(target_fs, posixpath.join(target_root, rel), data)
+                if moved is not None:
+                    write_output(target_fs, moved, data)  # makes the folders a local target needs
+                    if int(target_fs.info(moved)["size"]) != len(data):
+                        raise OSError(f"the copy at {moved} is incomplete")
                 fs.rm_file(path)
             record.details["input_moved"] = action
             self.ledger.put(record)
@@ -310,3 +485,27 @@ class BatchRunner:
             record.details["on_success_error"] = str(exc)
             self.ledger.put(record)
             log.warning("%s: on-success %s failed: %s", record.input_url, action, exc)
+
+    def _output_problem(self, record: LedgerItem, work: WorkItem) -> str | None:
+        """Why the output cannot be trusted yet (missing, or not the size written), or None."""
+        fs_out, _ = self.spec.sink.open()
+        try:
+            size = int(fs_out.info(work.output_path)["size"])
+        except FileNotFoundError:
+            return f"the output {record.output_url} is missing"
+        expected = record.details.get("output_bytes")
+        if expected is not None and size != expected:
+            return f"the output {record.output_url} has {size} bytes, not the {expected} written"
+        return None
+
+
+def _free_target(fs: Any, path: str, data: bytes) -> str | None:
+    """Where a moved input goes: ``path``, or ``name-2.ext``… when another file is there
+    already; None when the very same bytes are there (nothing to copy)."""
+    candidate, n = path, 1
+    while fs.exists(candidate):
+        if fs.cat_file(candidate) == data:
+            return None
+        n += 1
+        candidate = numbered(path, n)
+    return candidate

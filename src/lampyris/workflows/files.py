@@ -1,7 +1,9 @@
 """Turning command-line inputs (files, folders, globs) into (source, output) pairs.
 
 A folder keeps its tree under the output folder; a glob keeps the tree below its first
-wildcard; a file lands at the top. Outputs are ``<relative path stem>.<ext>``.
+wildcard; a file lands at the top. Outputs are ``<relative path stem>.<ext>`` by default;
+``workflows.naming`` says how else they can be named, and two inputs that would share an
+output (or its sidecar) are refused before anything runs.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from lampyris.errors import InvalidParameterError
 from lampyris.imaging.encode import OutputFormat
+from lampyris.workflows.naming import Naming, collision_message, numbered
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
@@ -67,42 +71,41 @@ def _glob_base(pattern: str) -> Path:
 
 
 def expand_inputs(
-    inputs: Iterable[str], output_dir: Path, extension: str | Callable[[Path], str]
+    inputs: Iterable[str], output_dir: Path, extension: str | Callable[[Path], str], *,
+    naming: Naming = Naming.stem, sidecar: str | None = None,
 ) -> tuple[list[FileTask], list[InputProblem]]:
     """All tasks for ``inputs``, in a stable order, and the inputs that could not be used.
 
     ``extension`` (with the dot) is the outputs' suffix, or a function of the input's name
-    that gives it (outputs that keep their input's format).
+    that gives it (outputs that keep their input's format). ``sidecar`` (``".xmp"``): each
+    output also has ``<output stem><sidecar>`` beside it, which must not clash either.
+
+    Two inputs that would share an output or a sidecar raise ``InvalidParameterError`` naming
+    both, unless ``naming`` is ``number``; one file named twice is one task, not a collision.
 
     Files already under ``output_dir`` are never inputs, so re-running over a tree that
     contains its own output folder does not cut out the cutouts.
     """
     output_dir = output_dir.resolve()
-    tasks: list[FileTask] = []
+    found: list[tuple[Path, Path]] = []  # (source, destination), in listing order
+    seen: set[tuple[Path, Path]] = set()
     problems: list[InputProblem] = []
-    seen: dict[Path, Path] = {}
 
     def add(source: Path, relative: Path) -> None:
-        source = source.resolve()
         suffix = extension if isinstance(extension, str) else extension(relative)
-        destination = output_dir / relative.with_suffix(suffix)
-        other = seen.get(destination)
-        if other == source:
-            return
-        if other is not None:
-            reason = f"output {destination} already comes from {other}"
-            problems.append(InputProblem(str(source), reason))
-            return
-        seen[destination] = source
-        tasks.append(FileTask(source, destination))
+        name = relative.name if naming == Naming.keep_extension else relative.stem
+        entry = (source.resolve(), output_dir / relative.with_name(name + suffix))
+        if entry not in seen:  # one file named twice is one task
+            seen.add(entry)
+            found.append(entry)
 
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
-            found = list(_walk(path, output_dir))
-            if not found:
+            images = list(_walk(path, output_dir))
+            if not images:
                 problems.append(InputProblem(item, "folder holds no images"))
-            for source in found:
+            for source in images:
                 add(source, source.relative_to(path))
         elif path.is_file():
             add(path, Path(path.name))
@@ -116,4 +119,36 @@ def expand_inputs(
                 add(source, source.relative_to(base))
         else:
             problems.append(InputProblem(item, "no such file or folder"))
-    return tasks, problems
+    destinations = _unique(found, sidecar, numbering=naming == Naming.number)
+    return [FileTask(source, dest) for (source, _), dest in zip(found, destinations,
+                                                                 strict=True)], problems
+
+
+def _claims(destination: Path, sidecar: str | None) -> list[Path]:
+    """The paths one output writes: itself, and its sidecar if any."""
+    return [destination] + ([destination.with_suffix(sidecar)] if sidecar else [])
+
+
+def _unique(found: list[tuple[Path, Path]], sidecar: str | None, *, numbering: bool
+            ) -> list[Path]:
+    """The destination of each ``(source, destination)`` in ``found``, none shared. Where two
+    sources claim one path, the first in sorted order keeps it; each other gets the first
+    numbered name that no input claims (``numbering``), or the run is refused."""
+    claimed = {path for _, dest in found for path in _claims(dest, sidecar)}
+    owners: dict[Path, Path] = {}
+    unique: dict[int, Path] = {}
+    for i in sorted(range(len(found)), key=lambda i: found[i]):
+        source, dest = found[i]
+        clash = next((path for path in _claims(dest, sidecar)
+                      if owners.get(path, source) != source), None)
+        if clash is not None and not numbering:
+            raise InvalidParameterError(collision_message(str(clash), str(owners[clash]),
+                                                          str(source)))
+        if clash is not None:
+            base, n = dest, 2
+            while any(path in claimed or path in owners for path in _claims(dest, sidecar)):
+                dest, n = base.with_name(numbered(base.name, n)), n + 1
+        for path in _claims(dest, sidecar):
+            owners[path] = source
+        unique[i] = dest
+    return [unique[i] for i in range(len(found))]

@@ -1,6 +1,7 @@
 """The batch ledger: what happened to every input, so a re-run does only what is left.
 
-One SQLite file (next to the run by default). An item is keyed by its input URL and the
+One SQLite file that belongs to the destination (``default_path``), so a run started from any
+directory, by cron or by hand, finds the same history. An item is keyed by its input URL and the
 destination root, and remembers the input's content hash and listing stamp (size, ETag or
 mtime), the fingerprint of the steps and parameters, where the output went, its status, error,
 attempts and timings. A re-run skips an item that is ``done`` with the same fingerprint whose
@@ -11,7 +12,11 @@ house look ``--consistent`` measured).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -21,6 +26,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 Status = Literal["pending", "running", "done", "failed"]
+
+LEDGER_FOLDER = ".lampyris"  # in a local destination: the ledger, report, summary, thumbnails
+STATE_ENV = "LAMPYRIS_STATE_DIR"
+LEGACY_BATCH_LEDGER = Path("lampyris-batch.ledger.db")  # batch's ledger before: in the cwd
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -83,6 +92,51 @@ class LedgerItem:
     seconds: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def state_dir() -> Path:
+    """Where lampyris keeps per-user state: ``$LAMPYRIS_STATE_DIR``, else
+    ``$XDG_STATE_HOME/lampyris``, else ``~/.local/state/lampyris``."""
+    if os.environ.get(STATE_ENV):
+        return Path(os.environ[STATE_ENV])
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "lampyris"
+
+
+def default_path(dest: str) -> Path:
+    """The ledger of the destination ``dest`` (a local path or a URL).
+
+    A local destination keeps it inside itself, in ``.lampyris/ledger.db``: another working
+    directory, another user's cron, a second machine mounting the folder all see it, and it
+    moves with the folder. A bucket cannot hold a live SQLite file, so a URL's ledger is in
+    the per-user state directory, under ``ledgers/<name>-<hash of the URL>/ledger.db``.
+    """
+    local = dest[len("file://"):] if dest.startswith("file://") else dest
+    if "://" not in local:
+        return Path(os.path.abspath(local)) / LEDGER_FOLDER / "ledger.db"
+    key = dest.rstrip("/")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", key.split("://", 1)[1])[-60:].strip("_") or "root"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return state_dir() / "ledgers" / f"{name}-{digest}" / "ledger.db"
+
+
+def adopt(legacy: Path, path: Path, dest: str) -> bool:
+    """Copy an older ledger that recorded work for ``dest`` (it lived in the working
+    directory) to ``path``, with its thumbnails, when ``path`` has none yet: upgrading never
+    processes a destination again. True when it was copied."""
+    if path.exists() or not legacy.is_file() or legacy.resolve() == path.resolve():
+        return False
+    with Ledger(legacy) as old:
+        if not old.counts(dest):
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(path) as new:
+            old._db.backup(new)
+        new.close()
+    thumbs = Path(f"{legacy}.thumbs")
+    if thumbs.is_dir():
+        shutil.copytree(thumbs, Path(f"{path}.thumbs"), dirs_exist_ok=True)
+    return True
 
 
 class Ledger:
@@ -171,6 +225,14 @@ class Ledger:
             query, args = query + " AND dest = ?", [*args, dest]
         for row in self._db.execute(query + " ORDER BY rel", args):
             yield _item(row)
+
+    def outputs(self, dest: str) -> dict[str, str]:
+        """Output URL → the input URL whose result it holds, for every input done into
+        ``dest``: what a new input must not overwrite."""
+        rows = self._db.execute(
+            "SELECT output_url, input_url FROM items WHERE dest = ? AND status = 'done' "
+            "AND output_url IS NOT NULL", (dest,))
+        return {output: source for output, source in rows}
 
     def counts(self, dest: str | None = None) -> dict[str, int]:
         query = "SELECT status, count(*) FROM items"

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -34,8 +35,9 @@ def summary_json(summary: RunSummary, ledger: Ledger, dest: str, *,
     """
     run = find_run(ledger, summary.run_id)
     totals = ledger.counts(dest)
-    failures = [{"input": url, "reason": reason}
-                for url, reason in islice(summary.failures, max(0, max_failures))]
+    failures = [{"input": f.input_url, "reason": f.reason, "since": _iso(f.since),
+                 "standing": f.standing}
+                for f in islice(summary.failures, max(0, max_failures))]
     return {
         "run": {
             "id": summary.run_id,
@@ -52,6 +54,8 @@ def summary_json(summary: RunSummary, ledger: Ledger, dest: str, *,
             "unchanged": summary.unchanged,
             "skipped": summary.skipped,
             "failed": summary.failed,
+            "standing_failures": summary.standing,
+            "still_being_written": summary.settling,
             "retries": summary.retries,
             "interrupted": summary.interrupted,
             "seconds": round(summary.seconds, 3),
@@ -64,6 +68,13 @@ def summary_json(summary: RunSummary, ledger: Ledger, dest: str, *,
         "failures": failures,
         "failures_left_out": len(summary.failures) - len(failures),
     }
+
+
+def _iso(seconds: float | None) -> str | None:
+    """A ledger time as ISO 8601 UTC, for people and scripts alike."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
 
 
 def write_json(path: Path, data: Any) -> Path:

@@ -81,7 +81,9 @@ def _header(out: IO[str], ledger: Ledger, dest: str, counts: dict[str, int],
         seconds, rate = summary.seconds, summary.rate
         cells += [("processed this run", "", summary.done),
                   ("unchanged", "", summary.unchanged), ("skipped", "", summary.skipped),
-                  ("failed this run", "", summary.failed), ("retries", "", summary.retries)]
+                  ("failed this run", "", summary.failed),
+                  ("failed before, unchanged", "", summary.standing),
+                  ("retries", "", summary.retries)]
     elif run.get("finished") is not None:
         seconds = float(run["finished"]) - float(run["started"])
         done = sum(1 for item in ledger.items(status="done", dest=dest)
@@ -157,7 +159,8 @@ def _failures(out: IO[str], ledger: Ledger, dest: str, total: int, cap: int) -> 
     if not total:
         out.write('<p class="note">Nothing failed.</p></section>\n')
         return
-    out.write("<table><thead><tr><th>File</th><th>Attempts</th><th>Reason</th></tr></thead>"
+    out.write("<table><thead><tr><th>File</th><th>Failing since</th><th>Attempts</th>"
+              "<th>Reason</th></tr></thead>"
               "<tbody>\n")
     more = 0
     for shown, item in enumerate(ledger.items(status="failed", dest=dest)):
@@ -167,8 +170,11 @@ def _failures(out: IO[str], ledger: Ledger, dest: str, total: int, cap: int) -> 
         reason = item.error or "failed"
         if len(reason) > MAX_REASON_CHARS:
             reason = reason[:MAX_REASON_CHARS] + "…"
+        since = item.details.get("failed_since") or item.finished
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(since)) if since else ""
         out.write(f'<tr><td class="rel">{esc(item.rel or item.input_url)}</td>'
-                  f'<td>{item.attempts}</td><td class="reason">{esc(reason)}</td></tr>\n')
+                  f'<td>{when}</td><td>{item.attempts}</td>'
+                  f'<td class="reason">{esc(reason)}</td></tr>\n')
     out.write("</tbody></table>\n")
     if more:
         out.write(f'<p class="note">{more} more failures not shown; the ledger holds them '

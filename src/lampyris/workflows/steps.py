@@ -62,14 +62,20 @@ class OutputSpec:
         return extension(self.format).lstrip(".")
 
 
+def step_name(name: str) -> str:
+    """A step's name in either spelling: ``auto-tone`` (the command's) is ``auto_tone``."""
+    return name.strip().lower().replace("-", "_")
+
+
 def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:
     """Validate a chain: every step exists and its parameters pass the op's model."""
     if not chain:
         raise InvalidParameterError("a workflow needs at least one step")
     steps: list[Step] = []
-    for name, params in chain:
+    for given, params in chain:
+        name = step_name(given)
         if name not in STEPS:
-            raise InvalidParameterError(f"unknown step {name!r}: one of {', '.join(STEPS)}")
+            raise InvalidParameterError(f"unknown step {given!r}: one of {', '.join(STEPS)}")
         try:
             CATALOG[STEPS[name]].params.model_validate(params)
         except ValidationError as exc:

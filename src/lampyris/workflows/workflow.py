@@ -11,7 +11,7 @@ Example::
       - auto_tone: {strength: 0.8}
     consistent: true      # one house look for the whole source, kept in the ledger
     output: {format: jpeg, quality: 90}
-    naming: "{dir}{stem}.{ext}"
+    naming: stem          # or keep-extension, number, or a template "{dir}{stem}.{ext}"
     concurrency: 4
     on_success: keep
 
@@ -65,7 +65,7 @@ class WorkflowFile(BaseModel):
     sink: str
     steps: list[str | dict[str, dict[str, Any] | None]]
     output: OutputConfig = OutputConfig()
-    naming: str = "{dir}{stem}.{ext}"
+    naming: str = "stem"
     storage_options: dict[str, dict[str, Any]] = {}
     concurrency: int = Field(default=0, ge=0)
     backend: Literal["local", "remote", "ray"] = "local"
@@ -73,6 +73,7 @@ class WorkflowFile(BaseModel):
     retries: int = Field(default=2, ge=0)
     retry_failed: bool = False
     on_success: str = "keep"
+    settle: float = Field(default=2.0, ge=0)
     ledger: str | None = None
     report: str | None = None
     summary: str | None = None
@@ -115,7 +116,7 @@ class WorkflowFile(BaseModel):
             source=self.location(self.source, base), sink=self.location(self.sink, base),
             steps=tuple(steps), output=output,
             naming=self.naming, retries=self.retries, retry_failed=self.retry_failed,
-            on_success=self.on_success,
+            on_success=self.on_success, settle=self.settle,
         )
 
 

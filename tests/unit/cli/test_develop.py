@@ -88,11 +88,43 @@ def test_auto_tone_brightens_a_dark_image_keeps_its_format_and_writes_the_settin
     assert again.exit_code == 0 and "done 0 · skipped 2" in flat(again)
     save(photo(-2.0), workdir / "in" / "dim.jpg")  # dim.png's sidecar name, and with webp its
     clash = invoke("auto-tone", "in", "-o", "out", "--xmp", "--format", "webp")  # output name
-    assert clash.exit_code == 1 and "done 2" in flat(clash)
-    assert "dim.webp already comes from" in flat(clash)
+    inputs = " and ".join(str((workdir / "in" / name).resolve()) for name in ("dim.jpg",
+                                                                              "dim.png"))
+    assert clash.exit_code == 2, clash.output
+    assert (f"error: {inputs} would both be written to {(workdir / 'out' / 'dim.webp').resolve()}"
+            ": use --naming keep-extension") in flat(clash)
+    assert not list((workdir / "out").glob("*.webp"))
     sidecars = invoke("auto-tone", "in", "-o", "other", "--xmp")
-    assert sidecars.exit_code == 1 and "done 2" in flat(sidecars)
-    assert "sidecar " in flat(sidecars) and "dim.xmp already comes from" in flat(sidecars)
+    assert sidecars.exit_code == 2, sidecars.output
+    assert (f"{inputs} would both be written to {(workdir / 'other' / 'dim.xmp').resolve()}"
+            in flat(sidecars))
+    assert not (workdir / "other").exists()
+    named = invoke("auto-tone", "in", "-o", "other", "--xmp", "--naming", "keep-extension")
+    assert named.exit_code == 0 and "done 3 · skipped 0 · failed 0" in flat(named)
+    assert sorted(p.name for p in (workdir / "other").iterdir()) == [
+        "dark.jpg.jpg", "dark.jpg.xmp", "dim.jpg.jpg", "dim.jpg.xmp", "dim.png.png",
+        "dim.png.xmp"]
+
+
+def test_auto_tone_refuses_two_inputs_of_one_stem_before_measuring_anything(
+        workdir: Path) -> None:
+    save(photo(-2.0), workdir / "in" / "0020.jpg")
+    save(photo(1.0), workdir / "in" / "0020.png")
+    refused = invoke("auto-tone", "in", "-o", "out", "--format", "png", "--consistent",
+                     "--save-look", "look.json")
+    assert refused.exit_code == 2, refused.output
+    assert "0020.jpg and " in flat(refused) and "0020.png would both be written to " in flat(
+        refused)
+    assert "house look" not in flat(refused)
+    assert not (workdir / "out").exists() and not (workdir / "look.json").exists()
+
+    numbered = invoke("auto-tone", "in", "-o", "out", "--naming", "number", "--format", "png")
+    assert numbered.exit_code == 0, numbered.output
+    assert sorted(p.name for p in (workdir / "out").iterdir()) == ["0020-2.png", "0020.png"]
+    dark = luminance(pixels(workdir / "in" / "0020.jpg")).mean()
+    bright = luminance(pixels(workdir / "in" / "0020.png")).mean()
+    assert luminance(pixels(workdir / "out" / "0020.png")).mean() > 2 * dark  # from 0020.jpg
+    assert luminance(pixels(workdir / "out" / "0020-2.png")).mean() > 0.5 * bright
 
 
 def test_consistent_brings_a_set_to_one_look(workdir: Path) -> None:

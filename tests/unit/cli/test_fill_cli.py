@@ -186,6 +186,39 @@ def test_an_existing_output_is_skipped_unless_overwrite(workdir: Path) -> None:
     assert forced.exit_code == 0 and "done 1 · skipped 0 · failed 0" in flat(forced)
 
 
+@pytest.mark.parametrize("command", [["fill", "--mask", "mask.png"], ["expand"],
+                                     ["composite", "--prompt", "linen"]])
+def test_two_inputs_of_one_stem_are_refused_before_anything_runs(workdir: Path,
+                                                                 command: list[str]) -> None:
+    save(photo(), workdir / "in" / "0020.jpg")
+    save(photo(1), workdir / "in" / "0020.png")
+    save(hole(), workdir / "mask.png")
+    result = invoke(command[0], "in", "--output", "out", *command[1:])
+    assert result.exit_code == 2, result.output
+    names = [str((workdir / "in" / n).resolve()) for n in ("0020.jpg", "0020.png")]
+    assert (f"error: {names[0]} and {names[1]} would both be written to "
+            f"{(workdir / 'out' / '0020.png').resolve()}: use --naming") in flat(result)
+    assert "done" not in flat(result)
+    assert not (workdir / "out").exists()
+
+
+def test_numbered_outputs_are_each_drawn_from_their_own_input(workdir: Path) -> None:
+    jpeg, png = photo(), photo(1)
+    save(jpeg, workdir / "in" / "0020.jpg")
+    save(png, workdir / "in" / "0020.png")
+    save(hole(), workdir / "mask.png")
+    result = invoke("fill", "in", "--mask", "mask.png", "--output", "out", "--naming", "number",
+                    "--variations", "2")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (workdir / "out").iterdir()) == [
+        "0020-0.png", "0020-1.png", "0020-2-0.png", "0020-2-1.png"]
+    outside = hole() == 0
+    for name, original in (("0020-0.png", read(workdir / "in" / "0020.jpg")),
+                           ("0020-2-1.png", png)):
+        assert np.array_equal(read(workdir / "out" / name)[outside], original[outside])
+    assert not np.array_equal(jpeg[outside], png[outside])
+
+
 # -- expand ---------------------------------------------------------------------------------
 def test_expand_writes_the_size_asked_with_the_picture_where_it_was_placed(
         workdir: Path) -> None:

@@ -11,10 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from rich.console import Console
 from typer.testing import CliRunner, Result
 
-import lampyris.cli.batch as cli_batch
 from lampyris.cli.app import app
 from lampyris.workflows.ledger import Ledger
 from lampyris.workflows.look import STATE, read_look
@@ -26,13 +24,13 @@ Check = Callable[[bytes], None]
 
 @pytest.fixture(autouse=True)
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run in an empty folder with none of the batch options' environment variables, and a
-    console wide enough that messages are not wrapped."""
+    """Run in an empty folder with none of the batch options' environment variables and a
+    per-user state directory of its own (the consoles never wrap a pipe: no width set)."""
     monkeypatch.chdir(tmp_path)
     for name in ("LAMPYRIS_LEDGER", "LAMPYRIS_JOBS", "LAMPYRIS_SERVER_URL", "LAMPYRIS_CLIENT_ID",
                  "LAMPYRIS_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli_batch, "console", Console(stderr=True, width=500, no_color=True))
+    monkeypatch.setenv("LAMPYRIS_STATE_DIR", str(tmp_path / "state"))
     return tmp_path
 
 
@@ -58,16 +56,17 @@ def test_batch_then_status(workdir: Path, image: Image_, is_cutout: Check) -> No
     for rel in ("a.png", "sub/b.png"):
         is_cutout((workdir / "out" / rel).read_bytes())
 
-    summary = json.loads((workdir / "lampyris-batch.summary.json").read_text())
+    records = workdir / "out" / ".lampyris"  # the destination's own ledger, report, summary
+    summary = json.loads((records / "summary.json").read_text())
     assert summary["this_run"]["done"] == 2 and summary["this_run"]["failed"] == 0
     assert summary["ledger"] == {"done": 2, "failed": 0, "pending": 0, "running": 0, "total": 2}
     assert summary["run"]["source"] == str(workdir / "in")
     assert summary["run"]["dest"] == str(workdir / "out")
     assert (summary["run"]["outcome"], summary["run"]["steps"]) == ("finished", ["cutout"])
-    report = (workdir / "lampyris-batch.report.html").read_text()
+    report = (records / "report.html").read_text()
     assert report.startswith("<!DOCTYPE html>") and report.rstrip().endswith("</html>")
     assert report.count("data:image/jpeg;base64,") == 4  # before and after, per input
-    thumbs = workdir / "lampyris-batch.ledger.db.thumbs"
+    thumbs = records / "ledger.db.thumbs"
     assert len(list(thumbs.iterdir())) == 4
 
     put(workdir / "in", "broken.png", b"\x89PNG\r\n\x1a\n not really")
@@ -76,14 +75,14 @@ def test_batch_then_status(workdir: Path, image: Image_, is_cutout: Check) -> No
     assert "done 0 · unchanged 0 · skipped 2 · failed 1" in flat(again)
     assert f"✗ {workdir / 'in' / 'broken.png'}:" in flat(again)
 
-    status = invoke("batch", "status", "lampyris-batch.ledger.db")
+    status = invoke("batch", "status", "out")
     assert status.exit_code == 0, status.output
     text = flat(status)
     assert f"{workdir / 'out'}: done 2 · failed 1 · pending 0" in text
-    assert "✗ broken.png:" in text and "(1 attempt(s))" in text
-    assert f"run 1: {workdir / 'in'} → {workdir / 'out'} finished" in text
-    assert f"run 2: {workdir / 'in'} → {workdir / 'out'} finished" in text
-    assert invoke("batch", "status").output == status.output  # the default ledger
+    assert "✗ broken.png:" in text and "(1 attempt(s), since " in text
+    assert "run 1 " in text and f"{workdir / 'in'} finished" in text and "run 2 " in text
+    by_file = invoke("batch", "status", str(records / "ledger.db"))
+    assert by_file.output == status.output
 
 
 def test_run_a_workflow_file(workdir: Path, image: Image_) -> None:
@@ -104,7 +103,7 @@ def test_run_a_workflow_file(workdir: Path, image: Image_) -> None:
     with Image.open(project / "catalog" / "shoe-white.jpg") as out:
         assert (out.format, out.size) == ("JPEG", (160, 120))
         assert min(out.getpixel((2, 2))) > 245  # type: ignore[arg-type]
-    assert (project / "state" / "flow.db").is_file()
+    assert (project / "state" / "flow.db").is_file()  # the file's own ledger wins
     summary = json.loads((project / "state" / "flow.summary.json").read_text())
     assert summary["this_run"]["done"] == 1
     assert (project / "state" / "flow.report.html").is_file()
@@ -115,20 +114,21 @@ def test_jpeg_without_a_background_is_refused(workdir: Path, image: Image_) -> N
     result = invoke("batch", "in", "out", "--format", "jpeg")
     assert result.exit_code == 2
     assert "JPEG has no transparency: give the cutout a background colour" in flat(result)
-    assert not (workdir / "lampyris-batch.ledger.db").exists()
+    assert not (workdir / "out").exists()
 
 
 def test_a_fill_step_after_a_background_is_refused(workdir: Path) -> None:
     result = invoke("batch", "in", "out", "--steps", "cutout,fill", "--background", "white")
     assert result.exit_code == 2
     assert "step 'fill' fills a cutout's transparent background" in flat(result)
-    assert not (workdir / "lampyris-batch.ledger.db").exists()
+    assert not (workdir / "out").exists()
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (["batch", "in"], "usage: lampyris batch SRC DST"),
-    (["batch", "status", "a.db", "b.db"], "usage: lampyris batch status [LEDGER]"),
-    (["batch", "status"], "no ledger at lampyris-batch.ledger.db"),
+    (["batch", "status", "a.db", "b.db"], "usage: lampyris batch status [DST | LEDGER]"),
+    (["batch", "status"], "which batch? lampyris batch status DST"),
+    (["batch", "status", "nowhere"], "nothing has run into that destination yet"),
     (["batch", "in", "out", "--on-success", "archive"], "on_success is keep, delete or move:URL"),
     (["batch", "in", "out", "--storage-option", "endpoint"], "--storage-option takes"),
     (["batch", "in", "out", "--backend", "ray"], "the ray backend is not part of this version"),
@@ -155,7 +155,6 @@ def test_dry_run_lists_without_touching_anything(workdir: Path, image: Image_) -
     assert result.exit_code == 0, flat(result)
     assert "2 to process" in flat(result) and "a.png" in flat(result)
     assert not (workdir / "out").exists()
-    assert not (workdir / "lampyris-batch.ledger.db").exists()
     assert invoke("batch", "in", "out", "--jobs", "1").exit_code == 0
     again = invoke("batch", "in", "out", "--dry-run")
     assert "0 to process, 2 already done" in flat(again)
@@ -192,7 +191,7 @@ def test_cutout_then_consistent_auto_tone_resumes_with_the_same_look(
         assert luminance(toned[subject]).mean() > 1.2 * luminance(plain[subject]).mean()
 
     def stored() -> dict[str, object]:
-        with Ledger(workdir / "lampyris-batch.ledger.db") as ledger:
+        with Ledger(workdir / "out" / ".lampyris" / "ledger.db") as ledger:
             value = ledger.get_state(str(workdir / "in"), str(workdir / "out"), STATE)
         assert isinstance(value, dict)
         return value
@@ -229,4 +228,4 @@ def test_house_look_usage_errors_exit_2(workdir: Path, args: list[str], message:
     result = invoke("batch", "in", "out", *args)
     assert result.exit_code == 2, result.output
     assert message in flat(result)
-    assert not (workdir / "lampyris-batch.ledger.db").exists()
+    assert not (workdir / "out").exists()

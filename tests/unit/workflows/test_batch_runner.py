@@ -240,7 +240,7 @@ def test_a_corrupt_input_fails_with_a_reason_and_stays_failed(
     first = run(make_spec(), ledger, events)
     assert counts(first) == {"listed": 2, "done": 1, "unchanged": 0, "skipped": 0,
                              "failed": 1, "retries": 0}
-    assert first.failures == [("memory://in/broken.png",
+    assert [(f.input_url, f.reason) for f in first.failures] == [("memory://in/broken.png",
                                "image data is damaged or truncated: image file is truncated")]
     assert events.of("failed") == ["broken.png"]
     assert not memfs.exists("/out/broken.png")
@@ -248,8 +248,12 @@ def test_a_corrupt_input_fails_with_a_reason_and_stays_failed(
     assert (broken.status, broken.attempts, broken.run_id) == ("failed", 1, first.run_id)
     assert broken.error is not None and "truncated" in broken.error
 
-    second = run(make_spec(), ledger)  # a failed input is not tried again by default
-    assert (second.skipped, second.failed, second.done) == (2, 0, 0)
+    second = run(make_spec(), ledger)  # a failed input is not tried again by default...
+    assert (second.skipped, second.failed, second.done) == (1, 0, 0)
+    assert second.standing == 1  # ...but reported again, with the reason of the first time
+    (standing,) = second.failures
+    assert (standing.input_url, standing.standing) == ("memory://in/broken.png", True)
+    assert standing.reason == broken.error and standing.since == broken.details["failed_since"]
 
     third = run(make_spec(retry_failed=True), ledger)
     assert (third.skipped, third.failed, third.done) == (1, 1, 0)
@@ -329,7 +333,7 @@ def test_a_storage_error_that_persists_fails_after_the_retries(
     a = ledger.get("flaky://in/a.png", DST)
     assert a is not None and (a.status, a.attempts) == ("failed", 3)
     assert a.error == "read: connection reset while reading /in/a.png"
-    assert summary.failures == [("flaky://in/a.png", a.error)]
+    assert [(f.input_url, f.reason) for f in summary.failures] == [("flaky://in/a.png", a.error)]
     assert not memfs.exists("/out/a.png")
 
     flaky.failures["/in/a.png"] = 99
@@ -351,7 +355,7 @@ def test_delete_removes_each_processed_input(inputs: dict[str, bytes], memfs: Me
     assert memfs.exists("/in/broken.png") and memfs.exists("/in/notes.txt")  # kept
     assert "input_moved" not in rows(ledger)["broken.png"].details
     again = run(make_spec(on_success="delete"), ledger)
-    assert (again.listed, again.done, again.skipped) == (1, 0, 1)
+    assert (again.listed, again.done, again.skipped, again.standing) == (1, 0, 0, 1)
 
 
 def test_move_puts_processed_inputs_aside_once(inputs: dict[str, bytes],

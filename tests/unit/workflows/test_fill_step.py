@@ -142,12 +142,13 @@ def test_lampyris_batch_runs_cutout_fill_auto_tone(inputs: Path, workdir: Path) 
     assert "done 3 · unchanged 0 · skipped 0 · failed 0" in " ".join(result.output.split())
     for rel in ("a", "b", "sub/c"):
         assert_filled_product((workdir / "out" / f"{rel}.jpg").read_bytes(), "JPEG")
-    with Ledger(workdir / "lampyris-batch.ledger.db") as ledger:
+    records = workdir / "out" / ".lampyris"  # the destination's own ledger and summary
+    with Ledger(records / "ledger.db") as ledger:
         items = list(ledger.items())
         assert len(items) == 3
         for item in items:
             assert_fill_recorded(item)
-    summary = json.loads((workdir / "lampyris-batch.summary.json").read_text())
+    summary = json.loads((records / "summary.json").read_text())
     assert summary["run"]["steps"] == ["cutout", "fill", "auto_tone"]
 
 

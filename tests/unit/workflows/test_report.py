@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lampyris.workflows.batch import RunSummary
+from lampyris.workflows.batch import Failure, RunSummary
 from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.report import summary_json, write_html_report, write_json
 
@@ -107,7 +107,7 @@ def summary(ledger: Ledger, thumbs: Path) -> RunSummary:
                           fingerprint="f", status="failed", error="elsewhere"))
     ledger.finish_run(run_id, "finished")
     return RunSummary(run_id, listed=6, done=3, skipped=1, failed=2, retries=4, seconds=2.0,
-                      failures=[(SOURCE + rel, reason) for rel, reason in failures])
+                      failures=[Failure(SOURCE + rel, reason) for rel, reason in failures])
 
 
 def test_json_has_this_runs_counts_the_ledger_totals_and_the_failures(
@@ -118,11 +118,13 @@ def test_json_has_this_runs_counts_the_ledger_totals_and_the_failures(
     assert data["run"]["steps"] == ["cutout", "trim"]
     assert data["run"]["outcome"] == "finished"
     assert data["this_run"] == {"listed": 6, "done": 3, "unchanged": 0, "skipped": 1,
-                                "failed": 2, "retries": 4, "interrupted": False,
+                                "failed": 2, "standing_failures": 0,
+                                "still_being_written": 0, "retries": 4, "interrupted": False,
                                 "seconds": 2.0, "images_per_second": 1.5}
     assert data["ledger"] == {"done": 3, "failed": 2, "pending": 1, "running": 0, "total": 6}
     assert [f["input"] for f in data["failures"]] == [SOURCE + "bad.jpg", SOURCE + "gone.png"]
     assert data["failures"][0]["reason"].startswith("decode: cannot identify")
+    assert data["failures"][0]["standing"] is False
     assert data["failures_left_out"] == 0
 
     path = write_json(tmp_path / "reports" / "run.json", data)
@@ -132,7 +134,7 @@ def test_json_has_this_runs_counts_the_ledger_totals_and_the_failures(
 
 def test_json_caps_the_failures_and_says_how_many_were_left_out(
         summary: RunSummary, ledger: Ledger) -> None:
-    summary.failures = [(f"{SOURCE}{i}.jpg", "boom") for i in range(7)]
+    summary.failures = [Failure(f"{SOURCE}{i}.jpg", "boom") for i in range(7)]
     data = summary_json(summary, ledger, DEST, max_failures=5)
     assert len(data["failures"]) == 5
     assert data["failures_left_out"] == 2
@@ -163,8 +165,8 @@ def test_html_embeds_the_thumbnail_pairs_and_lists_the_failures(
     assert [c[0] > c[1] for c in colors] == [True, False, True, False]  # before, after
 
     assert page.body_rows == [
-        ["bad.jpg", "3", "decode: cannot identify image <b>bold</b> & co"],
-        ["gone.png", "3", "fetch: [Errno 2] No such file"],
+        ["bad.jpg", "", "3", "decode: cannot identify image <b>bold</b> & co"],
+        ["gone.png", "", "3", "fetch: [Errno 2] No such file"],
     ]
     text = "".join(page.text)
     assert "a/one.jpg" in text and "641×480" in text and "1.25 s" in text

@@ -32,7 +32,7 @@ def test_an_empty_chain_is_refused() -> None:
         make_steps([])
 
 
-@pytest.mark.parametrize("name", ["resize", "Cutout", ""])
+@pytest.mark.parametrize("name", ["resize", "cut-out", ""])
 def test_an_unknown_step_is_named(name: str) -> None:
     with pytest.raises(InvalidParameterError, match=f"unknown step {name!r}: one of cutout, "
                        "auto_tone, straighten, edit, fill"):

@@ -97,7 +97,7 @@ def test_dotted_relative_paths_are_normalised(tmp_path: Path) -> None:
 def test_the_minimal_workflow_takes_the_defaults(tmp_path: Path) -> None:
     workflow = load_workflow(write(tmp_path, "source: in\nsink: memory://out\nsteps: [cutout]\n"))
     assert (workflow.backend, workflow.concurrency, workflow.on_success) == ("local", 0, "keep")
-    assert (workflow.naming, workflow.retries, workflow.ledger) == ("{dir}{stem}.{ext}", 2, None)
+    assert (workflow.naming, workflow.retries, workflow.ledger) == ("stem", 2, None)
     spec = workflow.batch_spec(tmp_path)
     assert spec.output == OutputSpec()
     assert spec.sink == Location("memory://out")

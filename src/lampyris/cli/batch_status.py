@@ -1,0 +1,79 @@
+"""``lampyris batch status [DST | LEDGER] [--json]``: what a destination's ledger says, on
+stdout (``--json`` for scripts: ``lampyris batch status out/ --json | jq .``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from lampyris.cli.console import fail, out
+from lampyris.workflows.ledger import LEGACY_BATCH_LEDGER, Ledger, default_path
+
+MAX_FAILURES = 20  # in the text form; --json lists them all
+
+
+def status_ledger(target: str | None, given: Path | None) -> Path:
+    """The ledger to show: a ledger file named as such, else the destination's own; with no
+    argument ``--ledger``, else an older ledger in the working directory."""
+    if target is None:
+        if given is not None:
+            return given
+        if LEGACY_BATCH_LEDGER.exists():
+            return LEGACY_BATCH_LEDGER
+        raise fail("which batch? lampyris batch status DST (its destination folder or URL), "
+                   "or --ledger FILE")
+    path = Path(target)
+    if path.is_file():
+        return path
+    return default_path(target if "://" in target else str(path.resolve()))
+
+
+def status_data(ledger: Ledger) -> dict[str, Any]:
+    """Per destination: counts, every failed input with its reason, and the last runs."""
+    runs = ledger.runs()
+    destinations = []
+    for dest in sorted({r["dest"] for r in runs} | set(ledger.counts())):
+        counts = ledger.counts(dest)
+        failures = [{"input": item.input_url, "rel": item.rel, "reason": item.error,
+                     "attempts": item.attempts,
+                     "since": item.details.get("failed_since") or item.finished}
+                    for item in ledger.items(status="failed", dest=dest)]
+        destinations.append({
+            "dest": dest,
+            "done": counts.get("done", 0), "failed": counts.get("failed", 0),
+            "pending": counts.get("pending", 0) + counts.get("running", 0),
+            "failures": failures,
+            "runs": [{k: r[k] for k in ("id", "source", "started", "finished", "outcome")}
+                     for r in runs if r["dest"] == dest][-5:],
+        })
+    return {"ledger": str(ledger.path), "destinations": destinations}
+
+
+def show_status(path: Path, *, as_json: bool = False) -> None:
+    if not path.exists():
+        raise fail(f"no ledger at {path}: nothing has run into that destination yet (or give "
+                   "the ledger file, or --ledger FILE)")
+    with Ledger(path) as ledger:
+        data = status_data(ledger)
+    if as_json:
+        out.print_json(json.dumps(data), highlight=False) if out.is_terminal else (
+            print(json.dumps(data, indent=2)))
+        return
+    out.print(f"ledger: {data['ledger']}", highlight=False)
+    for dest in data["destinations"]:
+        out.print(f"{dest['dest']}: done {dest['done']} · failed {dest['failed']} · "
+                  f"pending {dest['pending']}", highlight=False)
+        for failure in dest["failures"][:MAX_FAILURES]:
+            out.print(f"  ✗ {failure['rel']}: {failure['reason']} ({failure['attempts']} "
+                      f"attempt(s), since {_when(failure['since'])})", highlight=False)
+        if len(dest["failures"]) > MAX_FAILURES:
+            out.print(f"  … and {len(dest['failures']) - MAX_FAILURES} more (--json lists all)")
+        for run in dest["runs"]:
+            out.print(f"  run {run['id']} {_when(run['started'])}: {run['source']} "
+                      f"{run['outcome'] or 'running or killed'}", highlight=False)
+
+
+def _when(seconds: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds)) if seconds else "?"
