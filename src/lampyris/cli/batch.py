@@ -175,6 +175,7 @@ def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *,
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     last: RunSummary | None = None
     said = time.monotonic()  # when the last line was printed (for the heartbeat)
+    made = _missing_folders(outputs.ledger)
     try:
         with Ledger(outputs.ledger) as ledger:
             def once() -> RunSummary:
@@ -221,6 +222,8 @@ def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *,
                               "(Ctrl-C to stop)")
                 watch(once, watching.interval, stop)
     except LampyrisError as exc:
+        if last is None:  # refused before anything ran (a collision, a missing bucket)
+            _forget_new_ledger(outputs.ledger, made)
         raise _fail(str(exc)) from None
     finally:
         backend.close(cancel=True)
@@ -230,6 +233,29 @@ def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *,
         raise typer.Exit(130)
     if last is not None and (last.failed or last.standing) and not allow_failures:
         raise typer.Exit(1)
+
+
+def _missing_folders(ledger: Path) -> list[Path]:
+    """The ledger itself and the folders that opening it will create, innermost first."""
+    made, folder = [], ledger.absolute()
+    while not folder.exists():
+        made.append(folder)
+        folder = folder.parent
+    return made
+
+
+def _forget_new_ledger(ledger: Path, made: list[Path]) -> None:
+    """A run refused before it started leaves nothing behind: no ledger, no empty folder in
+    a destination that did not exist."""
+    if not made or made[0] != ledger.absolute():
+        return  # the ledger was there before: it keeps its history
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{ledger}{suffix}").unlink(missing_ok=True)
+    for folder in made[1:]:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def _progress() -> Progress:

@@ -34,7 +34,7 @@ def status_data(ledger: Ledger) -> dict[str, Any]:
     """Per destination: counts, every failed input with its reason, and the last runs."""
     runs = ledger.runs()
     destinations = []
-    for dest in sorted({r["dest"] for r in runs} | set(ledger.counts())):
+    for dest in ledger.destinations():
         counts = ledger.counts(dest)
         failures = [{"input": item.input_url, "rel": item.rel, "reason": item.error,
                      "attempts": item.attempts,

@@ -32,8 +32,11 @@ def serve_command(
     log_level: str = typer.Option("info", help="debug, info, warning or error."),
     access_log: bool = typer.Option(False, help="Log every request."),
 ) -> None:
-    """Serve /ims/token/v3, /sensei/* and /v2/* so existing Firefly Services scripts and
-    Adobe's SDKs work by changing only the host. OpenAPI docs at /docs."""
+    """Serve Adobe's routes so existing Firefly Services scripts and Adobe's SDKs work by
+    changing only the host: /ims/token/v3 (tokens), /sensei/* (cutout, mask), /v2/* (Photoshop
+    remove background, mask, edit; uploads), /v3/* (Firefly fill, expand, object composite),
+    /lrService/* (Lightroom auto tone, straighten, presets, edits), /files/* (signed result
+    links), /health and /metrics. OpenAPI docs at /docs."""
     import uvicorn
 
     from lampyris.api import create_app

@@ -234,6 +234,11 @@ class Ledger:
             "AND output_url IS NOT NULL", (dest,))
         return {output: source for output, source in rows}
 
+    def destinations(self) -> list[str]:
+        """Every destination the ledger holds items or runs for."""
+        rows = self._db.execute("SELECT dest FROM items UNION SELECT dest FROM runs ORDER BY 1")
+        return [dest for (dest,) in rows]
+
     def counts(self, dest: str | None = None) -> dict[str, int]:
         query = "SELECT status, count(*) FROM items"
         rows = (self._db.execute(query + " WHERE dest = ? GROUP BY status", (dest,))

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +18,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner, Result
 
+import lampyris.cli.batch as cli_batch
 from lampyris.cli.app import app
 from lampyris.workflows.ledger import Ledger
 from lampyris.workflows.look import STATE, read_look
@@ -229,3 +235,131 @@ def test_house_look_usage_errors_exit_2(workdir: Path, args: list[str], message:
     assert result.exit_code == 2, result.output
     assert message in flat(result)
     assert not (workdir / "out").exists()
+
+
+# -- issue 12: nothing lost, nothing hidden -----------------------------------------------------
+def test_a_collision_is_refused_by_the_run_the_dry_run_and_a_workflow_file(
+        workdir: Path, image: Image_) -> None:
+    put(workdir / "in", "0020.jpg", image(0, "JPEG"))
+    put(workdir / "in", "0020.png", image(40))
+    for args in (["--on-success", "move:done"], ["--dry-run"]):
+        result = invoke("batch", "in", "out", *args)
+        assert result.exit_code == 2, result.output
+        assert (f"{workdir / 'in' / '0020.jpg'} and {workdir / 'in' / '0020.png'} would both "
+                f"be written to {workdir / 'out' / '0020.png'}") in result.output
+        assert "--naming keep-extension" in result.output
+    (workdir / "flow.yaml").write_text("source: in\nsink: out\nsteps: [cutout]\n")
+    assert "would both be written" in invoke("run", "flow.yaml").output
+    assert not (workdir / "out").exists() and not (workdir / "done").exists()
+    assert sorted(p.name for p in (workdir / "in").iterdir()) == ["0020.jpg", "0020.png"]
+
+    moved = invoke("batch", "in", "out", "--naming", "keep-extension", "--on-success",
+                   "move:done", "--jobs", "1")
+    assert moved.exit_code == 0, moved.output
+    assert sorted(p.name for p in (workdir / "out").glob("*.png")) == ["0020.jpg.png",
+                                                                       "0020.png.png"]
+    assert sorted(p.name for p in (workdir / "done").iterdir()) == ["0020.jpg", "0020.png"]
+
+
+def test_the_ledger_is_found_from_any_working_directory(workdir: Path, image: Image_) -> None:
+    put(workdir / "jobB" / "input", "a.png", image(0))
+    put(workdir / "jobB" / "input", "b.png", image(1))
+    src, dst = str(workdir / "jobB" / "input"), str(workdir / "jobB" / "output")
+    first = invoke("batch", src, dst, "--jobs", "1")
+    assert "done 2 · unchanged 0 · skipped 0" in flat(first)
+    written = (workdir / "jobB" / "output" / "a.png").stat().st_mtime_ns
+    (workdir / "elsewhere").mkdir()
+    os.chdir(workdir / "elsewhere")  # as cron does
+    again = invoke("batch", src, dst, "--jobs", "1")
+    assert again.exit_code == 0, again.output
+    assert "done 0 · unchanged 0 · skipped 2 · failed 0" in flat(again)
+    assert (workdir / "jobB" / "output" / "a.png").stat().st_mtime_ns == written
+    assert f"ledger: {workdir / 'jobB' / 'output' / '.lampyris' / 'ledger.db'}" in flat(again)
+    assert not list((workdir / "elsewhere").iterdir())
+
+
+def test_an_older_ledger_in_the_working_directory_is_adopted(
+        workdir: Path, image: Image_) -> None:
+    put(workdir / "in", "a.png", image(0))
+    old = invoke("batch", "in", "out", "--jobs", "1", "--ledger", "lampyris-batch.ledger.db")
+    assert old.exit_code == 0, old.output
+    upgraded = invoke("batch", "in", "out", "--jobs", "1")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "skipped 1" in flat(upgraded) and "(copied from lampyris-batch.ledger.db" in flat(
+        upgraded)
+    assert (workdir / "out" / ".lampyris" / "ledger.db").is_file()
+
+
+def test_a_standing_failure_exits_1_on_every_run(workdir: Path, image: Image_) -> None:
+    put(workdir / "in", "a.png", image(0))
+    put(workdir / "in", "broken.png", b"\x89PNG\r\n\x1a\n not really")
+    assert invoke("batch", "in", "out", "--jobs", "1").exit_code == 1
+    for _ in range(2):
+        again = invoke("batch", "in", "out", "--jobs", "1")
+        assert again.exit_code == 1, again.output
+        assert "skipped 1 · failed 0 · still failing 1" in flat(again)
+        assert f"✗ {workdir / 'in' / 'broken.png'}:" in flat(again)
+        assert "(failing since " in flat(again) and "--retry-failed to try again" in flat(again)
+        summary = json.loads((workdir / "out" / ".lampyris" / "summary.json").read_text())
+        (failure,) = summary["failures"]
+        assert failure["input"] == str(workdir / "in" / "broken.png") and failure["standing"]
+        assert failure["since"] and summary["this_run"]["standing_failures"] == 1
+    allowed = invoke("batch", "in", "out", "--jobs", "1", "--allow-failures")
+    assert allowed.exit_code == 0 and "still failing 1" in flat(allowed)
+
+
+def test_step_names_take_either_spelling(workdir: Path, image: Image_) -> None:
+    put(workdir / "in", "a.png", image(0))
+    result = invoke("batch", "in", "out", "--steps", "cutout,auto-tone", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    with Ledger(workdir / "out" / ".lampyris" / "ledger.db") as ledger:
+        (item,) = ledger.items()
+    assert set(item.details["steps"]) == {"cutout", "auto_tone"}
+
+
+def test_status_json_is_plain_json_on_stdout(workdir: Path, image: Image_) -> None:
+    put(workdir / "in", "a.png", image(0))
+    put(workdir / "in", "broken.png", b"not an image")
+    invoke("batch", "in", "out", "--jobs", "1")
+    command = [sys.executable, "-m", "lampyris.cli.app", "batch", "status", "out", "--json"]
+    env = {**os.environ, "COLUMNS": "40"}
+    piped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr
+    data = json.loads(piped.stdout)
+    (dest,) = data["destinations"]
+    assert (dest["dest"], dest["done"], dest["failed"]) == (str(workdir / "out"), 1, 1)
+    assert dest["failures"][0]["rel"] == "broken.png" and dest["runs"][0]["outcome"]
+    if shutil.which("jq"):
+        jq = subprocess.run(f"{shlex.join(command)} | jq -r '.destinations[0].failed'",
+                            shell=True, capture_output=True, text=True, env=env, timeout=120)
+        assert jq.stdout.strip() == "1", jq.stderr
+    text = subprocess.run(command[:-1], capture_output=True, text=True, env=env, timeout=120)
+    assert f"{workdir / 'out'}: done 1 · failed 1 · pending 0" in text.stdout  # stdout too
+
+
+def test_help_is_whole_at_80_columns_and_serve_names_every_route_family() -> None:
+    env = {"COLUMNS": "80"}
+    for command in (["batch"], ["run"], ["cutout"], ["serve"], []):
+        result = CliRunner().invoke(app, [*command, "--help"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "…" not in result.output, result.output
+        assert max(map(len, result.output.splitlines())) <= 80
+    serve = flat(CliRunner().invoke(app, ["serve", "--help"], env=env))
+    for family in ("/ims/token/v3", "/sensei/", "/v2/", "/v3/", "/lrService/"):
+        assert family in serve, family
+
+
+def test_an_unexpected_error_is_one_line_unless_debug(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the ledger went away\nsecond line")
+
+    monkeypatch.setattr(cli_batch, "_run_workflow", broken)
+    monkeypatch.delenv("LAMPYRIS_DEBUG", raising=False)
+    result = invoke("batch", "in", "out")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: unexpected RuntimeError: the ledger went away (run with --debug for the "
+        "traceback)"]
+    debug = invoke("--debug", "batch", "in", "out")
+    assert debug.exit_code == 1 and "Traceback (most recent call last)" in debug.output
