@@ -32,7 +32,7 @@ from lampyris.workflows.naming import Naming
 def progress(label: str) -> Progress:
     return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                    transient=False)
+                    transient=False, disable=not console.is_terminal)  # a pipe gets the summary
 
 
 def expand(inputs: list[str], output: Path, format: OutputFormat | None, naming: Naming, *,

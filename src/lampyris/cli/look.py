@@ -96,7 +96,8 @@ def _measured(spec: BatchSpec, workflow: WorkflowFile, path: Path, console: Cons
               remeasure: bool) -> HouseLook:
     with Ledger(path) as ledger, Progress(
             TextColumn("[bold]measure"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, transient=True) as progress:
+            TimeElapsedColumn(), console=console, transient=True,
+            disable=not console.is_terminal) as progress:
         bar = progress.add_task("measure", total=None)
         chosen = batch_look(spec.source, spec.sink, spec.steps, ledger, remeasure=remeasure,
                             sample=workflow.look_sample,
