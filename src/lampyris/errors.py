@@ -69,6 +69,11 @@ class StorageDeniedError(StorageError):
         self.status = status
 
 
+class StorageCredentialsError(StorageDeniedError):
+    """No credentials were found, or the storage refused them (unknown key, wrong secret,
+    expired token): every request will fail the same way, so a batch should stop."""
+
+
 class StorageUnavailableError(StorageError):
     """The storage could not be reached, timed out or kept answering 5xx after retries."""
 

@@ -229,6 +229,8 @@ def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *,
         backend.close(cancel=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if last is not None and last.stopped:
+        raise _fail(f"{last.stopped} (the run stopped; run again to resume)")
     if last is not None and last.interrupted:
         raise typer.Exit(130)
     if last is not None and (last.failed or last.standing) and not allow_failures:

@@ -1,8 +1,8 @@
 """The consoles every command prints through: results to stdout (``out``), diagnostics to
 stderr (``err``), and the one-line error exit.
 
-Output to a pipe or a file is never wrapped, whatever ``COLUMNS`` says: a path or a message
-stays on one line, so scripts and ``grep`` see it whole. A terminal gets rich's wrapping and
+Output to a pipe or a file is never wrapped or cut, whatever ``COLUMNS`` says: a path, a
+message or a table row stays whole on one line, so scripts and ``grep`` see it. A terminal gets rich's wrapping and
 colours.
 """
 
@@ -14,9 +14,13 @@ import typer
 from rich.console import Console
 
 
+PIPE_WIDTH = 1000  # wide enough that a table never truncates a cell on a pipe
+
+
 def _console(*, stderr: bool) -> Console:
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, soft_wrap=not stream.isatty())
+    tty = stream.isatty()
+    return Console(stderr=stderr, soft_wrap=not tty, width=None if tty else PIPE_WIDTH)
 
 
 out = _console(stderr=False)

@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from lampyris.errors import InvalidParameterError
+from lampyris.errors import InvalidParameterError, LampyrisError
 from lampyris.workflows.backends.base import Backend
 from lampyris.workflows.item import ItemOutcome, WorkItem, write_output
 from lampyris.workflows.ledger import Ledger, LedgerItem
-from lampyris.workflows.locations import Location, SourceFile, list_images
+from lampyris.workflows.locations import Location, SourceFile, list_images, probe
 from lampyris.workflows.naming import TEMPLATES, Naming, collision_message, numbered
 from lampyris.workflows.steps import OutputSpec, Step, fingerprint
+from lampyris.workflows.storage_errors import translate
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class RunSummary:
     standing: int = 0  # failed on an earlier run, unchanged since: reported, not retried
     retries: int = 0
     settling: int = 0  # still being written: left for the next pass
+    stopped: str | None = None  # why the run stopped early (refused credentials)
     interrupted: bool = False
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
@@ -182,6 +184,8 @@ class BatchRunner:
             summary.settling = len(self._young)
             summary.seconds = time.perf_counter() - start
             return summary  # an idle pass leaves no trace
+        if first is not None or self._young:
+            probe(spec.sink)  # a wrong sink is one error now, not one per input
         run_id = self.ledger.start_run(spec.source.url, spec.sink.url,
                                        [s.name for s in spec.steps])
         summary.run_id = run_id
@@ -390,8 +394,15 @@ class BatchRunner:
     # -- outcomes --------------------------------------------------------------------------
     def _record(self, outcome: ItemOutcome, record: LedgerItem, work: WorkItem,
                 summary: RunSummary) -> bool:
-        """Write the outcome to the ledger; True when the item should be tried again."""
+        """Write the outcome to the ledger; True when the item should be tried again. Refused
+        credentials stop the run: the input stays pending, not failed (it is not at fault)."""
         record.timings, record.finished = outcome.timings, time.time()
+        if outcome.fatal:
+            record.status, record.error = "pending", outcome.error
+            self.ledger.put(record)
+            summary.stopped = summary.stopped or outcome.error
+            self._stop = True
+            return False
         record.seconds = record.finished - (record.started or record.finished)
         if outcome.ok:
             record.status, record.error = "done", None
@@ -481,8 +492,11 @@ class BatchRunner:
                 fs.rm_file(path)
             record.details["input_moved"] = action
             self.ledger.put(record)
-        except OSError as exc:  # the output is safe; say why the input stayed
-            record.details["on_success_error"] = str(exc)
+        except Exception as exc:  # the output is safe; say why the input stayed
+            error = exc if isinstance(exc, OSError | LampyrisError) else translate(exc, path)
+            if error is None:
+                raise
+            record.details["on_success_error"] = str(error)
             self.ledger.put(record)
             log.warning("%s: on-success %s failed: %s", record.input_url, action, exc)
 

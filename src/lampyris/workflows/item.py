@@ -18,12 +18,13 @@ import numpy as np
 from fsspec.implementations.local import LocalFileSystem
 from PIL import Image
 
-from lampyris.errors import InputError, LampyrisError
+from lampyris.errors import InputError, LampyrisError, StorageCredentialsError
 from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import encode
 from lampyris.workflows.filejob import write_atomic
 from lampyris.workflows.locations import Location
 from lampyris.workflows.steps import OutputSpec, Step, execution, run_calls
+from lampyris.workflows.storage_errors import retryable, translate
 
 THUMB_SIDE = 160
 
@@ -49,6 +50,7 @@ class ItemOutcome:
     unchanged: bool = False  # same bytes as last time: nothing was redone
     error: str | None = None
     retryable: bool = False
+    fatal: bool = False  # refused credentials: every other input would fail the same way
     timings: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     thumbs: dict[str, bytes] = field(default_factory=dict)
@@ -84,16 +86,18 @@ def process(item: WorkItem) -> ItemOutcome:
         timings["write"] = time.perf_counter() - start
     except InputError as exc:
         return ItemOutcome(False, error=str(exc), timings=timings)
+    except StorageCredentialsError as exc:
+        return ItemOutcome(False, error=f"{stage}: {exc}", fatal=True, timings=timings)
     except LampyrisError as exc:
         return ItemOutcome(False, error=str(exc), retryable=stage != "process", timings=timings)
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        return ItemOutcome(False, error=f"{stage}: {exc}", timings=timings)
-    except (OSError, TimeoutError, ConnectionError) as exc:  # network and storage hiccups
-        return ItemOutcome(False, error=f"{stage}: {exc}", retryable=True, timings=timings)
     except MemoryError:
         return ItemOutcome(False, error="out of memory for this image", timings=timings)
-    except Exception as exc:  # a bug in a step: fail this file, keep the batch going
-        return ItemOutcome(False, error=f"{stage}: internal error: {exc!r}", timings=timings)
+    except Exception as exc:  # storage (one line; retried only where it may pass), or a bug
+        error = translate(exc, {"read": item.source.url, "write": item.sink.url}.get(stage, ""))
+        if error is None:  # a bug in a step: fail this file, keep the batch going
+            return ItemOutcome(False, error=f"{stage}: internal error: {exc!r}", timings=timings)
+        return ItemOutcome(False, error=f"{stage}: {error}", retryable=retryable(error),
+                           fatal=isinstance(error, StorageCredentialsError), timings=timings)
 
     height, width = pixels.shape[:2]
     outcome = ItemOutcome(True, digest, timings=timings, details={

@@ -183,4 +183,4 @@ def test_an_empty_prefix_is_empty_and_a_missing_bucket_is_an_error(
     missing = subprocess.run(lampyris("batch", "s3://no-such-bucket-here/in/",
                                       str(tmp_path / "out"), *options),
                              capture_output=True, text=True, timeout=120, check=False)
-    assert missing.returncode == 2 and "no such folder" in missing.stderr
+    assert missing.returncode == 2 and "no such bucket" in missing.stderr

@@ -27,6 +27,20 @@ def files() -> Iterator[ScriptedServer]:
     yield from serve(ScriptedServer(), None)
 
 
+def pool_workers(server: psutil.Process) -> list[psutil.Process]:
+    """The job executor's worker processes, whichever start method its pool uses: the
+    forkserver's children, or the server's own ``spawn_main`` children where workers are
+    spawned (a TMPDIR too deep for the forkserver's Unix socket)."""
+    workers: list[psutil.Process] = []
+    for child in server.children():
+        command = " ".join(child.cmdline())
+        if "multiprocessing.forkserver" in command:
+            workers += child.children()
+        elif "multiprocessing.spawn" in command:
+            workers.append(child)
+    return workers
+
+
 def test_kill_9_with_50_unfinished_jobs_then_restart_runs_all(
     fresh_server_dir: Path, files: ScriptedServer, photo: bytes
 ):
@@ -78,9 +92,7 @@ def test_a_killed_worker_costs_one_attempt_not_the_job(
             "output": {"href": files.url("/out/x.png"), "storage": "external"},
         })
         wait_until(lambda: files.hits("/in.jpg") >= 1, timeout=30, what="worker fetching")
-        server = psutil.Process(live.proc.pid)
-        forkserver = next(p for p in server.children() if "forkserver" in " ".join(p.cmdline()))
-        (worker,) = forkserver.children()
+        (worker,) = pool_workers(psutil.Process(live.proc.pid))
         files.script("/in.jpg", Reply(200, photo, jpeg))
         os.kill(worker.pid, signal.SIGKILL)  # as the OOM killer would
         status = live.wait(answer.json()["_links"]["self"]["href"])

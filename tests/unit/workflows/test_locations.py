@@ -1,20 +1,22 @@
-"""Locations and listing: local trees and ``memory://``, suffixes, order, stamps, errors."""
+"""Locations and listing: local trees and ``memory://``, suffixes, order, stamps, errors;
+every Dropbox URL form; a wrong S3 endpoint fails at once."""
 
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
 
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
-from lampyris.errors import InvalidParameterError, StorageError
+from lampyris.errors import InvalidParameterError, StorageError, StorageUnavailableError
 from lampyris.workflows.locations import Location, list_images
 
 TREE = ["b.png", "a.JPG", "notes.txt", "sub/c.webp", "sub/readme.md", "sub/deep/d.TIFF",
         "sub/deep/e.jpeg", "z/.hidden.heic", "noext"]
-IMAGES = ["a.JPG", "b.png", "sub/c.webp", "sub/deep/d.TIFF", "sub/deep/e.jpeg", "z/.hidden.heic"]
+IMAGES = ["a.JPG", "b.png", "sub/c.webp", "sub/deep/d.TIFF", "sub/deep/e.jpeg"]  # no dot files
 
 
 @pytest.fixture
@@ -119,3 +121,28 @@ def test_location_urls() -> None:
     assert Location("/data/in").url_of("a.png") == "/data/in/a.png"
     fs, root = Location("memory://in/").open()
     assert isinstance(fs, MemoryFileSystem) and root == "/in"
+
+
+@pytest.mark.parametrize(("url", "protocol", "below"), [
+    ("dropbox://Apps/shop/input", "dropbox", "dropbox://Apps/shop/input/a.png"),
+    ("dropbox:///Apps/shop/input/", "dropbox", "dropbox:///Apps/shop/input/a.png"),
+    ("dropbox:/Apps/shop/input", "dropbox", "dropbox:/Apps/shop/input/a.png"),
+    ("dropbox://", "dropbox", "dropbox://a.png"),  # still the root's a.png when parsed again
+])
+def test_every_dropbox_url_form_is_dropbox(url: str, protocol: str, below: str) -> None:
+    assert Location(url).protocol == protocol
+    assert Location(url).url_of("a.png") == below
+
+
+def test_a_wrong_s3_endpoint_fails_at_once_in_one_line() -> None:
+    with socket.socket() as closed:  # bound, never listening: every connect is refused
+        closed.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        location = Location("s3://shop/in", {"endpoint_url": endpoint, "key": "k",
+                                              "secret": "s"})
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailableError) as raised:
+            list(list_images(location))
+    assert str(raised.value) == (f"cannot reach the S3 endpoint {endpoint} (connection "
+                                 "refused): check --storage-option s3.endpoint_url")
+    assert time.monotonic() - start < 5, "botocore's retries were waited out"
