@@ -2,8 +2,8 @@
 stderr (``err``), and the one-line error exit.
 
 Output to a pipe or a file is never wrapped or cut, whatever ``COLUMNS`` says: a path, a
-message or a table row stays whole on one line, so scripts and ``grep`` see it. A terminal gets rich's wrapping and
-colours.
+message or a table row stays whole on one line, so scripts and ``grep`` see it. A terminal
+gets rich's wrapping and colours.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import sys
 
 import typer
 from rich.console import Console
-
 
 PIPE_WIDTH = 1000  # wide enough that a table never truncates a cell on a pipe
 
