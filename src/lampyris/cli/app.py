@@ -7,9 +7,10 @@ import typer
 from lampyris import __version__
 from lampyris.cli.batch import batch_command, run_command
 from lampyris.cli.clients import clients_app
+from lampyris.cli.console import set_debug
 from lampyris.cli.cutout import cutout_command
 from lampyris.cli.develop import auto_tone_command, edit_command, straighten_command
-from lampyris.cli.errors import OneLineErrors, set_debug
+from lampyris.cli.errors import OneLineErrors
 from lampyris.cli.fill import composite_command, expand_command, fill_command
 from lampyris.cli.models import models_app
 from lampyris.cli.serve import serve_command

@@ -8,27 +8,13 @@ yet translated, a bug): one line naming the error and the ``--debug`` flag, exit
 
 from __future__ import annotations
 
-import os
-import traceback
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
-from lampyris.cli.console import err
+from lampyris.cli.console import debugging, err, print_traceback
 from lampyris.errors import LampyrisError
-
-DEBUG_ENV = "LAMPYRIS_DEBUG"
-
-
-def debugging() -> bool:
-    return os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes", "on")
-
-
-def set_debug(value: bool) -> None:
-    """``--debug`` given: later errors show their traceback (worker processes too)."""
-    if value:
-        os.environ[DEBUG_ENV] = "1"
 
 
 class OneLineErrors(TyperGroup):
@@ -41,7 +27,7 @@ class OneLineErrors(TyperGroup):
             raise
         except Exception as exc:
             if debugging():
-                err.print(traceback.format_exc(), markup=False, highlight=False, end="")
+                print_traceback()
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             if isinstance(exc, LampyrisError):
                 line = message or type(exc).__name__

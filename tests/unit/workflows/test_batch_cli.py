@@ -363,3 +363,14 @@ def test_an_unexpected_error_is_one_line_unless_debug(
         "traceback)"]
     debug = invoke("--debug", "batch", "in", "out")
     assert debug.exit_code == 1 and "Traceback (most recent call last)" in debug.output
+
+
+def test_a_storage_error_is_one_line_and_debug_adds_where_it_came_from(workdir: Path) -> None:
+    plain = invoke("batch", "nowhere", "out")
+    assert plain.exit_code == 2
+    assert plain.output.strip().splitlines() == [f"error: {workdir / 'nowhere'}: no such folder"]
+    debug = invoke("--debug", "batch", "nowhere", "out")
+    assert debug.exit_code == 2, debug.output
+    assert "Traceback (most recent call last)" in debug.output
+    assert "StorageError" in debug.output
+    assert debug.output.strip().splitlines()[-1] == plain.output.strip()
