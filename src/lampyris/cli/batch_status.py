@@ -16,10 +16,14 @@ MAX_FAILURES = 20  # in the text form; --json lists them all
 
 def status_ledger(target: str | None, given: Path | None) -> Path:
     """The ledger to show: a ledger file named as such, else the destination's own; with no
-    argument ``--ledger``, else an older ledger in the working directory."""
+    argument ``--ledger``, else the working directory's own (run inside a destination), else
+    an older ledger left in the working directory."""
     if target is None:
         if given is not None:
             return given
+        here = default_path(".")
+        if here.exists():
+            return here
         if LEGACY_BATCH_LEDGER.exists():
             return LEGACY_BATCH_LEDGER
         raise fail("which batch? lampyris batch status DST (its destination folder or URL), "

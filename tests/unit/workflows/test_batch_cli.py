@@ -89,6 +89,8 @@ def test_batch_then_status(workdir: Path, image: Image_, is_cutout: Check) -> No
     assert "run 1 " in text and f"{workdir / 'in'} finished" in text and "run 2 " in text
     by_file = invoke("batch", "status", str(records / "ledger.db"))
     assert by_file.output == status.output
+    os.chdir(workdir / "out")
+    assert invoke("batch", "status").output == status.output  # inside the destination
 
 
 def test_run_a_workflow_file(workdir: Path, image: Image_) -> None:
