@@ -300,19 +300,24 @@ class BatchRunner:
             url = self._input_url(source)
             prior = self.ledger.get(url, spec.sink.url)
             same = prior is not None and prior.fingerprint == self.fingerprint
-            if prior is not None and same and prior.stamp == source.stamp:
-                if prior.status == "done":
-                    summary.skipped += 1
-                    self.listener("skipped", prior)
-                    continue
-                if prior.status == "failed" and not spec.retry_failed:
-                    summary.standing += 1
-                    summary.failures.append(Failure(
-                        url, prior.error or "failed", prior.details.get("failed_since"),
-                        standing=True))
-                    self.listener("standing", prior)
-                    continue
-            if url in self._clashes:
+            unchanged = prior is not None and same and prior.stamp == source.stamp
+            if unchanged and prior is not None and prior.status == "done":
+                summary.skipped += 1
+                self.listener("skipped", prior)
+                continue
+            # A failure stands while the input is unchanged; one of a clash only while the
+            # clash does (another naming resolves it at once, with no --retry-failed).
+            clash = url in self._clashes
+            failed_before = (unchanged and prior is not None and prior.status == "failed"
+                             and bool(prior.details.get("clash")) == clash)
+            if failed_before and prior is not None and (clash or not spec.retry_failed):
+                summary.standing += 1
+                summary.failures.append(Failure(
+                    url, prior.error or "failed", prior.details.get("failed_since"),
+                    standing=True))
+                self.listener("standing", prior)
+                continue
+            if clash:
                 self._clashed.append(self._refuse(source, prior, self._clashes[url], summary))
                 continue
             if (spec.settle > 0 and source.modified is not None
@@ -341,6 +346,7 @@ class BatchRunner:
         record.details.pop("known_hash", None)
         record.status, record.error, record.finished = "failed", reason, time.time()
         record.details.setdefault("failed_since", record.finished)
+        record.details["clash"] = True
         summary.failed += 1
         summary.failures.append(Failure(record.input_url, reason,
                                         record.details["failed_since"]))
@@ -407,6 +413,7 @@ class BatchRunner:
         if outcome.ok:
             record.status, record.error = "done", None
             record.details.pop("failed_since", None)
+            record.details.pop("clash", None)
             record.content_hash = outcome.content_hash
             if not outcome.unchanged:
                 kept = {k: v for k, v in record.details.items()  # not the old content's thumbs

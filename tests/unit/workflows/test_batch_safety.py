@@ -113,6 +113,13 @@ def test_an_output_an_earlier_input_wrote_is_not_overwritten(
     assert "memory://in/0020.jpg and memory://in/0020.png would both be written" in (
         later.failures[0].reason)
     assert memfs.cat_file("/out/0020.png") == first and memfs.exists("/in/0020.png")
+    again = run(spec(on_success="move:memory://done"), ledger)  # still there: still reported
+    assert (again.failed, again.standing, again.failures[0].standing) == (0, 1, True)
+    idle = run(spec(on_success="move:memory://done"), ledger, watching=True)
+    assert idle.idle and idle.run_id == 0  # a watch pass does not record it again and again
+    resolved = run(spec(naming="number"), ledger)  # another naming: done at once
+    assert (resolved.done, resolved.failed, resolved.standing) == (1, 0, 0)
+    assert memfs.cat_file("/out/0020.png") == first and memfs.exists("/out/0020-2.png")
 
 
 class LossyFileSystem(MemoryFileSystem):
