@@ -80,3 +80,9 @@ class StorageUnavailableError(StorageError):
 
 class UnknownObjectError(StorageError):
     """The server's own object store has no object under that key (or it expired)."""
+
+
+class TransferTooSlowError(StorageUnavailableError):
+    """A transfer ran past its overall deadline or fell under the minimum transfer rate
+    (``LAMPYRIS_STORAGE_TRANSFER_DEADLINE``, ``LAMPYRIS_STORAGE_MIN_TRANSFER_RATE``): the peer
+    is trickling, so the worker lets go instead of being held."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,31 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlJobStor
         conn.execute(text("DELETE FROM jobs"))
     yield backend
     backend.engine.dispose()
+
+
+def _needs_threads(store: SqlJobStore) -> None:
+    if store.engine.url.database in (None, "", ":memory:"):
+        pytest.skip("the in-memory store is one shared connection: single-threaded use only")
+
+
+def _together(*calls: Callable[[], object]) -> list[object]:
+    """Run ``calls`` on one thread each, released at the same instant; their results in order."""
+    start = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        start.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+ROUNDS = 50
 
 
 def job(owner: str = "alice", **kw: object) -> JobRecord:
@@ -57,8 +83,7 @@ class TestJobStoreContract:
         assert store.claim("w3", 5) == []
 
     def test_concurrent_claims_never_share_a_job(self, store: SqlJobStore):
-        if store.engine.url.database in (None, "", ":memory:"):
-            pytest.skip("the in-memory store is one shared connection: single-threaded use only")
+        _needs_threads(store)
         ids = {store.add(job()).id for _ in range(40)}
         taken: list[str] = []
         lock = threading.Lock()
@@ -151,3 +176,37 @@ class TestJobStoreContract:
         for job_id in ids:
             assert "/" not in job_id and len(job_id) >= 36
             uuid.UUID(job_id[:36])
+
+    def test_of_concurrent_cancels_exactly_one_wins(self, store: SqlJobStore):
+        """Eight clients cancel one job at once: one is told it worked, the others 409."""
+        _needs_threads(store)
+        for claimed in (False, True) * (ROUNDS // 2):
+            added = store.add(job())
+            if claimed:
+                store.claim("w", 1)
+            answers = _together(*[partial(store.cancel, added.id, "alice")] * 8)
+            won, lost = ("running", "cancel_pending") if claimed else ("pending", "cancelled")
+            assert sorted(map(str, answers)) == sorted([won] + [lost] * 7), answers
+            assert store.get(added.id).state == lost  # type: ignore[union-attr]
+
+    @pytest.mark.parametrize("outcome", ["finish", "release"])
+    def test_a_job_answered_cancel_pending_never_ends_succeeded(
+        self, store: SqlJobStore, outcome: str
+    ):
+        """The worker's finish (or a dead worker's release) races a cancel, round after
+        round: whichever comes first, the answer the client got is the truth."""
+        _needs_threads(store)
+        for _ in range(ROUNDS):
+            added = store.add(job())
+            store.claim("w", 1)
+            end = (partial(store.finish, added.id, "w", "succeeded", result={"outputs": [1]})
+                   if outcome == "finish" else
+                   partial(store.release, added.id, "w", 1, "worker died"))
+            told, recorded = _together(partial(store.cancel, added.id, "alice"), end)
+            final = store.get(added.id)
+            assert final is not None
+            assert recorded == final.state, (told, recorded, final.state)
+            if told == "running":  # the client was answered cancel_pending
+                assert final.state == "cancelled" and final.result is None
+            else:
+                assert told == final.state and final.state in ("succeeded", "failed")

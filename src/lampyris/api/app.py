@@ -12,13 +12,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lampyris import __version__
 from lampyris.api import files, firefly, ims, lightroom, photoshop
 from lampyris.api.clients import ClientRegistry
-from lampyris.api.errors import install_handlers
+from lampyris.api.errors import error_body, family_of, install_handlers
+from lampyris.api.firefly import UPLOAD_PATH
 from lampyris.api.metrics import CONTENT_TYPE, Metrics
 from lampyris.api.ratelimit import RateLimiter
 from lampyris.api.services import Services, services
@@ -40,6 +43,49 @@ class CollapseSlashes:
         if scope["type"] == "http" and scope["path"].startswith("//"):
             scope = dict(scope, path="/" + scope["path"].lstrip("/"))
         await self.app(scope, receive, send)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while a body streams in past the limit. FastAPI lets an ``HTTPException`` from
+    reading the body through to the handlers, which answer in the route family's shape."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit:,} bytes")
+
+
+class LimitBodies:
+    """Refuse request bodies over ``limit`` bytes with 413 before they are parsed or stored:
+    at once when Content-Length says so, else as soon as the streamed bytes pass it (chunked
+    bodies). ``exempt`` routes read their body as a stream under a cap of their own (the
+    Firefly upload: the storage byte cap)."""
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: frozenset[str] = frozenset()) -> None:
+        self.app, self.limit, self.exempt = app, limit, exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            error = BodyTooLarge(limit)
+            body = error_body(family_of(scope["path"]), 413, "request_too_large",
+                              str(error.detail), [])
+            await JSONResponse(body, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def build_services(config: ServerConfig) -> Services:
@@ -106,5 +152,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     def metrics(svc: Services = Depends(services)) -> Response:
         return Response(svc.metrics.render(), media_type=CONTENT_TYPE)
 
-    app.add_middleware(CollapseSlashes)
+    app.add_middleware(LimitBodies, limit=config.server.max_request_bytes,
+                       exempt=frozenset({UPLOAD_PATH}))
+    app.add_middleware(CollapseSlashes)  # outermost: the limit sees the collapsed path
     return app

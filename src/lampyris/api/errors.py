@@ -171,7 +171,8 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        codes = {404: "not_found", 405: "unsupported_method", 415: "invalid_content_type"}
+        codes = {404: "not_found", 405: "unsupported_method", 413: "request_too_large",
+                 415: "invalid_content_type"}
         return respond(request, ApiError(
             exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
             headers=dict(exc.headers or {}),

@@ -48,6 +48,7 @@ router = APIRouter(tags=["Firefly"])
 
 KIND = "firefly"
 UPLOAD_TYPES = ("image/jpeg", "image/png", "image/webp", "image/tiff")
+UPLOAD_PATH = "/v2/storage/image"  # its body is an image, capped by the storage byte cap
 Body_ = TypeVar("Body_", bound=GenerativeRequest)
 Build = Callable[[Body_, Resolve, str, EngineChoice], Task]
 
@@ -68,7 +69,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/v2/storage/image", summary="Upload an image; its id is usable for 7 days",
+@router.post(UPLOAD_PATH, summary="Upload an image; its id is usable for 7 days",
              responses={200: {"description": "The upload's id"}})
 async def upload(
     request: Request, who: Principal = Depends(principal), svc: Services = Depends(services),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -52,19 +52,28 @@ class OptionalMask(Wire):
     source: BinaryInput | None = None
 
 
+MAX_SIDE = 4096
+
+
 class Size(Wire):
-    width: int = Field(ge=1, le=4096)
-    height: int = Field(ge=1, le=4096)
+    width: int = Field(ge=1, le=MAX_SIDE)
+    height: int = Field(ge=1, le=MAX_SIDE)
 
     def pair(self) -> tuple[int, int]:
         return (self.width, self.height)
 
 
+def _inset() -> Any:
+    return Field(default=None, ge=0, le=MAX_SIDE)
+
+
 class Inset(Wire):
-    top: int | None = Field(default=None, ge=0)
-    bottom: int | None = Field(default=None, ge=0)
-    left: int | None = Field(default=None, ge=0)
-    right: int | None = Field(default=None, ge=0)
+    """Pixels kept free at each edge: no more than a canvas's side (``Size``)."""
+
+    top: int | None = _inset()
+    bottom: int | None = _inset()
+    left: int | None = _inset()
+    right: int | None = _inset()
 
 
 class Alignment(Wire):
@@ -94,7 +103,8 @@ class GenerativeRequest(Wire):
     prompt: str | None = Field(default=None, min_length=1, max_length=1024)
     negativePrompt: str | None = Field(default=None, max_length=1024)
     numVariations: int | None = Field(default=None, ge=1, le=4)
-    seeds: list[int] | None = Field(default=None, min_length=1, max_length=4)
+    seeds: list[Annotated[int, Field(ge=0, le=2**32 - 1)]] | None = Field(
+        default=None, min_length=1, max_length=4)
     size: Size | None = None
     lampyris: Extensions | None = None
 
@@ -103,8 +113,6 @@ class GenerativeRequest(Wire):
         if self.seeds is not None:
             if len(set(self.seeds)) != len(self.seeds):
                 raise ValueError("seeds must be unique")
-            if any(not 0 <= s <= 2**32 - 1 for s in self.seeds):
-                raise ValueError("seeds are integers from 0 to 4294967295")
             if self.numVariations is not None and self.numVariations != len(self.seeds):
                 raise ValueError("numVariations must equal the number of seeds")
         return self
@@ -119,7 +127,7 @@ class GenerativeRequest(Wire):
 
 class FillRequest(GenerativeRequest):
     mask: InputMask | None = None
-    promptBiasingLocaleCode: str | None = None
+    promptBiasingLocaleCode: str | None = Field(default=None, max_length=64)
 
 
 class ExpandRequest(GenerativeRequest):
@@ -133,12 +141,26 @@ class ExpandRequest(GenerativeRequest):
         return self
 
 
+class StyleReference(Wire):
+    source: BinaryInput | None = None
+
+
+class Style(Wire):
+    """``StylesV3``: accepted and ignored (lampyris' engines take no style), but bounded,
+    and only its known fields are kept."""
+
+    presets: list[Annotated[str, Field(max_length=128)]] | None = Field(default=None,
+                                                                         max_length=32)
+    strength: int | None = Field(default=None, ge=0, le=100)
+    imageReference: StyleReference | None = None
+
+
 class CompositeRequest(GenerativeRequest):
     prompt: str = Field(min_length=1, max_length=1024)
     mask: OptionalMask | None = None
     placement: Placement | None = None
     contentClass: Literal["photo", "art"] | None = None
-    style: dict[str, Any] | None = None
+    style: Style | None = None
 
 
 Resolve = Callable[[BinaryInput, str], StorageRef]

@@ -47,7 +47,7 @@ class LrOutputDetails(StorageDetails):
 class LrRequest(Wire):
     """What every Lightroom submit has: the outputs (one, in practice)."""
 
-    outputs: list[LrOutputDetails] = Field(min_length=1)
+    outputs: list[LrOutputDetails] = Field(min_length=1, max_length=25)
 
 
 class AutoToneRequest(LrRequest):

@@ -44,9 +44,9 @@ class Resource(Wire):
     """A FileResourceInput: lampyris reads ``url`` ones."""
 
     url: str | None = Field(default=None, min_length=1, max_length=8192)
-    creativeCloudPath: str | None = None
-    creativeCloudFileId: str | None = None
-    lightroomPath: str | None = None
+    creativeCloudPath: str | None = Field(default=None, max_length=1024)
+    creativeCloudFileId: str | None = Field(default=None, max_length=1024)
+    lightroomPath: str | None = Field(default=None, max_length=1024)
 
     def ref(self, name: str) -> StorageRef:
         if self.url is None:
@@ -135,8 +135,8 @@ class Destination(Wire):
     url: str | None = Field(default=None, min_length=1, max_length=8192)
     storageType: Literal["azure", "dropbox"] | None = None
     validityPeriod: int | None = Field(default=None, ge=60, le=86400)
-    creativeCloudPath: str | None = None
-    embedded: str | None = None
+    creativeCloudPath: str | None = Field(default=None, max_length=1024)
+    embedded: str | None = Field(default=None, max_length=32)
 
 
 class EditOutput(Wire):

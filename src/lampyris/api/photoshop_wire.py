@@ -8,6 +8,7 @@ optional extension: catalog finishing (padding, canvas, shadow…) through the s
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any, Literal
 
 from pydantic import Field
@@ -25,13 +26,14 @@ from lampyris.storage import StorageRef
 
 
 class Extensions(Wire):
-    """lampyris-only cutout options (not Adobe's): ignored by Adobe, honoured here."""
+    """lampyris-only cutout options (not Adobe's): ignored by Adobe, honoured here. ``model``
+    is a registry name or a file of the server's model directory, never a path."""
 
-    model: str | None = None
+    model: str | None = Field(default=None, min_length=1, max_length=255)
     mirror_pass: Literal["auto", "always", "never"] | None = None
     mask_format: Literal["soft", "binary"] | None = None
-    padding: str | None = Field(default=None, examples=["6%"])
-    canvas: str | None = Field(default=None, examples=["1200x1200"])
+    padding: str | None = Field(default=None, max_length=32, examples=["6%"])
+    canvas: str | None = Field(default=None, max_length=32, examples=["1200x1200"])
     shadow: bool | None = None
     shadow_opacity: float | None = Field(default=None, ge=0, le=1)
     decontaminate: float | None = Field(default=None, ge=0, le=1)
@@ -51,12 +53,19 @@ class SenseiOutput(StorageDetails):
     overwrite: bool = True
 
 
+class SenseiOptions(Wire):
+    """Adobe's 2021 ``options`` (``optimize``: ``performance`` or ``batch``), accepted and
+    ignored; anything else in it is dropped, not stored."""
+
+    optimize: str | None = Field(default=None, max_length=32)
+
+
 class SenseiRequest(Wire):
     """Body of ``POST /sensei/cutout`` and ``/sensei/mask``."""
 
     input: StorageDetails
     output: SenseiOutput
-    options: dict[str, Any] | None = None
+    options: SenseiOptions | None = None
     lampyris: Extensions | None = None
 
 
@@ -139,7 +148,9 @@ def sensei_status(job: JobRecord, status_url: str) -> dict[str, Any]:
     }
     if job.state == "succeeded":
         body["output"] = job.request.get("output")
-        body["metadata"] = (job.result or {}).get("metadata", {})
+        body["metadata"] = dict((job.result or {}).get("metadata", {}))
+        if isinstance(body["metadata"].get("model"), str):  # a model_dir file: its name only
+            body["metadata"]["model"] = PurePath(body["metadata"]["model"]).name
     elif job.state == "failed":
         failure = describe_failure(job.error or {})
         body["errors"] = {

@@ -28,6 +28,14 @@ class ServerSettings(BaseSettings):
     token_ttl: int = Field(default=86399, gt=0)
     rate_limit_per_minute: float = Field(default=1200, ge=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # ``/ims/token/v3``: failed attempts (a success gives its token back) per client id and
+    # per remote address; 0 per minute turns one off. A client with the right secret is never
+    # held back; one retrying a wrong secret gets 10 tries, then one every 6 s. An address gets
+    # 30, then one a second: at ~50–90 ms of scrypt each, at most a tenth of a core.
+    token_rate_limit_per_minute: float = Field(default=10, ge=0)
+    token_rate_limit_burst: int = Field(default=10, ge=1)
+    token_address_rate_limit_per_minute: float = Field(default=60, ge=0)
+    token_address_rate_limit_burst: int = Field(default=30, ge=1)
     result_url_ttl: int = Field(default=3600, gt=0)
     # Where hosted results and uploads live: None = ``data_dir/objects``; a directory; or
     # ``s3://bucket/prefix`` (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
@@ -40,6 +48,13 @@ class ServerSettings(BaseSettings):
     upload_ttl: int = Field(default=7 * 24 * 3600, gt=0)
     sync_timeout: float = Field(default=300.0, gt=0)
     fill_engine: EngineChoice = "auto"
+    # The largest request body (413 past it): a Lightroom /xmp body carries a preset of up to
+    # 1 MiB inline, everything else is a few KiB of JSON. Firefly uploads have their own cap,
+    # the storage byte cap (LAMPYRIS_STORAGE_MAX_BYTES), as any image the server reads.
+    max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # ONNX files in this directory may be named (by file name) in a request's
+    # ``lampyris.model``; None: the registry's models only. Paths are never taken over the API.
+    model_dir: Path | None = None
 
     @property
     def database(self) -> str:

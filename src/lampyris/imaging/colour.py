@@ -35,8 +35,8 @@ def to_srgb_array(image: Image.Image, *, reduce_to: tuple[int, int] | None = Non
 
     ``reduce_to=(w, h)`` box-reduces by the largest integer factor that keeps both sides >= it;
     shrinking before the ICC transform makes the transform cheaper. Pillow's own errors pass
-    through untranslated (decode() runs this under its guard). The result is read-only:
-    copy it before writing.
+    through untranslated (decode() runs this under its guard). The result is a fresh,
+    writeable array.
     """
     im = _eight_bit(image)
     if reduce_to is not None:
@@ -46,7 +46,24 @@ def to_srgb_array(image: Image.Image, *, reduce_to: tuple[int, int] | None = Non
     im = _apply_icc(im, image.info.get("icc_profile") or None)
     if im.mode not in ("RGB", "RGBA"):
         im = im.convert("RGBA" if im.mode == "LA" else "RGB")  # CMYK without profile: naive
-    return np.asarray(im)
+    return _export(im)
+
+
+_BAND_BYTES = 1 << 23
+
+
+def _export(im: Image.Image) -> np.ndarray:
+    """``np.array(im)`` band by band: ``np.asarray`` goes through ``tobytes()``, which holds
+    its chunks and their join at once, and is read-only, so a writeable whole-image export
+    costs two full-size copies more (600 MB on a 100 MP RGB image); ~8 MB bands cost none."""
+    w, h = im.size
+    channels = len(im.getbands())
+    out = np.empty((h, w, channels), np.uint8)
+    rows = max(1, _BAND_BYTES // max(1, w * channels))
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        out[y0:y1] = np.asarray(im.crop((0, y0, w, y1))).reshape(y1 - y0, w, channels)
+    return out
 
 
 def _eight_bit(im: Image.Image) -> Image.Image:

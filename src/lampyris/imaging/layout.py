@@ -8,12 +8,38 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import cv2
 import numpy as np
 
+from lampyris.errors import InvalidParameterError
+from lampyris.imaging.settings import ImagingSettings
+
 SUBJECT_THRESHOLD = 8
 """Alpha (0-255) above which a pixel counts as subject for trimming: ignores faint haze."""
+
+MAX_PADDING_PERCENT = 500.0
+"""Percent padding is of the subject's (or canvas's) side: 500 % already puts a subject in a
+frame eleven times its size; the pixel cap bounds the image it makes."""
+
+
+@cache
+def pixel_limit() -> int:
+    """The largest image an option may make, in pixels: the decoder's cap
+    (``LAMPYRIS_IMAGING_MAX_PIXELS``), read once per process as the decoder reads it."""
+    return ImagingSettings().max_pixels
+
+
+def oversize(width: int, height: int, what: str) -> str | None:
+    """Why ``what`` (``"padding 6000 px"``) may not make a ``width`` x ``height`` image, or
+    ``None`` when it fits the pixel cap. Checked before anything is allocated, so an option
+    cannot make a worker allocate gigabytes."""
+    limit = pixel_limit()
+    if width * height <= limit:
+        return None
+    return (f"{what} makes an image of {width}x{height} = {width * height:,} pixels; the "
+            f"limit is {limit:,} pixels")
 
 
 @dataclass(frozen=True)
@@ -26,6 +52,10 @@ class Length:
     def pixels(self, reference: int) -> int:
         return round(self.value * reference / 100.0) if self.percent else round(self.value)
 
+    def __str__(self) -> str:
+        """The form ``parse`` reads back: ``"24"`` or ``"5%"``."""
+        return f"{self.value:g}{'%' if self.percent else ''}"
+
     @classmethod
     def parse(cls, text: str | float) -> Length:
         """``"24"``, ``"24px"`` or ``"5%"``."""
@@ -37,6 +67,12 @@ class Length:
             value = float(raw.rstrip("%").removesuffix("px").strip())
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"padding must be a finite length >= 0, not {text!r}")
+        if percent and value > MAX_PADDING_PERCENT:
+            raise ValueError(f"padding must be at most {MAX_PADDING_PERCENT:g}%, not {text!r}")
+        if not percent:  # even a one-pixel subject gets the padding on both sides
+            side = 1 + 2 * round(value)
+            if (reason := oversize(side, side, f"padding {value:g} px")) is not None:
+                raise ValueError(reason)
         return cls(value, percent)
 
 
@@ -101,8 +137,12 @@ def lay_out(
     h, w = layer.shape[:2]
     if canvas is None:
         pad = padding.pixels(max(w, h)) if padding else 0
+        if pad and (reason := oversize(w + 2 * pad, h + 2 * pad, f"padding {padding}")):
+            raise InvalidParameterError(reason)
         return place(layer, (w + 2 * pad, h + 2 * pad), (pad, pad)) if pad else layer
     cw, ch = canvas
+    if (reason := oversize(cw, ch, f"canvas {cw}x{ch}")) is not None:
+        raise InvalidParameterError(reason)
     pad = padding.pixels(min(cw, ch)) if padding else 0
     room_w, room_h = max(1, cw - 2 * pad), max(1, ch - 2 * pad)
     scale = min(room_w / w, room_h / h)

@@ -23,15 +23,20 @@ def shadow_alpha(alpha: np.ndarray, opacity: float) -> np.ndarray:
     centre = ((x0 + x1) // 2, y1 - max(1, bh // 100))
     axes = (max(2, int(bw * 0.45)), max(2, int(size * 0.025)))
     cv2.ellipse(contact, centre, axes, 0, 0, 360, 1.0, -1)
-    contact = cv2.GaussianBlur(contact, (0, 0), max(1.0, size * 0.015))
+    cv2.GaussianBlur(contact, (0, 0), max(1.0, size * 0.015), dst=contact)  # in place
 
-    drop = alpha.astype(np.float32) * np.float32(1.0 / 255.0)
+    # The silhouette moved down by ``shift`` rows, written straight into one float plane
+    # (rather than a scaled copy, a rolled copy, a blurred copy and a halved copy).
     shift = max(1, round(size * 0.015))
-    drop = np.roll(drop, shift, axis=0)
-    drop[:shift] = 0
-    drop = cv2.GaussianBlur(drop, (0, 0), max(1.0, size * 0.03)) * 0.5
+    drop: np.ndarray = np.zeros((h, w), np.float32)
+    if shift < h:
+        np.multiply(alpha[: h - shift], np.float32(1.0 / 255.0), out=drop[shift:])
+    cv2.GaussianBlur(drop, (0, 0), max(1.0, size * 0.03), dst=drop)
+    drop *= 0.5
 
-    return np.maximum(contact, drop) * np.float32(opacity)
+    np.maximum(contact, drop, out=drop)
+    drop *= np.float32(opacity)
+    return drop
 
 
 def shadow_room(alpha: np.ndarray) -> int:
@@ -50,12 +55,17 @@ def add_shadow(rgba: np.ndarray, opacity: float = 0.45, *, grow: bool = False) -
     room = shadow_room(rgba[..., 3]) if grow else 0
     if room:
         rgba = np.concatenate([rgba, np.zeros((room, *rgba.shape[1:]), rgba.dtype)], axis=0)
-    a = rgba[..., 3].astype(np.float32) * np.float32(1.0 / 255.0)
     s = shadow_alpha(rgba[..., 3], opacity)
-    out_a = a + s * (1.0 - a)
-    # The shadow is black, so it adds coverage but no colour: un-premultiply the subject.
-    safe = np.where(out_a > 1e-6, a / np.maximum(out_a, 1e-6), 0.0)[..., None]
     out = np.empty_like(rgba)
-    out[..., :3] = np.clip(rgba[..., :3].astype(np.float32) * safe + 0.5, 0, 255).astype(np.uint8)
-    out[..., 3] = np.clip(out_a * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    h, w = s.shape
+    rows = max(8, (1 << 22) // (16 * w))  # ~4 MB float temporaries per band, not ~44 B/px
+    for y0 in range(0, h, rows):
+        band = slice(y0, min(h, y0 + rows))
+        a = rgba[band, :, 3].astype(np.float32) * np.float32(1.0 / 255.0)
+        out_a = a + s[band] * (1.0 - a)
+        # The shadow is black, so it adds coverage but no colour: un-premultiply the subject.
+        safe = np.where(out_a > 1e-6, a / np.maximum(out_a, 1e-6), 0.0)[..., None]
+        colour = rgba[band, :, :3].astype(np.float32) * safe + 0.5
+        out[band, :, :3] = np.clip(colour, 0, 255).astype(np.uint8)
+        out[band, :, 3] = np.clip(out_a * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return out

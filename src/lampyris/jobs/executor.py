@@ -4,6 +4,8 @@ One dispatcher thread claims as many pending jobs as there are idle workers, han
 the pool, and records each outcome. The store is the only queue: a job is claimed (and its
 lease renewed by heartbeats) while a worker runs it, so a server that dies mid-job leaves
 rows that the next start — or another replica, once the lease has run out — runs again.
+Workers hold a ``Lifeline`` to the server: a server killed with ``kill -9`` takes its workers
+with it instead of leaving them (and their models' memory) to init.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
+from multiprocessing.connection import Connection
 from typing import Any
 
 from lampyris.errors import LampyrisError
@@ -25,7 +28,14 @@ from lampyris.jobs.record import JobRecord, State, now
 from lampyris.jobs.settings import JobSettings
 from lampyris.jobs.store import SqlJobStore, lease_cutoff
 from lampyris.jobs.task import Task, TaskFailure, WorkerEnv, execute
-from lampyris.ops.pool import available_cores, warm, worker_context
+from lampyris.ops.pool import (
+    Lifeline,
+    available_cores,
+    release_worker_context,
+    warm,
+    watch_lifeline,
+    worker_context,
+)
 from lampyris.storage import PresignedStorage
 
 log = logging.getLogger(__name__)
@@ -34,8 +44,12 @@ _ENV: WorkerEnv | None = None
 _STORAGE: PresignedStorage | None = None  # built once per worker: its TLS setup costs ~20 ms
 
 
-def _init_worker(env: WorkerEnv, model: str | None, threads: int) -> None:
+def _init_worker(
+    env: WorkerEnv, model: str | None, threads: int, lifeline: Connection | None = None
+) -> None:
     global _ENV, _STORAGE
+    if lifeline is not None:
+        watch_lifeline(lifeline)
     _ENV = env
     _STORAGE = PresignedStorage(env.storage)
     warm(model, threads)
@@ -101,6 +115,7 @@ class LocalExecutor:
         self._stopping = threading.Event()
         self._inflight: dict[Future[tuple[bool, dict[str, Any]]], tuple[JobRecord, float]] = {}
         self._pool: ProcessPoolExecutor | None = None
+        self._lifeline: Lifeline | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -111,6 +126,7 @@ class LocalExecutor:
         recovered = self.store.recover(cutoff, self.settings.max_attempts)
         if recovered:
             log.warning("re-queued %d job(s) left running by a stopped server", recovered)
+        self._lifeline = Lifeline()
         self._pool = self._new_pool()
         for _ in range(self.workers):  # start every worker (and load its model) now
             self._pool.submit(_ready)
@@ -140,6 +156,9 @@ class LocalExecutor:
             for process in list(getattr(self._pool, "_processes", {}).values()):
                 process.terminate()
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._lifeline is not None:
+            self._lifeline.close()  # any worker a broken pool left behind exits now
+        release_worker_context()
 
     @property
     def busy(self) -> int:
@@ -148,9 +167,10 @@ class LocalExecutor:
     # -- the dispatcher --------------------------------------------------------------------
     def _new_pool(self) -> ProcessPoolExecutor:
         threads = max(1, available_cores() // self.workers)
+        lifeline = None if self._lifeline is None else self._lifeline.reader
         return ProcessPoolExecutor(
             self.workers, mp_context=worker_context("lampyris.jobs.task"),
-            initializer=_init_worker, initargs=(self.env, self._model, threads),
+            initializer=_init_worker, initargs=(self.env, self._model, threads, lifeline),
         )
 
     def _loop(self) -> None:
@@ -201,11 +221,17 @@ class LocalExecutor:
                 state = self.store.release(job.id, self.name, self.settings.max_attempts,
                                            "a worker process died running this job "
                                            "(out of memory?)")
-                self._report(job, state, seconds, {"type": "JobError"})
+                if state is not None:  # None: another executor took the job over meanwhile
+                    self._report(job, state, seconds, {"type": "JobError"})
                 continue
             recorded = self.store.finish(job.id, self.name, "succeeded" if ok else "failed",
                                          result=payload if ok else None,
                                          error=None if ok else payload)
+            if ok and recorded == "cancelled":
+                # Cancelled while it ran: nobody will ever be shown these outputs, so they do
+                # not wait for retention. (A job taken over by another executor keeps them:
+                # its new run writes the same keys.)
+                self._drop_outputs(job, payload)
             if recorded is not None:  # None: another executor took the job over meanwhile
                 self._report(job, recorded, seconds, None if ok else payload)
         if broken:
@@ -216,6 +242,19 @@ class LocalExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._new_pool()
+
+    def _drop_outputs(self, job: JobRecord, result: dict[str, Any]) -> None:
+        """Delete the hosted files of a result that was dropped. Outputs delivered to a
+        client's own storage are theirs to keep: we hold no right to delete there."""
+        keys = [o["key"] for o in result.get("outputs", []) if o.get("key")]
+        if not keys:
+            return
+        files = self.env.objects()
+        for key in keys:
+            try:
+                files.delete(key)
+            except LampyrisError as exc:
+                log.warning("job %s: cannot delete dropped output %s: %s", job.id, key, exc)
 
     def _report(
         self, job: JobRecord, state: State, seconds: float, error: dict[str, Any] | None

@@ -3,6 +3,12 @@
 Every state change is one committed statement, so a job the API has acknowledged survives a
 ``kill -9``. Claiming is a single ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``:
 several executors (threads, processes, server replicas) never take the same job.
+
+Every transition is a conditional ``UPDATE … WHERE state = <expected>`` whose row count says
+whether it happened, never a read followed by a write: ``SELECT … FOR UPDATE`` locks nothing on
+SQLite, where eight concurrent cancels of one job used to get up to five 200s and a job
+answered ``cancel_pending`` could still end ``succeeded``. States only move forward (running →
+cancel_pending → cancelled), so trying ``running`` before ``cancel_pending`` never misses one.
 """
 
 from __future__ import annotations
@@ -135,60 +141,73 @@ class SqlJobStore:
         meanwhile taken from ``worker``."""
         mine = (JOBS.c.id == job_id) & (JOBS.c.claimed_by == worker)
         with self.engine.begin() as conn:
-            cancelled = conn.execute(
-                update(JOBS).where(mine, JOBS.c.state == "cancel_pending")
-                .values(state="cancelled", error=_CANCELLED, modified=now(), claimed_by=None,
-                        heartbeat=None)
-            ).rowcount
-            done = conn.execute(
+            if conn.execute(
                 update(JOBS).where(mine, JOBS.c.state == "running")
                 .values(state=state, result=result, error=error, modified=now(),
                         claimed_by=None, heartbeat=None)
-            ).rowcount
-        if cancelled:
-            return "cancelled"
-        return state if done else None
+            ).rowcount:
+                return state
+            if conn.execute(
+                update(JOBS).where(mine, JOBS.c.state == "cancel_pending")
+                .values(state="cancelled", error=_CANCELLED, modified=now(), claimed_by=None,
+                        heartbeat=None)
+            ).rowcount:
+                return "cancelled"
+        return None
 
     def cancel(self, job_id: str, owner: str) -> State | None:
         """Cancel ``owner``'s job: a pending one ends ``cancelled`` at once, a running one
         becomes ``cancel_pending`` (its worker finishes, the result is dropped); others are
-        left as they are. Returns the state the job was in, or None if there is no such job."""
+        left as they are. Returns the state the job was in when *this* call changed it
+        (``pending`` or ``running``: of concurrent calls, exactly one sees that), else the
+        state it is in (``cancel_pending``, ``cancelled``, ``succeeded``…), or None if there is
+        no such job."""
         mine = (JOBS.c.id == job_id) & (JOBS.c.owner == owner)
-        with self.engine.begin() as conn:
-            row = conn.execute(select(JOBS.c.state).where(mine).with_for_update()).first()
+        for _ in range(5):  # a worker dying in between may move running back to pending
+            with self.engine.begin() as conn:
+                if conn.execute(
+                    update(JOBS).where(mine, JOBS.c.state == "pending")
+                    .values(state="cancelled", error=_CANCELLED, modified=now())
+                ).rowcount:
+                    return "pending"
+                if conn.execute(
+                    update(JOBS).where(mine, JOBS.c.state == "running")
+                    .values(state="cancel_pending", modified=now())
+                ).rowcount:
+                    return "running"
+                row = conn.execute(select(JOBS.c.state).where(mine)).first()
             if row is None:
                 return None
-            if row.state == "pending":
-                conn.execute(update(JOBS).where(mine, JOBS.c.state == "pending")
-                             .values(state="cancelled", error=_CANCELLED, modified=now()))
-            elif row.state == "running":
-                conn.execute(update(JOBS).where(mine, JOBS.c.state == "running")
-                             .values(state="cancel_pending", modified=now()))
-        state: State = row.state
-        return state
+            if row.state not in ("pending", "running"):
+                current: State = row.state
+                return current
+        raise RuntimeError(f"job {job_id} keeps changing state; cancel not applied")
 
-    def release(self, job_id: str, worker: str, max_attempts: int, reason: str) -> State:
+    def release(self, job_id: str, worker: str, max_attempts: int, reason: str) -> State | None:
         """Give a job back after its worker died: pending again, or failed for good once it
         has had ``max_attempts`` (it may be what kills workers); a job being cancelled ends
-        ``cancelled``. Returns the state it is left in."""
+        ``cancelled``. Returns the state it is left in, or None if ``worker`` no longer held
+        it."""
+        mine = (JOBS.c.id == job_id) & (JOBS.c.claimed_by == worker)
+        freed = {"modified": now(), "claimed_by": None, "heartbeat": None}
         with self.engine.begin() as conn:
-            row = conn.execute(select(JOBS.c.attempts).where(JOBS.c.id == job_id)).first()
-            retry = row is not None and row.attempts < max_attempts
-            state: State = "pending" if retry else "failed"
-            error = None if state == "pending" else {"type": "JobError", "message": reason}
-            conn.execute(
-                update(JOBS).where(JOBS.c.id == job_id, JOBS.c.claimed_by == worker,
-                                   JOBS.c.state == "running")
-                .values(state=state, error=error, modified=now(), claimed_by=None,
-                        heartbeat=None)
-            )
-            cancelled = conn.execute(
-                update(JOBS).where(JOBS.c.id == job_id, JOBS.c.claimed_by == worker,
-                                   JOBS.c.state == "cancel_pending")
-                .values(state="cancelled", error=_CANCELLED, modified=now(), claimed_by=None,
-                        heartbeat=None)
-            ).rowcount
-        return "cancelled" if cancelled else state
+            if conn.execute(
+                update(JOBS).where(mine, JOBS.c.state == "running",
+                                   JOBS.c.attempts < max_attempts)
+                .values(state="pending", error=None, **freed)
+            ).rowcount:
+                return "pending"
+            if conn.execute(
+                update(JOBS).where(mine, JOBS.c.state == "running")
+                .values(state="failed", error={"type": "JobError", "message": reason}, **freed)
+            ).rowcount:
+                return "failed"
+            if conn.execute(
+                update(JOBS).where(mine, JOBS.c.state == "cancel_pending")
+                .values(state="cancelled", error=_CANCELLED, **freed)
+            ).rowcount:
+                return "cancelled"
+        return None
 
     def recover(self, stale_before: datetime, max_attempts: int) -> int:
         """Jobs left running by a dead server (no heartbeat since ``stale_before``) go back

@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.composite import RGBA, over_background
 from lampyris.imaging.decode import DecodedImage
-from lampyris.imaging.shadow import add_shadow
 from lampyris.ops.base import Op, OpResult, Timings
-from lampyris.ops.cutout import parse_colour
+from lampyris.ops.cutout import parse_colour, shadowed
 
 
 class CompositeParams(BaseModel):
@@ -47,7 +46,7 @@ def composite(image: DecodedImage | np.ndarray, params: CompositeParams | None =
     timings = Timings()
     if params.shadow:
         with timings.step("shadow"):
-            layer = add_shadow(layer, params.shadow_opacity, grow=params.grow)
+            layer = shadowed(layer, params.shadow_opacity, grow=params.grow)
     if params.background is not None:
         with timings.step("background"):
             layer = over_background(layer, params.background)

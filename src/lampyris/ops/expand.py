@@ -16,9 +16,9 @@ from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.fill.engines import fill_region
 from lampyris.imaging.fill.mask import mask_plane, transparency
 from lampyris.imaging.fill.placement import Horizontal, Inset, Vertical, as_rgba, place_on_canvas
-from lampyris.imaging.layout import subject_box
+from lampyris.imaging.layout import oversize, subject_box
 from lampyris.ops.base import Op, OpResult, Timings
-from lampyris.ops.cutout import parse_canvas
+from lampyris.ops.cutout import MAX_SIDE, parse_canvas
 from lampyris.ops.fill import GenerativeParams, fill_metadata, pixels_of, plane_of
 
 
@@ -28,10 +28,10 @@ class ExpandParams(GenerativeParams):
     inset, else centred). ``invert_mask`` swaps a mask's meaning."""
 
     size: tuple[int, int] | None = None
-    top: int | None = Field(default=None, ge=0)
-    bottom: int | None = Field(default=None, ge=0)
-    left: int | None = Field(default=None, ge=0)
-    right: int | None = Field(default=None, ge=0)
+    top: int | None = Field(default=None, ge=0, le=MAX_SIDE)
+    bottom: int | None = Field(default=None, ge=0, le=MAX_SIDE)
+    left: int | None = Field(default=None, ge=0, le=MAX_SIDE)
+    right: int | None = Field(default=None, ge=0, le=MAX_SIDE)
     horizontal: Horizontal | None = None
     vertical: Vertical | None = None
     invert_mask: bool = False
@@ -63,6 +63,8 @@ def expand(
     with timings.step("place"):
         if mask is None:
             size = params.size or _default_size(layer.shape[1], layer.shape[0])
+            if (reason := oversize(*size, f"expanding to {size[0]}x{size[1]}")) is not None:
+                raise InvalidParameterError(f"{reason}: give a smaller size")
             placed, box = place_on_canvas(layer, size, inset=params.inset,
                                           horizontal=params.horizontal, vertical=params.vertical)
             keep = placed[..., 3]

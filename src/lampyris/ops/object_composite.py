@@ -22,7 +22,7 @@ from lampyris.imaging.fill.mask import mask_plane, transparency
 from lampyris.imaging.fill.placement import Horizontal, Inset, Vertical, place_on_canvas
 from lampyris.imaging.layout import subject_box
 from lampyris.ops.base import Op, OpResult, Timings
-from lampyris.ops.cutout import parse_canvas, predict_matte
+from lampyris.ops.cutout import MAX_SIDE, parse_canvas, predict_matte
 from lampyris.ops.fill import GenerativeParams, fill_metadata, pixels_of, plane_of
 
 # Without insets the product stands in the lower middle of the frame, as in a catalog shot.
@@ -37,13 +37,13 @@ class CompositeParams(GenerativeParams):
     engine: Literal["auto", "studio", "diffusion"] = "auto"
     prompt: str = Field(min_length=1, max_length=1024)
     size: tuple[int, int] | None = None
-    top: int | None = Field(default=None, ge=0)
-    bottom: int | None = Field(default=None, ge=0)
-    left: int | None = Field(default=None, ge=0)
-    right: int | None = Field(default=None, ge=0)
+    top: int | None = Field(default=None, ge=0, le=MAX_SIDE)
+    bottom: int | None = Field(default=None, ge=0, le=MAX_SIDE)
+    left: int | None = Field(default=None, ge=0, le=MAX_SIDE)
+    right: int | None = Field(default=None, ge=0, le=MAX_SIDE)
     horizontal: Horizontal | None = None
     vertical: Vertical | None = None
-    model: str = "u2netp"
+    model: str = Field(default="u2netp", min_length=1, max_length=4096)
 
     _size = field_validator("size", mode="before")(
         lambda v: None if v is None else parse_canvas(v)

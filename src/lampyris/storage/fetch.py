@@ -3,7 +3,8 @@
 Pre-signed URLs are credentials, the peer is untrusted, and object stores fail transiently;
 this module is the single place that connects to the guard's pinned address (keeping the
 original Host header and TLS name, which signatures and certificates cover), follows redirects
-hop by hop through the guard, retries what is worth retrying, caps the bytes read, and turns
+hop by hop through the guard, retries what is worth retrying, caps the bytes read (raw and
+decoded), holds every transfer to a deadline and a minimum rate (``transfer``), and turns
 httpx's exceptions into ``lampyris.errors.StorageError`` with the query string redacted.
 """
 
@@ -20,10 +21,17 @@ from types import TracebackType
 
 import httpx
 
-from lampyris.errors import ObjectTooLargeError, StorageDeniedError, StorageUnavailableError
+from lampyris.errors import StorageDeniedError, StorageUnavailableError
 from lampyris.storage.base import Blob
 from lampyris.storage.guard import GuardedUrl, UrlGuard
 from lampyris.storage.settings import StorageSettings
+from lampyris.storage.transfer import (
+    WATCH_INTERVAL,
+    TransferClock,
+    TransferWatch,
+    UploadStream,
+    read_body,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +72,7 @@ class _Retryable(Exception):
 
 
 class HttpFetcher:
-    """Guarded, retried, size-capped HTTP requests; returns the final response body.
+    """Guarded, retried, size-capped, deadline-bound HTTP requests; returns the final body.
 
     Usage::
 
@@ -87,7 +95,6 @@ class HttpFetcher:
         self.settings = settings or StorageSettings()
         self.guard = guard or UrlGuard(self.settings)
         self._sleep = sleep
-        self._timeout = httpx.Timeout(self.settings.storage_timeout).as_dict()
         # The transport, not an httpx.Client: a client would log every full URL (signature
         # included) at INFO, keep a cookie jar across unrelated callers, and honour proxy
         # variables whose proxy would resolve the name again itself. No keep-alive: a pooled
@@ -118,10 +125,14 @@ class HttpFetcher:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Blob:
-        """Send one request (plus redirects and retries); 2xx body as a Blob, else raise."""
+        """Send one request (plus redirects and retries); 2xx body as a Blob, else raise.
+
+        All of it, retries and redirects included, must finish within the transfer deadline.
+        """
+        clock = TransferClock(self.settings)
         target = self.guard.check(url)
         for _ in range(MAX_REDIRECTS + 1):
-            outcome = self._with_retries(method, target, content, headers or {})
+            outcome = self._with_retries(method, target, content, headers or {}, clock)
             if isinstance(outcome, Blob):
                 return outcome
             last_status = outcome.status
@@ -144,14 +155,23 @@ class HttpFetcher:
         )
 
     def _with_retries(
-        self, method: str, target: GuardedUrl, content: bytes | None, headers: Mapping[str, str]
+        self,
+        method: str,
+        target: GuardedUrl,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        clock: TransferClock,
     ) -> Blob | _Redirect:
         settings = self.settings
         attempts = settings.storage_retries + 1
         for attempt in range(attempts):
+            if clock.remaining() <= 0:
+                raise clock.expired(f"{method} {redact(target.url)}")
             try:
-                return self._attempt(method, target, content, headers)
+                return self._attempt(method, target, content, headers, clock)
             except _Retryable as failure:
+                if clock.remaining() <= 0:  # a wait ran into the deadline
+                    raise clock.expired(f"{method} {redact(target.url)}", failure.reason) from None
                 if attempt + 1 >= attempts:
                     raise StorageUnavailableError(
                         f"{method} {redact(target.url)} failed after {attempts} attempt(s): "
@@ -160,85 +180,97 @@ class HttpFetcher:
                 delay = settings.storage_backoff * 2**attempt * random.uniform(0.5, 1.5)
                 if failure.retry_after is not None:
                     delay = min(max(failure.retry_after, 0.0), settings.storage_retry_after_max)
+                if delay >= clock.remaining():
+                    raise StorageUnavailableError(
+                        f"{method} {redact(target.url)} failed after {attempt + 1} attempt(s) "
+                        f"and a retry would pass the {settings.storage_transfer_deadline:g} s "
+                        f"transfer deadline (LAMPYRIS_STORAGE_TRANSFER_DEADLINE): {failure.reason}"
+                    ) from None
                 log.info("retrying %s %s in %.2fs (%s)", method, redact(target.url), delay, failure)
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt(
-        self, method: str, target: GuardedUrl, content: bytes | None, headers: Mapping[str, str]
+        self,
+        method: str,
+        target: GuardedUrl,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        clock: TransferClock,
     ) -> Blob | _Redirect:
-        request = self._build_request(method, target, content, headers)
-        try:
-            response = self._transport.handle_request(request)
-        except _RETRYABLE_HTTPX as exc:
-            if _is_certificate_error(exc):
-                raise StorageUnavailableError(
-                    f"{method} {redact(target.url)}: TLS certificate check failed for "
-                    f"{target.host}: {exc}"
-                ) from None
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from None
-        except httpx.HTTPError as exc:
-            raise StorageUnavailableError(
-                f"{method} {redact(target.url)}: {type(exc).__name__}: {exc}"
-            ) from None
-        response.request = request
-        try:
-            return self._handle(method, target, response)
-        except _RETRYABLE_HTTPX as exc:  # the body stalled or the peer hung up mid-stream
-            raise _Retryable(f"{type(exc).__name__} while reading: {exc}") from None
-        except httpx.HTTPError as exc:
-            raise StorageUnavailableError(
-                f"{method} {redact(target.url)}: {type(exc).__name__}: {exc}"
-            ) from None
-        finally:
-            response.close()
+        where = f"{method} {redact(target.url)}"
+        with TransferWatch(clock, where) as watch:  # a tripped watch turns any error into its own
+            request = self._build_request(method, target, content, headers, clock, watch)
+            try:
+                response = self._transport.handle_request(request)
+            except _RETRYABLE_HTTPX as exc:
+                if _is_certificate_error(exc):
+                    raise StorageUnavailableError(
+                        f"{where}: TLS certificate check failed for {target.host}: {exc}"
+                    ) from None
+                raise _Retryable(f"{type(exc).__name__}: {exc}") from None
+            except httpx.HTTPError as exc:
+                raise StorageUnavailableError(f"{where}: {type(exc).__name__}: {exc}") from None
+            response.request = request
+            watch.body_started()
+            try:
+                return self._handle(where, target, response, watch)
+            except _RETRYABLE_HTTPX as exc:  # the body stalled or the peer hung up mid-stream
+                raise _Retryable(f"{type(exc).__name__} while reading: {exc}") from None
+            except httpx.HTTPError as exc:
+                raise StorageUnavailableError(f"{where}: {type(exc).__name__}: {exc}") from None
+            finally:
+                response.close()
 
     def _build_request(
-        self, method: str, target: GuardedUrl, content: bytes | None, headers: Mapping[str, str]
+        self,
+        method: str,
+        target: GuardedUrl,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        clock: TransferClock,
+        watch: TransferWatch,
     ) -> httpx.Request:
-        """The request to the pinned IP, carrying the URL's own Host header and TLS name."""
+        """The request to the pinned IP, carrying the URL's own Host header and TLS name.
+
+        No single wait (connect, read, write) may outlast the deadline; the watch learns the
+        socket through httpcore's ``trace`` extension and sees the upload move chunk by chunk.
+        """
         original = httpx.URL(target.url)
         pinned = original.copy_with(host=target.ip)
         all_headers = {"Host": original.netloc.decode("ascii"), "User-Agent": _USER_AGENT}
         all_headers.update(headers)
-        extensions: dict[str, object] = {"timeout": self._timeout}
+        # past the deadline by one look of the watch at most, so that the watch names it
+        wait = min(self.settings.storage_timeout, max(clock.remaining(), 0.0) + WATCH_INTERVAL)
+        extensions: dict[str, object] = {
+            "timeout": httpx.Timeout(wait).as_dict(),
+            "trace": watch.trace,
+        }
         if target.scheme == "https":
             extensions["sni_hostname"] = target.host
+        if content is None:
+            return httpx.Request(method, pinned, headers=all_headers, extensions=extensions)
+        all_headers["Content-Length"] = str(len(content))
         return httpx.Request(
-            method, pinned, content=content, headers=all_headers, extensions=extensions
+            method,
+            pinned,
+            headers=all_headers,
+            stream=UploadStream(content, watch),
+            extensions=extensions,
         )
 
     def _handle(
-        self, method: str, target: GuardedUrl, response: httpx.Response
+        self, where: str, target: GuardedUrl, response: httpx.Response, watch: TransferWatch
     ) -> Blob | _Redirect:
         status = response.status_code
-        where = f"{method} {redact(target.url)}"
         if status in _REDIRECTS and "location" in response.headers:
             return _Redirect(status, response.headers["location"])
         if status == 429 or status >= 500:
             raise _Retryable(f"answered {status}", _retry_after(response.headers))
         if not 200 <= status < 300:
             raise StorageDeniedError(f"{where} answered {status} (host {target.host})", status)
-        return Blob(self._read_capped(where, response), response.headers.get("content-type", ""))
-
-    def _read_capped(self, where: str, response: httpx.Response) -> bytes:
-        cap = self.settings.storage_max_bytes
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise ObjectTooLargeError(
-                f"{where}: object is {declared} bytes, over the {cap}-byte limit "
-                "(LAMPYRIS_STORAGE_MAX_BYTES)"
-            )
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > cap:
-                raise ObjectTooLargeError(
-                    f"{where}: object is over the {cap}-byte limit (LAMPYRIS_STORAGE_MAX_BYTES)"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+        data = read_body(response, self.settings.storage_max_bytes, where, watch)
+        return Blob(data, response.headers.get("content-type", ""))
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

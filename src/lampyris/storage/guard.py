@@ -4,10 +4,15 @@ A job's ``href`` comes from whoever submitted the job, so it must not reach the 
 service (169.254.169.254), loopback admin ports or the private network. The host is resolved
 once and the connection is made to that pinned address, so a DNS answer that changes between
 the check and the connect (DNS rebinding) cannot smuggle a private address through.
+
+A refusal names the rule a URL broke and the setting that relaxes it, never the address a
+name resolved to: the submitter would otherwise learn how internal names resolve. The server's
+log has the address, for the operator who decides whether to allow its network.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +22,8 @@ import httpx
 
 from lampyris.errors import ForbiddenUrlError, StorageUnavailableError
 from lampyris.storage.settings import StorageSettings
+
+log = logging.getLogger(__name__)
 
 Resolver = Callable[[str, int], Sequence[str]]
 IpAddress = IPv4Address | IPv6Address
@@ -135,17 +142,26 @@ class UrlGuard:
     def _check_address(self, host: str, address: str) -> None:
         try:
             ip = ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id (fe80::1%eth0)
-        except ValueError as exc:
-            raise ForbiddenUrlError(f"host {host!r} resolved to {address!r}, not an IP") from exc
+        except ValueError:
+            log.warning("SSRF guard: host %r resolved to %r, not an IP address", host, address)
+            raise ForbiddenUrlError(
+                f"refused: the host {host!r} does not resolve to an IP address"
+            ) from None
         reason = forbidden_reason(ip)
         if reason is None or self._is_allowed(ip):
             return
-        seen = host if host == str(ip) else f"{host} ({ip})"
-        suffix = 32 if ip.version == 4 else 128
+        if _is_literal(host, ip):  # the submitter wrote the address: naming it tells nothing
+            suffix = 32 if ip.version == 4 else 128
+            raise ForbiddenUrlError(
+                f"refused: {host} is a {reason} address; to allow it, add its network to "
+                f"LAMPYRIS_ALLOW_PRIVATE_URLS (comma-separated, e.g. "
+                f"LAMPYRIS_ALLOW_PRIVATE_URLS={ip}/{suffix})"
+            )
+        log.warning("SSRF guard: host %r resolves to %s, a %s address: refused", host, ip, reason)
         raise ForbiddenUrlError(
-            f"refusing to connect to {seen}: {reason} address. To allow it, add its network to "
-            f"LAMPYRIS_ALLOW_PRIVATE_URLS (comma-separated, e.g. "
-            f"LAMPYRIS_ALLOW_PRIVATE_URLS={ip}/{suffix})"
+            f"refused: the host {host!r} resolves to a {reason} address; to allow it, add that "
+            "network to LAMPYRIS_ALLOW_PRIVATE_URLS (comma-separated, e.g. "
+            "10.0.0.0/8,127.0.0.0/8)"
         )
 
     def _is_allowed(self, ip: IpAddress) -> bool:
@@ -157,3 +173,12 @@ class UrlGuard:
             for candidate in candidates
             for network in self._settings.allow_private_urls
         )
+
+
+def _is_literal(host: str, ip: IpAddress) -> bool:
+    """Whether the URL's host is the address itself, written the usual way (``10.0.0.1``,
+    ``[::1]``), not a name or an odd literal (``2130706433``) that only resolving decodes."""
+    try:
+        return ip_address(host.strip("[]").split("%", 1)[0]) == ip
+    except ValueError:
+        return False

@@ -51,6 +51,15 @@ class StorageSettings(BaseSettings):
     storage_backoff: float = Field(default=0.5, ge=0)
     # Longest ``Retry-After`` (seconds) a 429/503 answer may make a worker wait.
     storage_retry_after_max: float = Field(default=30.0, ge=0)
+    # Seconds one transfer (a GET, or an output PUT/POST; its retries and redirects included)
+    # may take in all. The per-read timeout alone let a peer sending one byte every 10 s hold
+    # a worker for 170 s and more; 120 s still moves the 200 MiB cap at 1.7 MB/s.
+    storage_transfer_deadline: float = Field(default=120.0, gt=0)
+    # Bytes per second a body must average once it has moved for ``storage_min_rate_grace``
+    # seconds (0 turns the check off): a trickling peer lets go of the worker after ~10 s
+    # instead of at the deadline, while a slow but honest link (≥ 128 kbit/s) gets through.
+    storage_min_transfer_rate: int = Field(default=16 * 1024, ge=0)
+    storage_min_rate_grace: float = Field(default=10.0, ge=0)
     allowed_schemes: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http", "https"]
     )

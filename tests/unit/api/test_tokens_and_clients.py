@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import jwt
 import pytest
 
+from lampyris.api import clients as clients_module
 from lampyris.api.clients import ClientRegistry
 from lampyris.api.tokens import InvalidTokenError, TokenSigner, server_secret
 from lampyris.errors import InvalidParameterError
@@ -57,3 +60,30 @@ def test_secrets_are_stored_hashed(engine):
     with engine.connect() as conn:
         stored = conn.exec_driver_sql("SELECT secret_hash FROM clients").scalar()
     assert secret not in stored and stored.startswith("scrypt$")
+
+
+def test_secret_checks_hash_each_pair_once_and_made_up_ids_never(
+    engine, monkeypatch
+):
+    registry = ClientRegistry(engine)
+    client, secret = registry.add("shop")
+    stored = registry.stored_hash(client.id)
+    assert stored is not None and registry.stored_hash("unknown") is None
+    hashes: list[str] = []
+    real = clients_module._matches
+    monkeypatch.setattr(clients_module, "_matches",
+                        lambda s, h: hashes.append(s) or real(s, h))
+
+    async def scenario() -> None:
+        assert not registry.remembered(client.id, secret)
+        assert await registry.check(client.id, secret, stored)
+        assert registry.remembered(client.id, secret, stored)
+        assert not registry.remembered(client.id, secret + "x", stored)
+        assert not registry.remembered(client.id, secret, "scrypt$00$00")  # re-created
+        assert not await registry.check(client.id, "wrong", stored)
+        assert registry.refused_lately(client.id, "wrong")
+        assert not registry.refused_lately(client.id, "other")
+        assert not await registry.check("unknown", "whatever", None)
+
+    asyncio.run(scenario())
+    assert hashes == [secret, "wrong"], "one hash per distinct pair, none for unknown ids"

@@ -122,11 +122,24 @@ def test_srgb_or_broken_profile_leaves_pixels(save: Save, icc: bytes | None) -> 
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "YCbCr", "HSV", "LAB", "RGBX", "F"])
-def test_every_mode_becomes_read_only_uint8_rgb_or_rgba(mode: str) -> None:
-    pixels = to_srgb_array(Image.new(mode, (3, 2)))
+def test_every_mode_becomes_a_fresh_uint8_rgb_or_rgba_array(mode: str) -> None:
+    image = Image.new(mode, (3, 2))
+    pixels = to_srgb_array(image)
     channels = 4 if mode in ("RGBA", "LA") else 3
     assert (pixels.shape, pixels.dtype) == ((2, 3, channels), np.uint8)
-    assert not pixels.flags.writeable  # callers copy before writing
+    assert pixels.flags.writeable and pixels.flags.c_contiguous  # the caller's own: no copy
+    before = pixels.copy()
+    pixels[:] = 7
+    np.testing.assert_array_equal(to_srgb_array(image), before)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_export_in_bands_equals_pillows_array(mode: str) -> None:
+    """Tall enough for several ~8 MB bands, with a last band of a different height."""
+    rng = np.random.default_rng(9)
+    pixels = rng.integers(0, 256, (1500, 2011, len(mode)), dtype=np.uint8)
+    image = Image.fromarray(pixels, mode)
+    np.testing.assert_array_equal(to_srgb_array(image), pixels)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps
+from pydantic import ValidationError
 
 from lampyris.errors import (
     CorruptImageError,
@@ -20,7 +21,12 @@ from lampyris.errors import (
 )
 from lampyris.imaging import decode as decode_module
 from lampyris.imaging.decode import AVIF_SUPPORTED, HEIF_SUPPORTED, decode, probe
-from lampyris.imaging.settings import ImagingSettings
+from lampyris.imaging.settings import (
+    BYTES_PER_PIXEL,
+    WORKER_BASELINE_MB,
+    ImagingSettings,
+    pixels_within,
+)
 
 Save = Callable[..., bytes]
 BLUE, GREY = (0, 0, 255), (128, 128, 128)
@@ -238,6 +244,32 @@ def test_configured_pixel_limit(save: Save, monkeypatch: pytest.MonkeyPatch) -> 
         decode_module._default_max_pixels.cache_clear()
 
 
+@pytest.mark.parametrize(
+    ("env", "cap"),
+    [
+        ({}, 100_000_000),  # 4 GB fits more than 100 MP: the cap decides
+        ({"WORKER_MEMORY_MB": "2048"}, (2048 - WORKER_BASELINE_MB) * 2**20 // BYTES_PER_PIXEL),
+        ({"WORKER_MEMORY_MB": "1024", "MAX_PIXELS": "20000000"}, 20_000_000),
+        ({"WORKER_MEMORY_MB": "1024", "MAX_PIXELS": "200000000"}, pixels_within(1024)),
+    ],
+)
+def test_the_cap_fits_the_worker_memory_budget(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], cap: int
+) -> None:
+    """The effective cap is the smaller of the configured one and what the budget fits."""
+    for name, value in env.items():
+        monkeypatch.setenv(f"LAMPYRIS_IMAGING_{name}", value)
+    assert ImagingSettings().max_pixels == cap
+    worst = WORKER_BASELINE_MB * 2**20 + BYTES_PER_PIXEL * cap
+    assert worst <= int(env.get("WORKER_MEMORY_MB", "4096")) * 2**20
+
+
+def test_a_budget_below_the_baseline_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMPYRIS_IMAGING_WORKER_MEMORY_MB", str(WORKER_BASELINE_MB))
+    with pytest.raises(ValidationError, match="leaves nothing for an image"):
+        ImagingSettings()
+
+
 # --- reduce_to ------------------------------------------------------------------------------------
 
 
@@ -286,7 +318,7 @@ def test_fast_jpeg_path_matches_pillows_decode(tmp_path: Path, tagged: bool) -> 
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() if tagged else None
     img.save(path, quality=95, **({"icc_profile": icc} if icc else {}))
     with Image.open(path) as im:
-        assert decode_module._fast_jpeg(str(path), im) is not None
+        assert decode_module._fast_decode(str(path), im) is not None
         reference = np.asarray(im.convert("RGB")).astype(int)
     out = decode(path).pixels
     assert out.shape == (96, 128, 3) and out.flags.writeable
@@ -298,6 +330,98 @@ def test_truncated_jpeg_skips_the_fast_path(tmp_path: Path) -> None:
     Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(path)
     path.write_bytes(path.read_bytes()[:-40])
     with Image.open(path) as im:
-        assert decode_module._fast_jpeg(str(path), im) is None
+        assert decode_module._fast_decode(str(path), im) is None
     with pytest.raises(CorruptImageError):
         decode(path)
+
+
+# --- the OpenCV PNG path -----------------------------------------------------------------------
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _insert_chunk(data: bytes, chunk: bytes, *, before: bytes) -> bytes:
+    """``data`` (a PNG) with ``chunk`` spliced in before the first ``before`` chunk."""
+    at = data.index(before) - 4  # the chunk starts with its 4-byte length
+    return data[:at] + chunk + data[at:]
+
+
+def _noise(channels: int, seed: int = 3) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (37, 53, channels), dtype=np.uint8)
+
+
+def _fast(data: bytes) -> bool:
+    with Image.open(io.BytesIO(data)) as im:
+        return decode_module._fast_decode(data, im) is not None
+
+
+def _pillow(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(ImageOps.exif_transpose(im))
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("extra", [None, "gAMA", "sRGB-profile"])
+def test_plain_png_takes_opencvs_decoder_with_pillows_pixels(
+    save: Save, channels: int, extra: str | None
+) -> None:
+    """8-bit RGB/RGBA PNGs (gamma chunk or sRGB profile or not) skip Pillow's 4-byte-a-pixel
+    copy and its export, with exactly Pillow's pixels."""
+    options = {}
+    if extra == "sRGB-profile":
+        options["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = save(_noise(channels), "PNG", **options)
+    if extra == "gAMA":
+        data = _insert_chunk(data, _chunk(b"gAMA", struct.pack(">I", 45455)), before=b"IDAT")
+    assert _fast(data)
+    image = decode(data)
+    np.testing.assert_array_equal(image.pixels, _pillow(data))
+    assert image.pixels.flags.writeable and image.pixels.flags.c_contiguous
+
+
+def _sixteen_bit() -> bytes:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", _noise(3).astype(np.uint16) * 256 + 3)
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.mark.parametrize(
+    "case", ["16-bit", "transparency", "exif-after-pixels", "animated", "truncated", "stream"]
+)
+def test_other_pngs_take_pillows_path(save: Save, case: str) -> None:
+    """Whatever OpenCV might read differently goes through Pillow, with Pillow's result."""
+    if case == "16-bit":
+        data = _sixteen_bit()
+    elif case == "transparency":
+        data = save(_noise(3), "PNG", transparency=(1, 2, 3))
+    elif case == "exif-after-pixels":  # Pillow's header read has not seen it: 90° turn
+        exif = _exif(orientation=6)
+        data = _insert_chunk(save(_noise(3), "PNG"), _chunk(b"eXIf", exif[6:]), before=b"IEND")
+    elif case == "animated":
+        frames = [Image.fromarray(_noise(3, seed)) for seed in (1, 2)]
+        data = save(frames[0], "PNG", save_all=True, append_images=frames[1:])
+    elif case == "truncated":
+        data = save(_noise(3), "PNG")[:-30]
+    else:
+        data = save(_noise(4), "PNG")
+    if case == "stream":
+        with Image.open(io.BytesIO(data)) as im:
+            assert decode_module._fast_decode(io.BytesIO(data), im) is None
+        np.testing.assert_array_equal(decode(io.BytesIO(data)).pixels, _pillow(data))
+        return
+    assert not _fast(data)
+    if case == "truncated":
+        with pytest.raises(CorruptImageError):
+            decode(data)
+        return
+    expected = _pillow(data)
+    if case == "transparency":  # mode RGB with a tRNS colour: lampyris keeps RGB
+        expected = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    pixels = decode(data).pixels
+    np.testing.assert_array_equal(pixels, expected[..., : pixels.shape[2]])
+    if case == "exif-after-pixels":
+        assert pixels.shape[:2] == (53, 37)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from lampyris.storage import HttpFetcher, UrlGuard
+from support.hostile_http import HostileServer
 from support.http_server import ScriptedServer, fast_settings, serve
 
 
@@ -16,6 +17,13 @@ from support.http_server import ScriptedServer, fast_settings, serve
 def http_server() -> Iterator[ScriptedServer]:
     """A plain-HTTP scripted server on 127.0.0.1 (random port), stopped after the test."""
     yield from serve(ScriptedServer(), None)
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    """Bombs, trickles and slow sinks on 127.0.0.1 (random port), stopped after the test."""
+    with HostileServer() as server:
+        yield server
 
 
 @pytest.fixture

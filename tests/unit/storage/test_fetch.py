@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
+import os
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +19,10 @@ from lampyris.errors import (
     StorageDeniedError,
     StorageError,
     StorageUnavailableError,
+    TransferTooSlowError,
 )
 from lampyris.storage import Blob, HttpFetcher, StorageSettings, redact
+from support.hostile_http import Answer, HostileServer, MiB, Pace, gzip_of_zeros, stacked_gzip_bomb
 from support.http_server import Reply, ScriptedServer, tls_contexts
 
 MakeFetcher = Callable[..., HttpFetcher]
@@ -249,3 +254,160 @@ def test_redact_keeps_only_scheme_and_host() -> None:
 
 def _blob(data: bytes) -> Blob:
     return Blob(data, "application/octet-stream")
+
+
+# -- hostile storage (issue 13): bombs, trickles, sinks that will not drink -------------------
+
+
+def _peak_bytes(action: Callable[[], object]) -> int:
+    """The most Python-allocated memory held at once while ``action`` runs (it must raise)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(StorageError):
+            action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_stacked_gzip_bomb_is_refused_before_any_decoding(
+    hostile: HostileServer, make_fetcher: MakeFetcher
+) -> None:
+    """Issue 13: ``gzip, gzip`` over ~2 KB took a worker from 443 MB to 2.76 GB."""
+    hostile.answer("/bomb.jpg", Answer(stacked_gzip_bomb(), {"Content-Encoding": "gzip, gzip"}))
+    url = hostile.url("/bomb.jpg?X-Amz-Signature=SECRET")
+    fetcher = make_fetcher()
+    with pytest.raises(StorageError, match="stacked content-codings are refused") as caught:
+        fetcher.request("GET", url)
+    assert "SECRET" not in str(caught.value)
+    assert _peak_bytes(lambda: fetcher.request("GET", url)) < 4 * MiB
+
+
+def test_a_gzip_bomb_is_refused_at_the_cap_holding_no_more_than_the_cap(
+    hostile: HostileServer, make_fetcher: MakeFetcher
+) -> None:
+    hostile.answer("/bomb.jpg", Answer(gzip_of_zeros(1024 * MiB), {"Content-Encoding": "gzip"}))
+    cap = 8 * MiB
+    fetcher = make_fetcher(storage_max_bytes=cap)
+    with pytest.raises(ObjectTooLargeError, match=f"decodes .*to over the {cap}-byte limit"):
+        fetcher.request("GET", hostile.url("/bomb.jpg"))
+    assert _peak_bytes(lambda: fetcher.request("GET", hostile.url("/bomb.jpg"))) < cap + 2 * MiB
+
+
+def test_the_cap_counts_the_compressed_bytes_too(
+    http_server: ScriptedServer, make_fetcher: MakeFetcher
+) -> None:
+    """Random bytes grow when gzipped: under the cap decoded, over it on the wire."""
+    data = os.urandom(100_000)
+    body = gzip.compress(data)
+    http_server.script("/in", Reply(200, body, {"Content-Encoding": "gzip"}, chunked=True))
+    with pytest.raises(ObjectTooLargeError, match="100010-byte limit"):
+        make_fetcher(storage_max_bytes=100_010).request("GET", http_server.url("/in"))
+    assert make_fetcher(storage_max_bytes=len(body)).request(
+        "GET", http_server.url("/in")
+    ).data == data
+
+
+def test_an_unknown_content_coding_is_refused(
+    http_server: ScriptedServer, make_fetcher: MakeFetcher
+) -> None:
+    """httpx passed unknown codings through undecoded; now they are named and refused."""
+    http_server.script("/in", Reply(200, b"\x1f\x9d...", {"Content-Encoding": "compress"}))
+    with pytest.raises(StorageError, match="'compress', which lampyris does not decode"):
+        make_fetcher().request("GET", http_server.url("/in"))
+
+
+def _let_go(hostile: HostileServer, path: str, within: float = 2.0) -> None:
+    """Wait for the server to see the client hang up (its handler ends early)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        visits = hostile.visits_to(path)
+        if visits and all(v.ended is not None for v in visits):
+            assert not any(v.complete for v in visits)
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the client still holds {path}: {hostile.visits_to(path)}")
+
+
+def test_a_trickling_body_fails_at_the_transfer_deadline(
+    hostile: HostileServer, make_fetcher: MakeFetcher
+) -> None:
+    """Issue 13: one byte every few seconds never trips a per-read timeout."""
+    hostile.answer("/trickle.jpg", Answer(bytes(40), pace=Pace(1, 0.25)))  # 10 s in all
+    fetcher = make_fetcher(storage_transfer_deadline=1.0, storage_min_transfer_rate=0)
+    started = time.monotonic()
+    with pytest.raises(TransferTooSlowError) as caught:
+        fetcher.request("GET", hostile.url("/trickle.jpg?sig=SECRET"))
+    assert 1.0 <= time.monotonic() - started < 2.5  # HEAD: the whole 10 s
+    message = str(caught.value)
+    assert message.startswith(f"GET http://127.0.0.1:{hostile.port}/… did not finish within")
+    assert "the 1 s transfer deadline (LAMPYRIS_STORAGE_TRANSFER_DEADLINE raises it)" in message
+    assert "SECRET" not in message
+    _let_go(hostile, "/trickle.jpg")
+    assert len(hostile.visits_to("/trickle.jpg")) == 1  # a transfer past its deadline: no retry
+
+
+def test_a_trickling_body_fails_under_the_minimum_rate_after_the_grace(
+    hostile: HostileServer, make_fetcher: MakeFetcher
+) -> None:
+    hostile.answer("/trickle.jpg", Answer(bytes(40), pace=Pace(1, 0.25)))
+    fetcher = make_fetcher(storage_min_transfer_rate=1024, storage_min_rate_grace=0.5)
+    started = time.monotonic()
+    with pytest.raises(TransferTooSlowError, match="under the minimum transfer rate of 1024 b"):
+        fetcher.request("GET", hostile.url("/trickle.jpg"))
+    assert 0.5 <= time.monotonic() - started < 2.0
+    _let_go(hostile, "/trickle.jpg")
+
+
+def test_a_slow_but_steady_body_gets_through(
+    hostile: HostileServer, make_fetcher: MakeFetcher
+) -> None:
+    body = os.urandom(96 * 1024)
+    hostile.answer("/steady.jpg", Answer(body, pace=Pace(4096, 0.02)))  # ~200 KB/s for ~0.5 s
+    fetcher = make_fetcher(storage_min_transfer_rate=16 * 1024, storage_min_rate_grace=0.1)
+    assert fetcher.request("GET", hostile.url("/steady.jpg")).data == body
+
+
+def test_an_answer_that_never_comes_fails_at_the_deadline_not_the_read_timeout(
+    http_server: ScriptedServer, make_fetcher: MakeFetcher
+) -> None:
+    http_server.script("/late", Reply(200, b"late", delay=5.0))
+    fetcher = make_fetcher(storage_timeout=30.0, storage_transfer_deadline=1.0)
+    started = time.monotonic()
+    with pytest.raises(TransferTooSlowError, match="1 s transfer deadline"):
+        fetcher.request("GET", http_server.url("/late"))
+    assert time.monotonic() - started < 2.5
+    assert http_server.hits("/late") == 1
+
+
+def test_a_slow_sink_fails_the_upload_at_the_deadline(
+    hostile: HostileServer, make_fetcher: MakeFetcher
+) -> None:
+    hostile.sink("/out.png", pace=Pace(1024, 0.1))  # reads 10 KiB/s
+    fetcher = make_fetcher(storage_transfer_deadline=1.0, storage_min_transfer_rate=0)
+    started = time.monotonic()
+    with pytest.raises(TransferTooSlowError, match=r"PUT .* within the 1 s transfer deadline"):
+        fetcher.request("PUT", hostile.url("/out.png"), content=os.urandom(4 * MiB),
+                        headers={"Content-Type": "image/png"})
+    assert time.monotonic() - started < 2.5
+    assert "/out.png" not in hostile.uploads  # the sink drains what it got, then sees EOF
+
+
+def test_an_upload_to_a_willing_sink_keeps_its_length_and_bytes(
+    hostile: HostileServer, make_fetcher: MakeFetcher
+) -> None:
+    data = os.urandom(3 * MiB + 123)
+    make_fetcher().request("PUT", hostile.url("/ok.png"), content=data)
+    assert hostile.uploads["/ok.png"] == data
+
+
+def test_retries_stop_at_the_transfer_deadline(
+    http_server: ScriptedServer, make_fetcher: MakeFetcher
+) -> None:
+    http_server.script("/down", Reply(503))
+    fetcher = make_fetcher(storage_retries=8, storage_backoff=0.01, storage_transfer_deadline=1.0)
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailableError, match="retry would pass the 1 s transfer deadl"):
+        fetcher.request("GET", http_server.url("/down"))
+    assert time.monotonic() - started < 1.5
+    assert http_server.hits("/down") < 9

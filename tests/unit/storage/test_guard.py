@@ -92,10 +92,53 @@ def test_userinfo_and_missing_hosts_are_refused(url: str) -> None:
 
 def test_a_host_with_any_private_address_is_refused() -> None:
     """One public and one private answer: the private one could be the one connected to."""
-    with pytest.raises(ForbiddenUrlError, match=r"bucket\.example\.test \(10\.0\.0\.7\)"):
+    with pytest.raises(ForbiddenUrlError, match=r"'bucket\.example\.test' resolves to a private"):
         guard(resolver={"bucket.example.test": ["93.184.216.34", "10.0.0.7"]}).check(
             "https://bucket.example.test/a.png"
         )
+
+
+@pytest.mark.parametrize(
+    ("url", "answers", "rule"),
+    [
+        ("https://db.internal.test/a.png", ["10.20.30.40"], "private"),
+        ("http://admin.internal.test:8080/", ["127.0.0.5"], "loopback"),
+        ("http://metadata.internal.test/", ["169.254.169.254"], "link-local"),
+        ("http://v6.internal.test/", ["fd12:3456::7"], "private"),
+        ("http://2130706434/", ["127.0.0.2"], "loopback"),  # an odd literal only DNS decodes
+    ],
+)
+def test_a_refused_name_is_told_the_rule_not_the_address(
+    url: str, answers: list[str], rule: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Naming the address would tell the submitter how internal names resolve."""
+    host = url.split("/")[2].split(":")[0]
+    with pytest.raises(ForbiddenUrlError) as caught:
+        guard(resolver={host: answers}).check(url)
+    message = str(caught.value)
+    assert message.startswith(f"refused: the host '{host}' resolves to a {rule} address")
+    assert "LAMPYRIS_ALLOW_PRIVATE_URLS" in message
+    assert answers[0] not in message
+    assert answers[0] in caplog.text  # the operator's log has it
+
+
+def test_a_name_resolving_to_something_odd_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ForbiddenUrlError, match="does not resolve to an IP") as caught:
+        guard(resolver={"odd.test": ["not-an-address"]}).check("http://odd.test/")
+    assert "not-an-address" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [("http://10.1.2.3/a", "10.1.2.3"), ("http://[fe80::1]/a", "fe80::1")],
+)
+def test_a_refused_literal_address_is_named_with_an_allow_list_example(
+    url: str, shown: str
+) -> None:
+    with pytest.raises(ForbiddenUrlError) as caught:
+        guard().check(url)
+    assert str(caught.value).startswith(f"refused: {shown} is a ")
+    assert f"LAMPYRIS_ALLOW_PRIVATE_URLS={shown}/" in str(caught.value)
 
 
 def test_the_host_is_resolved_once_and_the_first_address_pinned() -> None:

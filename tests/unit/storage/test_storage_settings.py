@@ -26,6 +26,30 @@ def test_defaults_allow_nothing_private() -> None:
     assert settings.storage_timeout == 30
     assert (settings.storage_retries, settings.storage_backoff) == (3, 0.5)
     assert settings.allowed_schemes == ["http", "https"]
+    assert settings.storage_transfer_deadline == 120
+    assert (settings.storage_min_transfer_rate, settings.storage_min_rate_grace) == (16384, 10)
+
+
+def test_transfer_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMPYRIS_STORAGE_TRANSFER_DEADLINE", "5")
+    monkeypatch.setenv("LAMPYRIS_STORAGE_MIN_TRANSFER_RATE", "0")
+    monkeypatch.setenv("LAMPYRIS_STORAGE_MIN_RATE_GRACE", "2.5")
+    settings = StorageSettings()
+    assert settings.storage_transfer_deadline == 5
+    assert (settings.storage_min_transfer_rate, settings.storage_min_rate_grace) == (0, 2.5)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("LAMPYRIS_STORAGE_TRANSFER_DEADLINE", "0"),
+    ("LAMPYRIS_STORAGE_MIN_TRANSFER_RATE", "-1"),
+    ("LAMPYRIS_STORAGE_MIN_RATE_GRACE", "-1"),
+])
+def test_transfer_limits_must_make_sense(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        StorageSettings()
 
 
 def test_private_networks_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
