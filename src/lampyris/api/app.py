@@ -23,7 +23,7 @@ from lampyris.api.clients import ClientRegistry
 from lampyris.api.errors import error_body, family_of, install_handlers
 from lampyris.api.firefly import UPLOAD_PATH
 from lampyris.api.metrics import CONTENT_TYPE, Metrics
-from lampyris.api.ratelimit import RateLimiter
+from lampyris.api.ratelimit import RateLimiter, TokenThrottle
 from lampyris.api.services import Services, services
 from lampyris.api.settings import ServerConfig
 from lampyris.api.tokens import TokenSigner, server_secret
@@ -108,6 +108,10 @@ def build_services(config: ServerConfig) -> Services:
         config=config, store=store, clients=ClientRegistry(store.engine),
         signer=TokenSigner(server_secret(store.engine, "tokens"), settings.token_ttl),
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        token_throttle=TokenThrottle(
+            RateLimiter(settings.token_rate_limit_per_minute, settings.token_rate_limit_burst),
+            RateLimiter(settings.token_address_rate_limit_per_minute,
+                        settings.token_address_rate_limit_burst)),
         objects=env.objects(), executor=executor, metrics=metrics,
         uploads=UploadRegistry(store.engine, settings.upload_ttl),
     )

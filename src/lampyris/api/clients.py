@@ -116,14 +116,6 @@ class ClientRegistry:
         self._seen.clear()
         return gone > 0
 
-    def authenticate(self, client_id: str, secret: str) -> bool:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(CLIENTS.c.secret_hash).where(CLIENTS.c.id == client_id)
-            ).first()
-        # Hash anyway when the id is unknown, so timing does not tell which ids exist.
-        return _matches(secret, row.secret_hash if row else _hash("", b"0" * 16)) and bool(row)
-
     # -- the token route's checks ----------------------------------------------------------
     def stored_hash(self, client_id: str) -> str | None:
         """The client's stored secret hash; None for an unknown id (a cheap indexed query)."""

@@ -23,24 +23,10 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from lampyris.api.errors import ApiError
-from lampyris.api.ratelimit import RateLimiter, TokenThrottle
+from lampyris.api.ratelimit import RateLimiter
 from lampyris.api.services import Services, services
 
 router = APIRouter(tags=["IMS"])
-
-
-def _throttle(request: Request, svc: Services) -> TokenThrottle:
-    """The app's token-route throttle, made on first use from the server settings."""
-    throttle: TokenThrottle | None = getattr(request.app.state, "token_throttle", None)
-    if throttle is None:
-        settings = svc.config.server
-        throttle = TokenThrottle(
-            RateLimiter(settings.token_rate_limit_per_minute, settings.token_rate_limit_burst),
-            RateLimiter(settings.token_address_rate_limit_per_minute,
-                        settings.token_address_rate_limit_burst),
-        )
-        request.app.state.token_throttle = throttle
-    return throttle
 
 
 def _refuse_if_limited(svc: Services, wait: float) -> None:
@@ -54,7 +40,7 @@ def _refuse_if_limited(svc: Services, wait: float) -> None:
 async def _authenticate(request: Request, svc: Services, client_id: str, secret: str) -> None:
     """Return when the pair is right; otherwise raise the 401 (or the 429 before any work)."""
     clients = svc.clients
-    throttle = _throttle(request, svc)
+    throttle = svc.token_throttle
     address = request.client.host if request.client else "unknown"
     if not clients.remembered(client_id, secret):
         # Most of a burst ends here, before a database query or a thread hop.

@@ -12,7 +12,7 @@ from fastapi import Request
 
 from lampyris.api.clients import ClientRegistry
 from lampyris.api.metrics import Metrics
-from lampyris.api.ratelimit import RateLimiter
+from lampyris.api.ratelimit import RateLimiter, TokenThrottle
 from lampyris.api.settings import ServerConfig
 from lampyris.api.tokens import TokenSigner
 from lampyris.api.uploads import UploadRegistry
@@ -27,6 +27,7 @@ class Services:
     clients: ClientRegistry
     signer: TokenSigner
     limiter: RateLimiter
+    token_throttle: TokenThrottle
     objects: ObjectStore
     executor: LocalExecutor
     metrics: Metrics

@@ -311,9 +311,10 @@ def _storage_options(pairs: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def batch_command(
-    args: list[str] = typer.Argument(..., metavar="SRC DST | status [LEDGER]",
+    args: list[str] = typer.Argument(..., metavar="SRC DST | status [DST | LEDGER]",
                                      help="Source and destination folders or URLs (local "
-                                     "paths, s3://, az://, gs://, dropbox://); or `status`."),
+                                     "paths, s3://, az://, gs://, dropbox://); or `status` "
+                                     "and a destination or ledger file."),
     steps: str = typer.Option("cutout", help="Comma-separated steps, in order: cutout, fill, "
                               "auto_tone (or auto-tone), straighten, edit "
                               "(e.g. cutout,fill,auto_tone)."),

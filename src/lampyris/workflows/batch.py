@@ -30,7 +30,13 @@ from lampyris.errors import InvalidParameterError, LampyrisError
 from lampyris.workflows.backends.base import Backend
 from lampyris.workflows.item import ItemOutcome, WorkItem, write_output
 from lampyris.workflows.ledger import Ledger, LedgerItem
-from lampyris.workflows.locations import Location, SourceFile, list_images, probe
+from lampyris.workflows.locations import (
+    Location,
+    SourceFile,
+    list_images,
+    local_file,
+    probe,
+)
 from lampyris.workflows.naming import TEMPLATES, Naming, collision_message, numbered
 from lampyris.workflows.steps import OutputSpec, Step, fingerprint
 from lampyris.workflows.storage_errors import translate
@@ -102,11 +108,6 @@ class RunSummary:
     @property
     def rate(self) -> float:
         return self.done / self.seconds if self.seconds else 0.0
-
-    @property
-    def idle(self) -> bool:
-        """Nothing was submitted and nothing failed anew: a watch pass with nothing to say."""
-        return not (self.done or self.unchanged or self.failed or self.interrupted)
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ class BatchRunner:
         if watching and first is None and not summary.failed:
             summary.settling = len(self._young)
             summary.seconds = time.perf_counter() - start
-            return summary  # an idle pass leaves no trace
+            return summary  # an idle pass leaves no trace: run_id stays 0
         if first is not None or self._young:
             probe(spec.sink)  # a wrong sink is one error now, not one per input
         run_id = self.ledger.start_run(spec.source.url, spec.sink.url,
@@ -369,8 +370,7 @@ class BatchRunner:
                 except OSError:
                     continue  # gone meanwhile: the next listing decides
                 if stat.st_mtime != source.modified or stat.st_size != source.size:
-                    source = SourceFile(source.path, source.rel, stat.st_size,
-                                        f"{stat.st_size}:{stat.st_mtime:.6f}", stat.st_mtime)
+                    source = local_file(source.path, source.rel, stat)
                 if time.time() - stat.st_mtime >= self.spec.settle:
                     yield source, self._record_for(source, prior)
                 else:

@@ -287,12 +287,15 @@ def _local_images(root: str) -> Iterator[SourceFile]:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
                 elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
-                    stat = entry.stat()
-                    images.append(SourceFile(
-                        path=entry.path, rel=entry.path[len(base):], size=stat.st_size,
-                        stamp=f"{stat.st_size}:{stat.st_mtime:.6f}", modified=stat.st_mtime))
+                    images.append(local_file(entry.path, entry.path[len(base):], entry.stat()))
     images.sort(key=lambda f: f.path)
     yield from images
+
+
+def local_file(path: str, rel: str, stat: os.stat_result) -> SourceFile:
+    """A local file's record from its ``stat``: the stamp is size and mtime."""
+    return SourceFile(path=path, rel=rel, size=stat.st_size,
+                      stamp=f"{stat.st_size}:{stat.st_mtime:.6f}", modified=stat.st_mtime)
 
 
 def _source(info: dict[str, Any], rel: str) -> SourceFile:

@@ -43,9 +43,13 @@ def test_tokens_verify_and_expire(engine):
 def test_clients_add_authenticate_list_remove(engine):
     registry = ClientRegistry(engine)
     client, secret = registry.add("shop")
-    assert registry.authenticate(client.id, secret)
-    assert not registry.authenticate(client.id, secret + "x")
-    assert not registry.authenticate("unknown", secret)
+
+    def check(client_id: str, given: str) -> bool:
+        return asyncio.run(registry.check(client_id, given, registry.stored_hash(client_id)))
+
+    assert check(client.id, secret)
+    assert not check(client.id, secret + "x")
+    assert not check("unknown", secret)
     assert [c.name for c in registry.list()] == ["shop"]
     with pytest.raises(InvalidParameterError, match="already exists"):
         registry.add("shop")

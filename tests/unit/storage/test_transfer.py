@@ -186,9 +186,17 @@ def test_the_watch_trips_under_the_minimum_rate_after_the_grace() -> None:
 
 def test_the_rate_counts_only_while_a_body_moves() -> None:
     settings = _settings(storage_min_transfer_rate=10**9, storage_min_rate_grace=0.1)
-    with TransferWatch(TransferClock(settings), WHERE) as watch:
+    waited = False
+    with pytest.raises(TransferTooSlowError, match="minimum transfer rate"), \
+            TransferWatch(TransferClock(settings), WHERE) as watch:
         time.sleep(0.4)  # waiting for an answer: not the body's rate
+        watch.check()  # not tripped: the rate was not measured yet
+        waited = True
+        watch.body_started()
+        watch.moved(10)
+        time.sleep(0.4)  # now a body crawls: measured, and far under the rate
         watch.check()
+    assert waited, "the wait for an answer was counted against the rate"
 
 
 def test_a_tripped_watch_turns_the_transfers_own_error_into_its_verdict() -> None:
