@@ -37,6 +37,7 @@ class Extensions(Wire):
     shadow: bool | None = None
     shadow_opacity: float | None = Field(default=None, ge=0, le=1)
     decontaminate: float | None = Field(default=None, ge=0, le=1)
+    max_upscale: float | None = Field(default=None, ge=1, le=64)
 
 
 class MaskFormat(Wire):
@@ -125,7 +126,9 @@ def sensei_task(body: SenseiRequest, mode: Literal["cutout", "mask"]) -> Task:
 def v2_task(body: RemoveBackgroundRequest, job_id: str) -> Task:
     params: dict[str, Any] = {"mode": body.mode, "trim": body.trim}
     if body.mode == "cutout":
-        params["decontaminate"] = body.colorDecontamination
+        # Adobe's default is 1, composited or not
+        params["decontaminate"] = (1.0 if body.colorDecontamination is None
+                                   else body.colorDecontamination)
         if body.backgroundColor is not None:
             c = body.backgroundColor
             params["background"] = {"red": c.red, "green": c.green, "blue": c.blue,

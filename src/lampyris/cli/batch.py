@@ -294,6 +294,10 @@ def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: Outpu
                       highlight=False)
     if len(summary.failures) > 20:
         console.print(f"  … and {len(summary.failures) - 20} more (see the report)")
+    for notice in summary.notices[:20]:
+        console.print(f"  [yellow]![/yellow] {notice.input_url}: {notice.text}", highlight=False)
+    if len(summary.notices) > 20:
+        console.print(f"  … and {len(summary.notices) - 20} more notices (see the report)")
     console.print(f"report: {outputs.report}  summary: {outputs.summary}  "
                   f"ledger: {outputs.ledger}", highlight=False)
 
@@ -329,7 +333,8 @@ def batch_command(
     canvas: str | None = options.CANVAS,
     shadow: bool = options.SHADOW,
     shadow_opacity: float = options.SHADOW_OPACITY,
-    decontaminate: float = options.DECONTAMINATE,
+    decontaminate: float | None = options.DECONTAMINATE,
+    max_upscale: float = options.MAX_UPSCALE,
     model: str = options.MODEL,
     mirror_pass: MirrorPass = options.MIRROR_PASS,
     tone_strength: float = look_options.TONE_STRENGTH,
@@ -404,7 +409,8 @@ def batch_command(
         params = cutout_params(
             model=model, mirror_pass=mirror_pass, mask_only=mask_only, binary=binary,
             decontaminate=decontaminate, background=background, trim=trim, padding=padding,
-            canvas=canvas, shadow=shadow, shadow_opacity=shadow_opacity)
+            canvas=canvas, shadow=shadow, shadow_opacity=shadow_opacity,
+            max_upscale=max_upscale)
     except (typer.BadParameter, ValueError) as exc:
         raise _fail(str(exc)) from None
     names = [step_name(s) for s in steps.split(",") if s.strip()]

@@ -30,7 +30,8 @@ def cutout_command(
     canvas: str | None = options.CANVAS,
     shadow: bool = options.SHADOW,
     shadow_opacity: float = options.SHADOW_OPACITY,
-    decontaminate: float = options.DECONTAMINATE,
+    decontaminate: float | None = options.DECONTAMINATE,
+    max_upscale: float = options.MAX_UPSCALE,
     model: str = options.MODEL,
     mirror_pass: MirrorPass = options.MIRROR_PASS,
     jobs: int = options.JOBS,
@@ -49,6 +50,7 @@ def cutout_command(
             model=model, mirror_pass=mirror_pass, mask_only=mask_only, binary=binary,
             decontaminate=decontaminate, background=background, trim=trim, padding=padding,
             canvas=canvas, shadow=shadow, shadow_opacity=shadow_opacity,
+            max_upscale=max_upscale,
         )
     except typer.BadParameter as exc:
         raise fail(str(exc)) from None

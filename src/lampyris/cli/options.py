@@ -81,8 +81,14 @@ CANVAS = typer.Option(None, help="Fixed output size WxH, subject fitted and cent
                       "(implies --trim).")
 SHADOW = typer.Option(False, help="Soft contact/drop shadow under the subject.")
 SHADOW_OPACITY = typer.Option(0.45, min=0.0, max=1.0, help="Shadow strength.")
-DECONTAMINATE = typer.Option(0.0, min=0.0, max=1.0,
-                             help="Remove background colour spill from edges (0-1).")
+DECONTAMINATE = typer.Option(
+    None, min=0.0, max=1.0, show_default=False,
+    help="Remove the old background's colour spill from edges (0-1; default: 1 when the "
+    "subject goes onto a --background, a --canvas or a fill, else 0).")
+MAX_UPSCALE = typer.Option(
+    1.0, "--max-upscale", min=1.0, max=64.0,
+    help="Enlarge a small subject at most this much to fill the --canvas (1: never; a subject "
+    "left smaller is reported).")
 MODEL = typer.Option("u2netp", "--model", "-m", envvar="LAMPYRIS_MODEL",
                      help="Model name (see `lampyris models list`) or an .onnx path.")
 MIRROR_PASS = typer.Option(
@@ -94,16 +100,18 @@ JOBS = typer.Option(0, "--jobs", "-j", min=0, envvar="LAMPYRIS_JOBS",
 
 def cutout_params(
     *, model: str, mirror_pass: MirrorPass, mask_only: bool, binary: bool,
-    decontaminate: float, background: str | None, trim: bool, padding: str | None,
-    canvas: str | None, shadow: bool, shadow_opacity: float,
+    decontaminate: float | None, background: str | None, trim: bool, padding: str | None,
+    canvas: str | None, shadow: bool, shadow_opacity: float, max_upscale: float = 1.0,
 ) -> dict[str, Any]:
     """The cutout op's parameters from the options, validated (``typer.BadParameter``)."""
     params: dict[str, Any] = {
         "model": model, "mirror_pass": mirror_pass.value, "mode": "mask" if mask_only else "cutout",
         "mask_format": "binary" if binary else "soft", "decontaminate": decontaminate,
         "background": background, "trim": trim, "padding": padding, "canvas": canvas,
-        "shadow": shadow, "shadow_opacity": shadow_opacity,
+        "shadow": shadow, "shadow_opacity": shadow_opacity, "max_upscale": max_upscale,
     }
+    if decontaminate is None:  # the op decides from where the subject goes
+        del params["decontaminate"]
     try:
         CutoutParams.model_validate(params)
     except ValidationError as exc:

@@ -1,7 +1,12 @@
-"""Catalog layout: trim to the subject, add padding, fit the subject centred on a fixed canvas.
+"""Catalog layout: trim to the subject, add padding, fit the subject on a fixed canvas.
 
 Works on RGBA (or single-channel mask) uint8 arrays. Resizing happens on premultiplied
 colour so transparent pixels never bleed dark fringes into the subject's edge.
+
+Layout respects the photo, as a retoucher would: a subject the photo's frame cuts off (a
+plush toy whose bottom is the picture's bottom) keeps that cut on the matching edge of the
+output, with padding only on its free sides; and a subject is never enlarged beyond
+``max_upscale`` (1x by default) to fill a canvas: the result says when it would have been.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -18,6 +24,16 @@ from lampyris.imaging.settings import ImagingSettings
 
 SUBJECT_THRESHOLD = 8
 """Alpha (0-255) above which a pixel counts as subject for trimming: ignores faint haze."""
+
+FRAME_ALPHA = 128
+"""Alpha from which a pixel on the photo's border counts as the subject being cut there."""
+FRAME_SHARE = 0.1
+"""A subject is cut by an edge when its opaque pixels line at least this share of its own
+extent along that edge (a tail tip brushing the border is not a cut)."""
+FRAME_DEPTH = 2
+"""Rows/columns from the border that count as on it: a matte's edge is a pixel or two soft."""
+
+Edge = Literal["left", "top", "right", "bottom"]
 
 MAX_PADDING_PERCENT = 500.0
 """Percent padding is of the subject's (or canvas's) side: 500 % already puts a subject in a
@@ -118,34 +134,103 @@ def place(layer: np.ndarray, canvas: tuple[int, int], offset: tuple[int, int]) -
     return out
 
 
+def frame_edges(alpha: np.ndarray) -> tuple[Edge, ...]:
+    """The photo's edges that cut the subject off: where its opaque pixels run along the
+    border for at least ``FRAME_SHARE`` of its extent on that side."""
+    h, w = alpha.shape
+    x0, y0, x1, y1 = subject_box(alpha, FRAME_ALPHA - 1)
+    if (x0, y0, x1, y1) == (0, 0, w, h) and not (alpha >= FRAME_ALPHA).any():
+        return ()
+    d = FRAME_DEPTH
+    runs: dict[Edge, tuple[int, int]] = {
+        "left": (int(np.count_nonzero(alpha[:, :d].max(axis=1) >= FRAME_ALPHA)), y1 - y0),
+        "top": (int(np.count_nonzero(alpha[:d].max(axis=0) >= FRAME_ALPHA)), x1 - x0),
+        "right": (int(np.count_nonzero(alpha[:, w - d:].max(axis=1) >= FRAME_ALPHA)), y1 - y0),
+        "bottom": (int(np.count_nonzero(alpha[h - d:].max(axis=0) >= FRAME_ALPHA)), x1 - x0),
+    }
+    return tuple(edge for edge, (run, extent) in runs.items()
+                 if run >= max(3, FRAME_SHARE * extent))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A laid-out layer, and what the layout decided: the photo edges kept as cuts, the scale
+    applied and the scale the canvas asked for (larger when ``max_upscale`` held it back)."""
+
+    pixels: np.ndarray
+    edges: tuple[Edge, ...] = ()
+    scale: float = 1.0
+    wanted: float = 1.0
+    subject: tuple[int, int] = (0, 0)  # the subject's size before scaling (w, h)
+
+    @property
+    def upscale_limited(self) -> bool:
+        return self.wanted > self.scale * 1.0005
+
+    def notice(self) -> str | None:
+        """One line for the summary, the report and the job result when the subject was
+        left smaller than the canvas wanted it."""
+        if not self.upscale_limited:
+            return None
+        w, h = self.subject
+        return (f"the subject is {w}x{h} px: filling the canvas would enlarge it "
+                f"{self.wanted:.1f}x, so it was kept at {self.scale:g}x (max_upscale); use a "
+                "larger photo, or allow more with --max-upscale")
+
+
+def _pads(pad: int, edges: tuple[Edge, ...]) -> tuple[int, int, int, int]:
+    """Padding (left, top, right, bottom): none on a side the photo cut the subject off."""
+    return tuple(0 if edge in edges else pad  # type: ignore[return-value]
+                 for edge in ("left", "top", "right", "bottom"))
+
+
+def _offset(total: int, size: int, pad_before: int, room: int, cut_before: bool,
+            cut_after: bool) -> int:
+    """Where a side of ``size`` goes along ``total`` pixels: flush against the one cut edge,
+    else centred in the ``room`` the padding leaves."""
+    if cut_before and not cut_after:
+        return 0
+    if cut_after and not cut_before:
+        return total - size
+    return pad_before + (room - size) // 2
+
+
 def lay_out(
     layer: np.ndarray,
     *,
     trim: bool = False,
     padding: Length | None = None,
     canvas: tuple[int, int] | None = None,
-) -> np.ndarray:
+    max_upscale: float = 1.0,
+) -> Layout:
     """Apply trim, padding and canvas fitting, in that order.
 
     Percent padding is of the subject's longer side, or with a canvas, of the canvas's shorter
-    side. On a canvas the subject is always trimmed first, then scaled to fit inside the
-    padding and centred.
+    side; it goes only on the sides the photo did not cut the subject off. On a canvas the
+    subject is always trimmed first, then scaled to fit inside the padding (never by more
+    than ``max_upscale``), centred, and flush with the canvas edges that match its cuts.
     """
+    edges = frame_edges(_alpha(layer)) if (trim or canvas or padding) else ()
     if trim or canvas:
         x0, y0, x1, y1 = subject_box(_alpha(layer))
         layer = layer[y0:y1, x0:x1]
     h, w = layer.shape[:2]
     if canvas is None:
-        pad = padding.pixels(max(w, h)) if padding else 0
-        if pad and (reason := oversize(w + 2 * pad, h + 2 * pad, f"padding {padding}")):
+        left, top, right, bottom = _pads(padding.pixels(max(w, h)) if padding else 0, edges)
+        size = (w + left + right, h + top + bottom)
+        if size != (w, h) and (reason := oversize(*size, f"padding {padding}")):
             raise InvalidParameterError(reason)
-        return place(layer, (w + 2 * pad, h + 2 * pad), (pad, pad)) if pad else layer
+        out = place(layer, size, (left, top)) if size != (w, h) else layer
+        return Layout(out, edges, subject=(w, h))
     cw, ch = canvas
     if (reason := oversize(cw, ch, f"canvas {cw}x{ch}")) is not None:
         raise InvalidParameterError(reason)
-    pad = padding.pixels(min(cw, ch)) if padding else 0
-    room_w, room_h = max(1, cw - 2 * pad), max(1, ch - 2 * pad)
-    scale = min(room_w / w, room_h / h)
+    left, top, right, bottom = _pads(padding.pixels(min(cw, ch)) if padding else 0, edges)
+    room_w, room_h = max(1, cw - left - right), max(1, ch - top - bottom)
+    wanted = min(room_w / w, room_h / h)
+    scale = min(wanted, max_upscale)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    layer = resize_layer(layer, (nw, nh))
-    return place(layer, (cw, ch), ((cw - nw) // 2, (ch - nh) // 2))
+    x = _offset(cw, nw, left, room_w, "left" in edges, "right" in edges)
+    y = _offset(ch, nh, top, room_h, "top" in edges, "bottom" in edges)
+    out = place(resize_layer(layer, (nw, nh)), (cw, ch), (x, y))
+    return Layout(out, edges, scale, wanted, (w, h))

@@ -1,7 +1,10 @@
 """A soft shadow under the subject, so a cutout on a plain catalog background does not float.
 
-Two layers, both black: a contact shadow (a flat blurred ellipse where the subject stands)
-and a soft drop shadow (the subject's own silhouette, blurred and nudged down).
+Two layers, both black: a contact shadow (a flat blurred ellipse under the subject's contact
+line: the opaque pixels lowest in the picture, so faint matte haze below a subject or a
+butterfly's trailing wing cannot push it away) and a soft drop shadow (the subject's own
+silhouette, blurred and nudged down). A subject standing on the image's last row (the photo
+cut it off there) gets no contact shadow: there is nothing to stand on.
 """
 
 from __future__ import annotations
@@ -9,7 +12,25 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lampyris.imaging.layout import subject_box
+from lampyris.imaging.layout import FRAME_ALPHA, subject_box
+
+CONTACT_BAND = 0.02
+"""Share of the subject's opaque height, above its lowest opaque row, that counts as touching
+the ground."""
+
+
+def contact_line(alpha: np.ndarray) -> tuple[int, int, int] | None:
+    """(x0, x1, y) of the subject's contact line: the columns whose opaque pixels reach down
+    into the lowest ``CONTACT_BAND`` of it, and that lowest row; None without opaque pixels.
+    The contact shadow is centred under it (a product leaning on one foot, a butterfly's lowest
+    wing) and as wide as the subject's box, a soft pool rather than a footprint."""
+    rows = np.flatnonzero((alpha >= FRAME_ALPHA).any(axis=1))
+    if rows.size == 0:
+        return None
+    top, low = int(rows[0]), int(rows[-1])
+    band = max(2, round(CONTACT_BAND * (low - top + 1)))
+    cols = np.flatnonzero((alpha[max(top, low - band + 1): low + 1] >= FRAME_ALPHA).any(axis=0))
+    return int(cols[0]), int(cols[-1]) + 1, low
 
 
 def shadow_alpha(alpha: np.ndarray, opacity: float) -> np.ndarray:
@@ -20,10 +41,15 @@ def shadow_alpha(alpha: np.ndarray, opacity: float) -> np.ndarray:
     size = max(bw, bh)
 
     contact: np.ndarray = np.zeros((h, w), np.float32)
-    centre = ((x0 + x1) // 2, y1 - max(1, bh // 100))
-    axes = (max(2, int(bw * 0.45)), max(2, int(size * 0.025)))
-    cv2.ellipse(contact, centre, axes, 0, 0, 360, 1.0, -1)
-    cv2.GaussianBlur(contact, (0, 0), max(1.0, size * 0.015), dst=contact)  # in place
+    line = contact_line(alpha)
+    if line is None:  # only soft pixels: the box is all there is
+        line = (x0, x1, y1 - 1)
+    cx0, cx1, low = line
+    if low < h - 1:
+        centre = ((cx0 + cx1) // 2, low + 1 - max(1, bh // 100))
+        axes = (max(2, int(bw * 0.45)), max(2, int(size * 0.025)))
+        cv2.ellipse(contact, centre, axes, 0, 0, 360, 1.0, -1)
+        cv2.GaussianBlur(contact, (0, 0), max(1.0, size * 0.015), dst=contact)  # in place
 
     # The silhouette moved down by ``shift`` rows, written straight into one float plane
     # (rather than a scaled copy, a rolled copy, a blurred copy and a halved copy).
@@ -42,8 +68,10 @@ def shadow_alpha(alpha: np.ndarray, opacity: float) -> np.ndarray:
 def shadow_room(alpha: np.ndarray) -> int:
     """Rows to add below the image so the shadow under a subject touching the bottom shows."""
     x0, y0, x1, y1 = subject_box(alpha)
+    line = contact_line(alpha)
+    bottom = y1 if line is None else line[2] + 1
     reach = round(max(x1 - x0, y1 - y0) * 0.08)
-    return max(0, reach - (alpha.shape[0] - y1))
+    return max(0, reach - (alpha.shape[0] - bottom))
 
 
 def add_shadow(rgba: np.ndarray, opacity: float = 0.45, *, grow: bool = False) -> np.ndarray:

@@ -17,7 +17,7 @@ from lampyris.errors import InvalidParameterError
 from lampyris.imaging.composite import RGBA, cutout_rgba, over_background
 from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.decontaminate import decontaminate
-from lampyris.imaging.layout import Length, lay_out, oversize, subject_box
+from lampyris.imaging.layout import Layout, Length, lay_out, oversize, subject_box
 from lampyris.imaging.matte import binarise, refine_matte, working_copy
 from lampyris.imaging.shadow import add_shadow, shadow_room
 from lampyris.models import MattingSession, get_session, resolve_spec
@@ -81,7 +81,12 @@ def parse_canvas(value: Any) -> tuple[int, int]:
 
 
 class CutoutParams(BaseModel):
-    """Background removal options; the names follow Photoshop's v2 API where one exists."""
+    """Background removal options; the names follow Photoshop's v2 API where one exists.
+
+    ``decontaminate`` left out (None) means on (1) when the subject is composited onto a new
+    background here (a ``background`` colour or a ``canvas``) and off for a plain transparent
+    cutout, whose edge pixels stay the photo's; ``max_upscale`` caps how much a canvas may
+    enlarge a small subject (1: never)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -89,11 +94,12 @@ class CutoutParams(BaseModel):
     mirror_pass: MirrorPass = "auto"
     mode: Literal["cutout", "mask"] = "cutout"
     mask_format: Literal["soft", "binary"] = "soft"
-    decontaminate: float = Field(default=0.0, ge=0.0, le=1.0)
+    decontaminate: float | None = Field(default=None, ge=0.0, le=1.0)
     background: RGBA | None = None
     trim: bool = False
     padding: Length | None = None
     canvas: tuple[int, int] | None = None
+    max_upscale: float = Field(default=1.0, ge=1.0, le=64.0)
     shadow: bool = False
     shadow_opacity: float = Field(default=0.45, ge=0.0, le=1.0)
 
@@ -111,6 +117,19 @@ class CutoutParams(BaseModel):
     def _padding_text(self, padding: Length) -> str:
         """As ``"6%"`` or ``"40"``, so a dumped model validates back to itself (job rows)."""
         return str(padding)
+
+
+AUTO_DECONTAMINATE = 1.0
+"""The amount a cutout composited onto a new background gets unless told otherwise."""
+
+
+def decontamination(params: CutoutParams, *, composited: bool = False) -> float:
+    """The decontamination amount to apply: the one asked for, else ``AUTO_DECONTAMINATE``
+    when the subject goes onto a new background (here, or by a later step: ``composited``)."""
+    if params.decontaminate is not None:
+        return params.decontaminate
+    new_background = composited or params.background is not None or params.canvas is not None
+    return AUTO_DECONTAMINATE if new_background else 0.0
 
 
 def shadowed(layer: np.ndarray, opacity: float, *, grow: bool) -> np.ndarray:
@@ -163,29 +182,46 @@ def cutout(
     # subject_box is in the input's coordinates, before any trim or canvas fitting.
     meta: dict[str, Any] = {"model": params.model, "subject_box": subject_box(alpha)}
 
+    layout_options = {"trim": params.trim, "padding": params.padding, "canvas": params.canvas,
+                      "max_upscale": params.max_upscale}
     if params.mode == "mask":
         with timings.step("layout"):
-            out = lay_out(alpha, trim=params.trim, padding=params.padding, canvas=params.canvas)
-        meta["timings"] = timings.steps
-        return OpResult(out, meta)
+            laid = lay_out(alpha, **layout_options)
+        meta.update(_layout_report(laid), timings=timings.steps)
+        return OpResult(laid.pixels, meta)
 
-    if params.decontaminate > 0:
+    if (amount := decontamination(params)) > 0:
         with timings.step("decontaminate"):
-            rgb = decontaminate(rgb, alpha, params.decontaminate)
+            rgb = decontaminate(rgb, alpha, amount)
+    meta["decontaminate"] = amount
     with timings.step("layout"):
-        layer = lay_out(
-            cutout_rgba(rgb, alpha), trim=params.trim, padding=params.padding,
-            canvas=params.canvas,
-        )
+        laid = lay_out(cutout_rgba(rgb, alpha), **layout_options)
     del rgb, alpha  # the layer has them: a decontaminated copy is not held through the shadow
+    layer = laid.pixels
+    meta.update(_layout_report(laid))
     if params.shadow:
         with timings.step("shadow"):
-            layer = shadowed(layer, params.shadow_opacity, grow=params.canvas is None)
+            layer = shadowed(layer, params.shadow_opacity,
+                             grow=params.canvas is None and "bottom" not in laid.edges)
     if params.background is not None:
         with timings.step("background"):
             layer = over_background(layer, params.background)
     meta["timings"] = timings.steps
     return OpResult(layer, meta)
+
+
+def _layout_report(laid: Layout) -> dict[str, Any]:
+    """What the layout decided, for the job result and the batch report: the photo edges kept
+    as cuts, the scale, and a notice when the subject was left smaller than asked."""
+    report: dict[str, Any] = {}
+    if laid.edges:
+        report["frame_edges"] = list(laid.edges)
+    if laid.wanted != 1.0 or laid.scale != 1.0:
+        report["scale"] = round(laid.scale, 4)
+    if (notice := laid.notice()) is not None:
+        report["upscale_wanted"] = round(laid.wanted, 4)
+        report["notices"] = [notice]
+    return report
 
 
 OP = Op("cutout", CutoutParams, cutout)

@@ -104,10 +104,20 @@ class RunSummary:
     interrupted: bool = False
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.done / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a person should know about an output that was written (a subject kept
+    smaller than the canvas asked for, prompt words not used): one line, and its input."""
+
+    input_url: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -419,6 +429,10 @@ class BatchRunner:
                 kept = {k: v for k, v in record.details.items()  # not the old content's thumbs
                         if k not in ("thumb_before", "thumb_after")}
                 record.details = {**kept, **outcome.details}
+                if "notices" not in outcome.details:
+                    record.details.pop("notices", None)  # the earlier content's
+                summary.notices.extend(Notice(record.input_url, text)
+                                       for text in outcome.details.get("notices", ()))
                 self._save_thumbs(record, outcome)
             self.ledger.put(record)
             event: Event = "unchanged" if outcome.unchanged else "done"

@@ -23,7 +23,7 @@ from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import encode
 from lampyris.workflows.filejob import write_atomic
 from lampyris.workflows.locations import Location
-from lampyris.workflows.steps import OutputSpec, Step, execution, run_calls
+from lampyris.workflows.steps import OutputSpec, Step, execution, notices, run_calls
 from lampyris.workflows.storage_errors import retryable, translate
 
 THUMB_SIDE = 160
@@ -103,6 +103,8 @@ def process(item: WorkItem) -> ItemOutcome:
     outcome = ItemOutcome(True, digest, timings=timings, details={
         "width": width, "height": height, "output_bytes": len(encoded), "steps": metadata,
     })
+    if said := notices(metadata):
+        outcome.details["notices"] = said
     if before is not None:
         outcome.thumbs = {"before": before, "after": thumbnail(pixels)}
     return outcome

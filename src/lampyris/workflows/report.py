@@ -27,8 +27,9 @@ STATUSES = ("done", "failed", "pending", "running")
 
 def summary_json(summary: RunSummary, ledger: Ledger, dest: str, *,
                  max_failures: int = MAX_JSON_FAILURES) -> dict[str, Any]:
-    """The run as plain JSON data: this run's counts, the ledger's totals for ``dest`` and
-    this run's failures (at most ``max_failures``; ``failures_left_out`` says how many more).
+    """The run as plain JSON data: this run's counts, the ledger's totals for ``dest``, this
+    run's failures and notices (at most ``max_failures`` of each; ``failures_left_out`` and
+    ``notices_left_out`` say how many more).
 
     Usage:
         write_json(Path("run.json"), summary_json(summary, ledger, sink.url))
@@ -38,6 +39,8 @@ def summary_json(summary: RunSummary, ledger: Ledger, dest: str, *,
     failures = [{"input": f.input_url, "reason": f.reason, "since": _iso(f.since),
                  "standing": f.standing}
                 for f in islice(summary.failures, max(0, max_failures))]
+    notices = [{"input": n.input_url, "notice": n.text}
+               for n in islice(summary.notices, max(0, max_failures))]
     return {
         "run": {
             "id": summary.run_id,
@@ -55,6 +58,7 @@ def summary_json(summary: RunSummary, ledger: Ledger, dest: str, *,
             "skipped": summary.skipped,
             "failed": summary.failed,
             "standing_failures": summary.standing,
+            "with_notices": len({n.input_url for n in summary.notices}),
             "still_being_written": summary.settling,
             "retries": summary.retries,
             "interrupted": summary.interrupted,
@@ -67,6 +71,8 @@ def summary_json(summary: RunSummary, ledger: Ledger, dest: str, *,
         },
         "failures": failures,
         "failures_left_out": len(summary.failures) - len(failures),
+        "notices": notices,
+        "notices_left_out": len(summary.notices) - len(notices),
     }
 
 

@@ -28,6 +28,7 @@ from lampyris.errors import InvalidParameterError
 from lampyris.imaging.encode import OutputFormat, extension
 from lampyris.imaging.xmp import read_preset
 from lampyris.ops import CATALOG, run
+from lampyris.ops.cutout import CutoutParams, decontamination
 
 # step name → op name
 STEPS: dict[str, str] = {
@@ -164,13 +165,34 @@ def execution(steps: Sequence[Step]) -> list[Call]:
         if (step.name == "cutout" and not _is_mask(step) and following is not None
                 and following.name in DEVELOP
                 and (params.get("shadow") or params.get("background") is not None)):
+            if params.get("background") is not None:
+                _decide_decontamination(params)  # before the background colour leaves
             kept = {k: params.pop(k) for k in _FINISH if k in params}
             kept["grow"] = params.get("canvas") is None
             finish = Call(index, "composite", kept)
+        if step.name == "cutout" and _filled_later(steps, index):
+            _decide_decontamination(params)
         calls.append(Call(index, step.op, params))
     if finish is not None:
         calls.append(finish)
     return calls
+
+
+def _decide_decontamination(params: dict[str, Any]) -> None:
+    """Fix the cutout's decontamination as if it composited itself: its background is about to
+    be drawn by another call (a fill, or the finishing composite)."""
+    if params.get("decontaminate") is None:
+        params["decontaminate"] = decontamination(CutoutParams.model_validate(params),
+                                                  composited=True)
+
+
+def _filled_later(steps: Sequence[Step], index: int) -> bool:
+    """A fill draws a new background behind the cutout at ``index`` (develop steps between
+    them keep its transparency)."""
+    for step in steps[index + 1:]:
+        if step.name not in DEVELOP:
+            return step.name == "fill"
+    return False
 
 
 def run_calls(calls: Sequence[Call], steps: Sequence[Step], pixels: Any
@@ -179,7 +201,11 @@ def run_calls(calls: Sequence[Call], steps: Sequence[Step], pixels: Any
     step reported (plain JSON), by step name."""
     metadata: dict[str, Any] = {}
     for call in calls:
-        result = run(call.op, pixels, call.params)
+        params = call.params
+        if call.op == "composite" and "bottom" in metadata.get("cutout", {}).get(
+                "frame_edges", ()):
+            params = {**params, "grow": False}  # the photo's cut stays on the bottom edge
+        result = run(call.op, pixels, params)
         pixels = result.pixels
         name = steps[call.step].name
         metadata[name] = {**metadata.get(name, {}), **result.plain_metadata()}
@@ -191,3 +217,17 @@ def fingerprint(steps: Sequence[Step], output: OutputSpec) -> str:
     blob = json.dumps({"steps": [[s.name, s.params] for s in steps],
                        "output": output.__dict__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def notices(metadata: dict[str, Any]) -> list[str]:
+    """What the steps want a person to know about a result they did produce (a subject kept
+    smaller than the canvas asked for, prompt words the backdrop did not use), one line each,
+    prefixed by the step: for the summary, the report and the ledger."""
+    lines: list[str] = []
+    for name, report in metadata.items():
+        if not isinstance(report, dict):
+            continue
+        lines.extend(f"{name}: {text}" for text in report.get("notices", ()))
+        if unused := report.get("unused_words"):
+            lines.append(f"{name}: prompt words not used: {', '.join(map(str, unused))}")
+    return lines

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lampyris.imaging.shadow import add_shadow, shadow_alpha
+from lampyris.imaging.shadow import add_shadow, contact_line, shadow_alpha
 
 H, W = 200, 240
 COLOUR = (40, 120, 220)
@@ -107,3 +107,25 @@ def test_soft_edges_keep_their_premultiplied_colour() -> None:
     premul_in = rgba[soft, :3].astype(np.float32) * rgba[soft, 3:4]
     premul_out = out[soft, :3].astype(np.float32) * out[soft, 3:4]
     assert float(np.abs(premul_out - premul_in).max()) / 255.0 < 1.5
+
+
+def test_the_contact_shadow_sits_under_the_opaque_subject_not_its_haze() -> None:
+    rgba, (x0, y0, x1, y1) = _subject("bottle")
+    rgba[y1:H, 60:180, 3] = 12  # faint matte haze down to the image's bottom
+    s = shadow_alpha(rgba[..., 3], 1.0)
+    cx = (x0 + x1) // 2
+    column = s[:, cx]
+    assert column[y1 : y1 + 4].min() > 0.3  # dark right under the bottle's base
+    assert column[y1 + 30 :].max() < 0.05  # nothing far below it, where the haze ends
+
+
+def test_the_contact_shadow_follows_the_lowest_part() -> None:
+    alpha = np.zeros((H, W), np.uint8)
+    alpha[40:100, 40:200] = 255  # a wide body…
+    alpha[100:150, 170:190] = 255  # …standing on one leg at the right
+    line = contact_line(alpha)
+    assert line == (170, 190, 149)
+    s = shadow_alpha(alpha, 1.0)
+    assert s[151, 180] > 0.3  # under the leg…
+    assert s[151, 60] < 0.1  # …not under the body's far end, 50 px above the floor
+

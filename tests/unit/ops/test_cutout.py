@@ -196,9 +196,9 @@ def test_defaults_and_immutability() -> None:
     params = CutoutParams()
     assert params.model_dump() == {
         "model": "u2netp", "mirror_pass": "auto", "mode": "cutout", "mask_format": "soft",
-        "decontaminate": 0.0,
-        "background": None, "trim": False, "padding": None, "canvas": None, "shadow": False,
-        "shadow_opacity": 0.45,
+        "decontaminate": None,
+        "background": None, "trim": False, "padding": None, "canvas": None, "max_upscale": 1.0,
+        "shadow": False, "shadow_opacity": 0.45,
     }
     with pytest.raises(ValidationError, match="frozen"):
         params.trim = True  # type: ignore[misc]
@@ -248,7 +248,7 @@ def test_binary_mask_format(
 def test_opaque_background_gives_rgb(
     run: Callable[..., OpResult], disc: Any, background: Any, colour: tuple[int, int, int]
 ) -> None:
-    out = run(background=background).pixels
+    out = run(background=background, decontaminate=0).pixels
     assert out.shape == (240, 320, 3)
     assert np.all(out[disc.exterior()] == colour)
     assert np.all(out[disc.interior()] == RED)
@@ -275,9 +275,10 @@ def test_trim_canvas_padding_and_shadow(
     run: Callable[..., OpResult], canvas: str, padding: str | None
 ) -> None:
     cw, ch = (int(v) for v in canvas.split("x"))
-    plain = run(trim=True, canvas=canvas, padding=padding).pixels
-    shadowed = run(trim=True, canvas=canvas, padding=padding, shadow=True).pixels
-    on_white = run(trim=True, canvas=canvas, padding=padding, shadow=True, background="white")
+    fit = {"trim": True, "canvas": canvas, "padding": padding, "max_upscale": 4}
+    plain = run(**fit).pixels
+    shadowed = run(**fit, shadow=True).pixels
+    on_white = run(**fit, shadow=True, background="white")
 
     assert plain.shape == shadowed.shape == (ch, cw, 4)
     assert on_white.pixels.shape == (ch, cw, 3)

@@ -82,7 +82,7 @@ def test_percent_padding_is_checked_on_the_subject_before_allocating(cap: Any) -
     with pytest.raises(InvalidParameterError,
                        match="padding 500% makes an image of 1980x1980 = 3,920,400 pixels"):
         lay_out(layer, trim=True, padding=Length(500.0, True))
-    assert lay_out(layer, trim=True, padding=Length(100.0, True)).shape == (540, 540, 4)
+    assert lay_out(layer, trim=True, padding=Length(100.0, True)).pixels.shape == (540, 540, 4)
     with pytest.raises(InvalidParameterError, match="canvas 2000x2000"):
         lay_out(layer, canvas=(2000, 2000))  # a canvas given as a tuple skips validation
 

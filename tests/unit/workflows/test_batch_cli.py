@@ -376,3 +376,29 @@ def test_a_storage_error_is_one_line_and_debug_adds_where_it_came_from(workdir: 
     assert "Traceback (most recent call last)" in debug.output
     assert "StorageError" in debug.output
     assert debug.output.strip().splitlines()[-1] == plain.output.strip()
+
+
+def test_a_subject_kept_smaller_than_the_canvas_is_a_notice_everywhere(
+        workdir: Path, image: Image_) -> None:
+    put(workdir / "in", "small.png", image(0))  # a disc of a few dozen pixels
+    result = invoke("batch", "in", "out", "--jobs", "1", "--canvas", "800x800",
+                    "--padding", "6%", "--background", "white", "--format", "jpeg")
+    assert result.exit_code == 0, result.output  # a notice is not a failure
+    line = next(line for line in result.output.splitlines() if "small.png" in line)
+    assert "cutout: the subject is" in line and "--max-upscale" in line
+    records = workdir / "out" / ".lampyris"
+    summary = json.loads((records / "summary.json").read_text())
+    assert summary["this_run"]["with_notices"] == 1
+    (notice,) = summary["notices"]
+    assert notice["input"].endswith("small.png") and "kept at 1x" in notice["notice"]
+    report = (records / "report.html").read_text()
+    assert 'id="notices"' in report and "kept at 1x" in report
+    with Image.open(workdir / "out" / "small.jpg") as out:
+        grey = np.asarray(out.convert("L"))
+    dark = np.argwhere(grey < 128)  # the disc, at its own size in the middle of the canvas
+    height = dark[:, 0].max() - dark[:, 0].min()
+    assert 10 < height < 200 and abs(dark[:, 0].mean() - 400) < 40
+
+    allowed = invoke("batch", "in", "out2", "--jobs", "1", "--canvas", "800x800",
+                     "--max-upscale", "64", "--background", "white", "--format", "jpeg")
+    assert allowed.exit_code == 0 and "--max-upscale" not in allowed.output

@@ -76,8 +76,9 @@ def test_fill_is_a_step_that_runs_the_fill_op_after_the_cutout() -> None:
     steps = make_steps(CHAIN)
     assert [(s.name, s.op) for s in steps] == [
         ("cutout", "cutout"), ("fill", "fill"), ("auto_tone", "auto_tone")]
-    assert execution(steps) == [Call(0, "cutout", {}), Call(1, "fill", {"prompt": "white marble"}),
-                                Call(2, "auto_tone", {})]
+    assert execution(steps) == [  # the fill composites: the cutout decontaminates for it
+        Call(0, "cutout", {"decontaminate": 1.0}), Call(1, "fill", {"prompt": "white marble"}),
+        Call(2, "auto_tone", {})]
     check_output(steps, OutputSpec("jpeg"))  # the fill makes it opaque: JPEG is fine
 
 

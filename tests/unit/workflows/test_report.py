@@ -118,7 +118,7 @@ def test_json_has_this_runs_counts_the_ledger_totals_and_the_failures(
     assert data["run"]["steps"] == ["cutout", "trim"]
     assert data["run"]["outcome"] == "finished"
     assert data["this_run"] == {"listed": 6, "done": 3, "unchanged": 0, "skipped": 1,
-                                "failed": 2, "standing_failures": 0,
+                                "failed": 2, "standing_failures": 0, "with_notices": 0,
                                 "still_being_written": 0, "retries": 4, "interrupted": False,
                                 "seconds": 2.0, "images_per_second": 1.5}
     assert data["ledger"] == {"done": 3, "failed": 2, "pending": 1, "running": 0, "total": 6}

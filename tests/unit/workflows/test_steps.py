@@ -101,7 +101,7 @@ def test_a_cutout_before_develop_steps_finishes_after_them() -> None:
     cutout = {"trim": True, "canvas": "300x300", "shadow": True, "background": "white"}
     steps = make_steps([("cutout", cutout), ("auto_tone", {}), ("straighten", {})])
     assert execution(steps) == [
-        Call(0, "cutout", {"trim": True, "canvas": "300x300"}),
+        Call(0, "cutout", {"trim": True, "canvas": "300x300", "decontaminate": 1.0}),
         Call(1, "auto_tone", {}),
         Call(2, "auto_straighten", {}),
         Call(0, "composite", {"shadow": True, "background": "white", "grow": False}),

@@ -20,13 +20,13 @@ import httpx
 from lampyris.client import ApiError, ClientError, JobFailedError, PhotoshopClient
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.decode import decode
-from lampyris.ops.cutout import parse_colour
+from lampyris.ops.cutout import CutoutParams, decontamination, parse_colour
 from lampyris.workflows.item import ItemOutcome, WorkItem, thumbnail, write_output
 from lampyris.workflows.steps import Step
 
 _MEDIA = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _EXTENSION_KEYS = ("model", "mirror_pass", "mask_format", "padding", "canvas", "shadow",
-                   "shadow_opacity")
+                   "shadow_opacity", "max_upscale")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def v2_options(step: Step) -> dict[str, Any]:
     params = step.params
     options: dict[str, Any] = {
         "mode": params.get("mode", "cutout"), "trim": bool(params.get("trim", False)),
-        "color_decontamination": float(params.get("decontaminate", 0.0)),
+        "color_decontamination": decontamination(CutoutParams.model_validate(params)),
     }
     if params.get("background") is not None:
         r, g, b, a = parse_colour(params["background"])
