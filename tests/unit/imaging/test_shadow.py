@@ -110,7 +110,7 @@ def test_soft_edges_keep_their_premultiplied_colour() -> None:
 
 
 def test_the_contact_shadow_sits_under_the_opaque_subject_not_its_haze() -> None:
-    rgba, (x0, y0, x1, y1) = _subject("bottle")
+    rgba, (x0, _, x1, y1) = _subject("bottle")
     rgba[y1:H, 60:180, 3] = 12  # faint matte haze down to the image's bottom
     s = shadow_alpha(rgba[..., 3], 1.0)
     cx = (x0 + x1) // 2
