@@ -136,7 +136,11 @@ def test_lampyris_extensions_give_catalog_ready_output(
         "lampyris": {"canvas": "800x800", "padding": "10%", "shadow": True},
     })
     assert accepted.status_code == 202, accepted.text
-    assert server.wait(accepted.json()["_links"]["self"]["href"])["status"] == "succeeded"
+    status = server.wait(accepted.json()["_links"]["self"]["href"])
+    assert status["status"] == "succeeded"
+    # the subject is smaller than the padded canvas wants: kept at 1x, and the job says so
+    (notice,) = status["metadata"]["notices"]
+    assert "kept at 1x" in notice and status["metadata"]["scale"] == 1.0
     image = Image.open(io.BytesIO(azure_blob.download_blob(azurite, blob_container, "out.png")))
     assert image.mode == "RGB" and image.size == (800, 800)
     pixels = np.asarray(image).astype(int)
