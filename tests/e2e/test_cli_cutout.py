@@ -84,6 +84,12 @@ def test_catalog_jpeg_on_canvas_with_shadow(tmp_path: Path):
     assert (px[5, 5] >= 250).all()  # white canvas corner
     assert px[350, 250, 0] > 150 and px[350, 250, 1] < 90  # the red disc, centred
 
+    small = lampyris("cutout", src, "-o", tmp_path / "big", "-f", "jpeg", "--background",
+                     "white", "--canvas", "1600x1600", "--padding", "6%")
+    assert small.returncode == 0, small.stderr  # a notice is not a failure
+    line = next(line for line in small.stderr.splitlines() if line.strip().startswith("!"))
+    assert "x.png: the subject is" in line and "--max-upscale" in line
+
 
 def test_mask_only_binary_and_glob(tmp_path: Path):
     product(tmp_path / "in" / "p1.jpg")

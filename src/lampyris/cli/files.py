@@ -56,7 +56,7 @@ def run_files(label: str, tasks: list[FileTask], problems: list[InputProblem], j
     file failed or an input named nothing usable."""
     workers = min(jobs or available_cores(), max(1, len(tasks)))
     done = 0
-    unfinished: list[FileResult] = []  # only skipped and failed files are kept: batches are big
+    unfinished: list[FileResult] = []  # only skipped, failed and noticed: batches are big
     start = time.perf_counter()
     try:
         with progress(label) as bar:
@@ -64,7 +64,7 @@ def run_files(label: str, tasks: list[FileTask], problems: list[InputProblem], j
             for result in run_batch(tasks, job, jobs=workers):
                 if result.outcome == "done":
                     done += 1
-                else:
+                if result.outcome != "done" or result.notices:
                     unfinished.append(result)
                 bar.advance(task)
     except LampyrisError as exc:
@@ -89,3 +89,8 @@ def _summary(
         console.print(f"  [red]✗[/red] {p.source}: {p.reason}")
     for r in failed:
         console.print(f"  [red]✗[/red] {r.task.source}: {r.reason}")
+    noticed = [(r.task.source, n) for r in unfinished if r.outcome == "done" for n in r.notices]
+    for source, notice in noticed[:20]:
+        console.print(f"  [yellow]![/yellow] {source}: {notice}", highlight=False)
+    if len(noticed) > 20:
+        console.print(f"  … and {len(noticed) - 20} more notices")

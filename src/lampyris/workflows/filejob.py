@@ -51,6 +51,7 @@ class FileResult:
     outcome: Outcome
     reason: str = ""
     seconds: float = 0.0
+    notices: tuple[str, ...] = ()  # done, but worth a look (a subject kept small)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -88,4 +89,5 @@ def run_file(task: FileTask, job: FileJob) -> FileResult:
         return FileResult(task, "failed", f"{exc.strerror or exc}", time.perf_counter() - start)
     except MemoryError:
         return FileResult(task, "failed", "out of memory", time.perf_counter() - start)
-    return FileResult(task, "done", "", time.perf_counter() - start)
+    return FileResult(task, "done", "", time.perf_counter() - start,
+                      tuple(str(n) for n in result.metadata.get("notices", ())))
