@@ -245,9 +245,21 @@ def _fidelity(metadata: dict[str, Any]) -> dict[str, Any] | None:
             "maxDifferenceOutside": check.get("max_difference_outside")}
 
 
+def _prompt_words(metadata: dict[str, Any]) -> dict[str, Any]:
+    """What the studio engine made of the prompt: the words it drew (``understood``) and the
+    ones it could not (``unusedWords``), so a client learns that "palm trees" were not drawn."""
+    words: dict[str, Any] = {}
+    if "understood" in metadata:
+        words["understood"] = metadata["understood"]
+    if "unused_words" in metadata:
+        words["unusedWords"] = metadata["unused_words"]
+    return words
+
+
 def result_body(job: JobRecord, url: Callable[[str], str]) -> dict[str, Any]:
     """The sync response / the status ``result``: size, one output per seed with its URL,
-    and (our extension, ignored by clients) the engine and the fidelity check per output."""
+    and (our extension, ignored by clients) the engine, the fidelity check and, from the
+    studio engine, the prompt words used and not used, per output."""
     result = job.result or {}
     outputs = result.get("outputs", [])
     first = outputs[0] if outputs else {}
@@ -261,7 +273,7 @@ def result_body(job: JobRecord, url: Callable[[str], str]) -> dict[str, Any]:
             "seed": out.get("seed"),
             "image": {"url": url(out["key"])},
             "lampyris": {"engine": meta.get("engine"), "fidelity": _fidelity(meta),
-                         **({"understood": meta["understood"]} if "understood" in meta else {})},
+                         **_prompt_words(meta)},
         })
     if job.op == "object_composite":
         body["contentClass"] = job.request.get("contentClass") or "photo"

@@ -4,7 +4,8 @@ globs, with one optional mask for every input and several seeded variations per 
 They run in this process, one image at a time, rather than in ``cutout``'s worker pool: the
 procedural engines take well under a second, and the diffusion engine wants the one
 accelerator to itself instead of a model copy per worker. Every output line names the engine
-that drew it and whether the fidelity guard held (outside the mask, the input's exact pixels).
+that drew it and whether the fidelity guard held (outside the mask, the input's exact pixels);
+when the studio engine could not draw some of the prompt's words, one more line names them.
 """
 
 from __future__ import annotations

@@ -127,6 +127,7 @@ def _one_input(task: FileTask, job: Generation, tally: Tally) -> None:
         if (mw, mh) != (w, h):
             return tally.fail(task.source, f"the mask is {mw}x{mh} but the image is {w}x{h}: "
                               "one --mask applies to every input, so they must be the same size")
+    noted = False  # the prompt's unused words are the same for every seed: say them once
     for seed, dest in todo:
         try:
             result = run(job.op, image, {**job.params, "seed": seed}, mask=job.mask)
@@ -150,6 +151,18 @@ def _one_input(task: FileTask, job: Generation, tally: Tally) -> None:
         tally.done += 1
         console.print(f"  [green]✓[/green] {escape(str(dest))}: engine "
                       f"{result.metadata.get('engine')} · fidelity guard held")
+        if not noted:
+            noted = _note_unused_words(result.metadata)
+
+
+def _note_unused_words(metadata: dict[str, Any]) -> bool:
+    """One line naming the prompt words the engine did not draw (the studio engine reports
+    them), so "palm trees" missing from a backdrop is said, not discovered. True once said."""
+    words = metadata.get("unused_words")
+    if not words:
+        return False
+    console.print(f"    [yellow]prompt words not used:[/yellow] {escape(', '.join(words))}")
+    return True
 
 
 def _summary(tally: Tally, problems: list[InputProblem], seconds: float) -> None:

@@ -195,16 +195,24 @@ def test_async_expand_and_composite_seeds_reproduce(
 ):
     photo, product = _upload(server, _png(scene)), _upload(server, _png(cutout))
 
+    outputs: list[dict[str, Any]] = []
+
     def run(route: str, body: dict[str, Any]) -> list[np.ndarray]:
         accepted = server.post(f"/v3/images/{route}", body)
         assert accepted.status_code == 202, accepted.text
         status = _wait(server, accepted.json()["statusUrl"])
         assert status["status"] == "succeeded", status
-        return [_pixels(_download(o["image"]["url"])) for o in status["result"]["outputs"]]
+        outputs[:] = status["result"]["outputs"]
+        return [_pixels(_download(o["image"]["url"])) for o in outputs]
 
-    composite = {"prompt": "pastel pink studio sweep", "image": {"source": {"uploadId": product}},
+    composite = {"prompt": "pastel pink studio sweep, palm trees",
+                 "image": {"source": {"uploadId": product}},
                  "size": {"width": 512, "height": 512}, "seeds": [1, 2]}
     first, second = run("generate-object-composite-async", composite)
+    # the studio engine says which prompt words it drew and which it could not
+    assert [o["lampyris"]["understood"] for o in outputs] == [
+        ["pastel pink", "studio", "sweep"]] * 2
+    assert [o["lampyris"]["unusedWords"] for o in outputs] == [["palm", "trees"]] * 2
     (again,) = run("generate-object-composite-async", {**composite, "seeds": [1]})
     assert np.array_equal(first, again), "the same seed gives the same picture"
     assert not np.array_equal(first, second), "another seed, another backdrop"
@@ -212,6 +220,7 @@ def test_async_expand_and_composite_seeds_reproduce(
     expand = {"image": {"source": {"uploadId": photo}}, "size": {"width": "800", "height": "600"},
               "placement": {"inset": {"left": 100, "top": 60}}, "numVariations": 1}
     (wide,) = run("expand-async", expand)
+    assert "unusedWords" not in outputs[0]["lampyris"]  # patch reads no prompt
     assert wide.shape == (600, 800, 3)
     assert np.array_equal(wide[60:540, 100:740], scene)
 

@@ -169,6 +169,28 @@ def test_a_cutout_needs_no_mask_its_background_is_filled(workdir: Path) -> None:
     assert out[background].mean() > 180, "a light marble backdrop, not the hidden grey"
 
 
+@pytest.mark.parametrize(("command", "prompt", "line"), [
+    (["fill"], "white marble, palm trees", "prompt words not used: palm, trees"),
+    (["expand", "--size", "300x240"], "oak table, fern", "prompt words not used: fern"),
+    (["composite"], "pastel pink linen, beach umbrella",
+     "prompt words not used: beach, umbrella"),  # linen came first: no sand either
+])
+def test_prompt_words_the_studio_did_not_draw_are_named_once_per_input(
+    workdir: Path, command: list[str], prompt: str, line: str
+) -> None:
+    save(cutout(product(), (90, 60)), workdir / "shoe.png")
+    result = invoke(command[0], "shoe.png", *command[1:], "--prompt", prompt, "--output", "out",
+                    "--variations", "2")
+    assert result.exit_code == 0, result.output
+    text = flat(result)
+    assert "engine studio · fidelity guard held" in text
+    assert text.count(line) == 1, text  # two seeds, one line: the words are the same
+    known = invoke(command[0], "shoe.png", *command[1:], "--prompt", "white marble counter",
+                   "--output", "known")
+    assert known.exit_code == 0, known.output
+    assert "prompt words not used" not in flat(known)
+
+
 def test_an_opaque_picture_without_a_mask_fails(workdir: Path) -> None:
     save(photo(), workdir / "room.png")
     result = invoke("fill", "room.png", "--output", "out")
