@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from lampyris.errors import InputError
-from lampyris.imaging.fill.studio import camera_for, parse_prompt, render_backdrop, studio_fill
+from lampyris.imaging.fill.camera import camera_for
+from lampyris.imaging.fill.prompt import parse_prompt
+from lampyris.imaging.fill.studio import render_backdrop, studio_fill
 
 W, H = 240, 200
 
