@@ -8,6 +8,11 @@ Two measurements, each printed as a Markdown table (for docs/benchmarks.md):
                 global gamma to mid-grey, and lampyris auto tone, all in one run.
 * ``speed``   - seconds for lampyris auto tone (estimate + render) on a 12 MP photo-like image,
                 next to PIL autocontrast on the same pixels.
+* ``products`` - generated product scenes (``product_scenes()``: saturated products on dark,
+                mid-grey and white grounds, white subjects under a warm or cool light, RGBA
+                cutouts) and what auto tone does to the subject: its CIELAB hue and chroma
+                must hold, a white one must end neutral, none may clip to white. Exits 1 when
+                a check fails.
 
 Run with lampyris's environment: ``.venv/bin/python bench/tone_bench.py all``. Needs the
 ``bench`` extra (scikit-image for SSIM and ΔE00).
@@ -20,6 +25,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -32,7 +38,8 @@ from _common import ROOT, fmt, import_lampyris, machine_info
 
 import_lampyris()
 
-from lampyris.ops.develop import auto_tone  # noqa: E402
+from lampyris.imaging.tone import srgb_decode, srgb_encode  # noqa: E402
+from lampyris.ops.develop import AutoToneParams, auto_tone  # noqa: E402
 
 DEFAULT_TONE_DIR = ROOT.parent / "shared" / "bench" / "tone"
 Method = Callable[[np.ndarray], np.ndarray]
@@ -70,6 +77,10 @@ def lampyris_auto(rgb: np.ndarray) -> np.ndarray:
     return auto_tone(rgb).pixels
 
 
+def lampyris_mood(rgb: np.ndarray) -> np.ndarray:
+    return auto_tone(rgb, AutoToneParams(mood=True)).pixels
+
+
 METHODS: dict[str, Method] = {
     "identity": identity,
     "PIL autocontrast (0.5 %)": pil_autocontrast,
@@ -77,7 +88,9 @@ METHODS: dict[str, Method] = {
     "grey-world": grey_world,
     "gamma to mid-grey": gamma_mid_grey,
     "lampyris auto tone": lampyris_auto,
+    "lampyris auto tone, mood": lampyris_mood,
 }
+OURS = ("lampyris auto tone", "lampyris auto tone, mood")
 
 
 def load(path: Path) -> np.ndarray:
@@ -129,7 +142,7 @@ def quality(tone_dir: Path, verbose: bool) -> dict[str, dict[str, tuple[float, f
         print("|---|---|---|---|")
         for m, (p, s, d) in results[folder.name].items():
             print(f"| {m} | {fmt(p, 2)} | {fmt(s, 3)} | {fmt(d, 2)} |")
-        best = max((m for m in METHODS if m != "lampyris auto tone"),
+        best = max((m for m in METHODS if m not in OURS),
                    key=lambda m: results[folder.name][m][0])
         ours = results[folder.name]["lampyris auto tone"]
         print(f"\nlampyris vs best baseline on PSNR ({best}): "
@@ -166,18 +179,147 @@ def speed(repeats: int) -> None:
     print(f"| PIL autocontrast | {fmt(statistics.median(pil), 3)} |")
 
 
+# --------------------------------------------------------------------------------------------
+# Product scenes
+# --------------------------------------------------------------------------------------------
+
+SCENE_SIZE = (480, 360)
+PRODUCT_COLOURS = {"orange": (221, 106, 15), "red": (200, 25, 35), "blue": (35, 70, 190),
+                   "yellow": (235, 195, 25)}
+GROUNDS = {"dark green": (20, 45, 25), "mid grey": (128, 128, 128), "white": (245, 245, 245)}
+WARM, COOL = (0.18, -0.18), (-0.18, 0.18)  # log2 R/G, B/G of the light: a quarter stop cast
+WHITE, LIGHT_GREY = (235, 235, 235), (200, 200, 200)
+# What the checks allow: a subject's CIELAB hue moves less than this many degrees, its chroma
+# changes within these ratios, a white one ends under this chroma, and no more than this share
+# of it has a channel at 255.
+HUE_MOVE, CHROMA_CHANGE, NEUTRAL_CHROMA, CLIPPED = 5.0, (-0.20, 0.05), 4.0, 0.01
+
+
+@dataclass(frozen=True)
+class ProductScene:
+    """A generated product shot: ``pixels`` (HxWx3, or HxWx4 for a cutout), the ``subject``
+    mask (its inside, away from the anti-aliased edge) and whether the subject is ``neutral``
+    (white or grey: it must end without colour) or a saturated colour (it must keep it)."""
+
+    name: str
+    pixels: np.ndarray
+    subject: np.ndarray
+    neutral: bool
+
+
+def _linear(rgb: tuple[int, int, int]) -> np.ndarray:
+    return srgb_decode(np.array(rgb, np.float64) / 255.0)
+
+
+def _ellipse(value: int = 255) -> np.ndarray:
+    width, height = SCENE_SIZE
+    mask = np.zeros((height, width), np.uint8)
+    cv2.ellipse(mask, (width // 2, height // 2), (120, 90), 0, 0, 360, value, -1)
+    return mask
+
+
+def _scene(ground: tuple[int, int, int], subject: tuple[int, int, int],
+           light: tuple[float, float] = (0.0, 0.0), seed: int = 0,
+           cutout: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A lit ellipse on a sweep (lighter at the top), both under ``light`` (log2 R/G, B/G
+    gains), with a little sensor noise; ``cutout`` makes the ground transparent black."""
+    width, height = SCENE_SIZE
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
+    lin = np.broadcast_to(_linear(ground), (height, width, 3)) * np.linspace(
+        1.08, 0.92, height)[:, None, None]
+    falloff = np.hypot(xx - width / 2 + 120, yy - height / 2 + 90) / 300.0
+    lit_subject = _linear(subject) * (1.05 - 0.15 * falloff)[..., None]  # light from top left
+    coverage = cv2.GaussianBlur(_ellipse().astype(np.float64) / 255.0, (0, 0), 1.0)[..., None]
+    lin = lin * (1.0 - coverage) + lit_subject * coverage
+    lin = lin * np.exp2([light[0], 0.0, light[1]])
+    encoded = np.rint(srgb_encode(np.clip(lin, 0.0, 1.0)) * 255.0)
+    rgb = np.clip(encoded + rng.integers(-2, 3, encoded.shape), 0, 255).astype(np.uint8)
+    inner = cv2.erode(_ellipse(), np.ones((9, 9), np.uint8)) > 0
+    if cutout:
+        alpha = cv2.GaussianBlur(_ellipse(), (0, 0), 1.0)
+        rgb = np.dstack([np.where(alpha[..., None] > 0, rgb, 0).astype(np.uint8), alpha])
+    return rgb, inner
+
+
+def product_scenes() -> list[ProductScene]:
+    """The product scenes, always the same: saturated products on dark, mid-grey and white
+    grounds, white and light-grey subjects under a warm or cool light of about a quarter stop,
+    and RGBA cutouts (the hole around them must not count)."""
+    scenes = [ProductScene(f"{c} on {g}", *_scene(GROUNDS[g], PRODUCT_COLOURS[c]), False)
+              for c in PRODUCT_COLOURS for g in GROUNDS]
+    scenes += [
+        ProductScene("white on grey, warm light", *_scene((150,) * 3, WHITE, WARM), True),
+        ProductScene("white on grey, cool light", *_scene((150,) * 3, WHITE, COOL), True),
+        ProductScene("light grey on dark grey, warm light",
+                     *_scene((110,) * 3, LIGHT_GREY, WARM), True),
+        ProductScene("orange cutout (RGBA)",
+                     *_scene((0,) * 3, PRODUCT_COLOURS["orange"], cutout=True), False),
+        ProductScene("blue cutout (RGBA)",
+                     *_scene((0,) * 3, PRODUCT_COLOURS["blue"], cutout=True), False),
+        ProductScene("white cutout (RGBA), warm light",
+                     *_scene((0,) * 3, WHITE, WARM, cutout=True), True),
+    ]
+    return scenes
+
+
+def subject_lab(pixels: np.ndarray, subject: np.ndarray) -> np.ndarray:
+    """CIELAB of the subject's mean colour (averaged in linear light)."""
+    mean = srgb_decode(pixels[..., :3][subject].astype(np.float64) / 255.0).mean(axis=0)
+    return rgb2lab(srgb_encode(mean)[None, None, :])[0, 0]
+
+
+def judge(scene: ProductScene, out: np.ndarray) -> dict[str, float | bool]:
+    """What auto tone did to the subject, and whether that passes."""
+    before, after = subject_lab(scene.pixels, scene.subject), subject_lab(out, scene.subject)
+    c0, c1 = float(np.hypot(*before[1:])), float(np.hypot(*after[1:]))
+    hue = np.degrees(np.arctan2(after[2], after[1]) - np.arctan2(before[2], before[1]))
+    moved = float(abs((hue + 180.0) % 360.0 - 180.0))
+    clipped = float(np.mean(out[..., :3][scene.subject].max(axis=1) >= 255))
+    change = c1 / c0 - 1.0
+    ok = c1 < NEUTRAL_CHROMA if scene.neutral else (
+        moved < HUE_MOVE and CHROMA_CHANGE[0] <= change <= CHROMA_CHANGE[1])
+    return {"L0": float(before[0]), "L1": float(after[0]), "C0": c0, "C1": c1,
+            "change": change, "hue": moved, "clipped": clipped,
+            "ok": ok and clipped < CLIPPED}
+
+
+def products() -> bool:
+    """Print the product table; True when every scene passes."""
+    print("\n### Product scenes (lampyris auto tone, default)\n")
+    print("| scene | subject L* | chroma C* | hue moved | clipped | check |")
+    print("|---|---|---|---|---|---|")
+    passed = True
+    for scene in product_scenes():
+        j = judge(scene, auto_tone(scene.pixels).pixels)
+        passed &= bool(j["ok"])
+        hue = "—" if scene.neutral else f"{j['hue']:.1f}°"
+        print(f"| {scene.name} | {j['L0']:.1f} → {j['L1']:.1f} | {j['C0']:.1f} → {j['C1']:.1f} "
+              f"({j['change']:+.1%}) | {hue} | {j['clipped']:.1%} | "
+              f"{'pass' if j['ok'] else '**FAIL**'} |")
+    print(f"\nchecks: hue < {HUE_MOVE:g}°, chroma {CHROMA_CHANGE[0]:+.0%}..{CHROMA_CHANGE[1]:+.0%}"
+          f" (saturated); C* < {NEUTRAL_CHROMA:g} (white/grey); under {CLIPPED:.0%} of the "
+          "subject at 255")
+    return passed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["quality", "speed", "all"])
+    parser.add_argument("what", choices=["quality", "speed", "products", "all"])
     parser.add_argument("--tone-dir", type=Path, default=DEFAULT_TONE_DIR)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--verbose", action="store_true", help="per-image lampyris scores")
     args = parser.parse_args()
     print(machine_info())
+    passed = True
+    if args.what in ("products", "all"):
+        passed = products()
     if args.what in ("quality", "all"):
         quality(args.tone_dir, args.verbose)
     if args.what in ("speed", "all"):
         speed(args.repeats)
+    if not passed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -36,12 +36,15 @@ class StraightenParams(BaseModel):
 
 class AutoToneParams(BaseModel):
     """``look`` is a house look measured over a set (``--consistent``): every image is brought
-    to it instead of being tuned alone. ``strength`` scales the chosen settings (0..1)."""
+    to it instead of being tuned alone. ``strength`` scales the chosen settings (0..1).
+    ``mood`` trades the product default (colours kept, casts removed) for a photo look:
+    vibrance and saturation pushed, casts under half a stop kept."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     strength: float = Field(default=1.0, ge=0.0, le=1.0)
     look: HouseLook | None = None
+    mood: bool = False
 
 
 class EditParams(BaseModel):
@@ -109,7 +112,8 @@ def auto_tone(image: DecodedImage | np.ndarray, params: AutoToneParams | None = 
     pixels = _pixels(image)
     timings = Timings()
     with timings.step("estimate"):
-        settings = estimate(pixels, look=params.look, strength=params.strength)
+        settings = estimate(pixels, look=params.look, strength=params.strength,
+                            mood=params.mood)
     with timings.step("render"):
         out = render(pixels, settings)
     return OpResult(out, {"settings": settings.changed(), "timings": timings.steps})

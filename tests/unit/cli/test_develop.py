@@ -144,7 +144,9 @@ def test_consistent_brings_a_set_to_one_look(workdir: Path) -> None:
         return float(np.std([key(pixels(p)) for p in sorted((workdir / folder).iterdir())]))
 
     assert spread("together") < 0.4 * spread("alone")
-    assert spread("together") < 0.02
+    # not closer: the brightest copy's coloured disc would clip at the set's key, and auto
+    # stops short of clipping a saturated colour (issue 14)
+    assert spread("together") < 0.03
 
     # next week: the saved look, measured over nothing, gives the same pictures
     look = read_look(workdir / "look.json")

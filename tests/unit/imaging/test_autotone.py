@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from lampyris.imaging.autotone import HouseLook, auto_white_balance, estimate, measure_look
 from lampyris.imaging.tone import render
 from lampyris.imaging.tone_settings import ToneSettings
-from support.photos import luminance, photo, to_linear
+from support.photos import luminance, photo, to_linear, to_srgb8
 
 
 def encoded_median(rgb: np.ndarray) -> float:
@@ -105,3 +106,71 @@ def test_a_house_look_brings_a_set_to_one_exposure_and_balance() -> None:
 
 def test_an_empty_set_has_the_default_look() -> None:
     assert measure_look([]) == HouseLook()
+
+
+def product(ground: tuple[int, int, int], colour: tuple[int, int, int],
+            light: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """A flat product (an ellipse) on a flat ground under ``light`` (linear gains), with a
+    little noise; and the mask of its inside."""
+    mask = np.zeros((240, 320), np.uint8)
+    cv2.ellipse(mask, (160, 120), (80, 60), 0, 0, 360, 1, -1)
+    lin = np.where(mask[..., None] > 0, to_linear(np.array(colour, np.uint8)),
+                   to_linear(np.array(ground, np.uint8)))
+    noise = np.random.default_rng(0).integers(-2, 3, lin.shape)
+    rgb = np.clip(to_srgb8(lin * np.array(light)).astype(int) + noise, 0, 255).astype(np.uint8)
+    return rgb, cv2.erode(mask, np.ones((7, 7), np.uint8)) > 0
+
+
+def lab(rgb: np.ndarray, mask: np.ndarray) -> tuple[float, float, float]:
+    """CIELAB lightness, chroma and hue (degrees) of the masked pixels' mean colour."""
+    mean = to_linear(rgb[..., :3][mask]).mean(axis=0).astype(np.float32).reshape(1, 1, 3)
+    lightness, a, b = cv2.cvtColor(mean, cv2.COLOR_LRGB2Lab)[0, 0]
+    return float(lightness), float(np.hypot(a, b)), float(np.degrees(np.arctan2(b, a)))
+
+
+def assert_colour_kept(before: np.ndarray, after: np.ndarray, mask: np.ndarray) -> None:
+    _, c0, h0 = lab(before, mask)
+    _, c1, h1 = lab(after, mask)
+    assert abs((h1 - h0 + 180) % 360 - 180) < 5, "the hue stays"
+    assert 0.8 <= c1 / c0 <= 1.05, f"chroma {c0:.1f} -> {c1:.1f}: not pushed, not washed out"
+    assert np.mean(after[..., :3][mask].max(axis=1) >= 255) < 0.01, "no channel clips"
+
+
+ORANGE, DARK_GREEN = (221, 106, 15), (20, 45, 25)
+
+
+def test_a_saturated_product_on_a_dark_ground_keeps_its_colour() -> None:
+    """The dark ground makes the median tiny; rescuing it would push the orange to white."""
+    rgb, subject = product(DARK_GREEN, ORANGE)
+    assert_colour_kept(rgb, render(rgb, estimate(rgb)), subject)
+
+
+@pytest.mark.parametrize(("ground", "colour"), [
+    ((128, 128, 128), (200, 25, 35)),  # a red product on mid-grey: brightened around it
+    ((245, 245, 245), (190, 140, 90)),  # wicker on white: vibrance would push it
+])
+def test_chroma_is_not_pushed(ground: tuple[int, int, int],
+                              colour: tuple[int, int, int]) -> None:
+    rgb, subject = product(ground, colour)
+    assert_colour_kept(rgb, render(rgb, estimate(rgb)), subject)
+
+
+@pytest.mark.parametrize("light", [(2**0.18, 1.0, 2**-0.18), (2**-0.18, 1.0, 2**0.18)])
+def test_a_white_subject_under_a_coloured_light_ends_neutral(
+        light: tuple[float, float, float]) -> None:
+    rgb, subject = product((150, 150, 150), (235, 235, 235), light)  # a quarter-stop cast
+    assert lab(rgb, subject)[1] > 6
+    assert lab(render(rgb, estimate(rgb)), subject)[1] < 4, "the cast is removed"
+
+
+def test_an_rgba_cutout_is_judged_by_its_subject() -> None:
+    """The hole and the faint fringe still carry the old light ground: neither may count."""
+    rgb, subject = product((200, 200, 200), ORANGE)
+    fringe = cv2.dilate(subject.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    alpha = np.where(subject, 255, np.where(fringe, 60, 0)).astype(np.uint8)
+    rgba = np.dstack([rgb, alpha])
+    settings = estimate(rgba)
+    out = render(rgba, settings)
+    assert np.array_equal(out[..., 3], rgba[..., 3])
+    assert_colour_kept(rgba, out, subject)
+    assert settings.exposure < 0.5, "the product is exposed already: the hole is no reason"

@@ -49,7 +49,7 @@ def test_edit_with_auto_tone_and_straighten() -> None:
     meta = result.plain_metadata()
     assert meta["settings"]["exposure"] == 0.5, "explicit settings override auto"
     assert meta["straighten"]["angle"] == 0  # the generated horizon is level already
-    assert "vibrance" in meta["settings"]
+    assert "blacks" in meta["settings"], "auto's other choices stay"
 
 
 def test_bad_parameters_are_refused() -> None:
@@ -62,3 +62,12 @@ def test_bad_parameters_are_refused() -> None:
         run("edit", img, {"presets": ["<x>not a preset</x>"]})
     with pytest.raises(InvalidParameterError):
         run("auto_tone", img.astype(np.uint16))
+
+
+def test_auto_tone_mood_pushes_colour_where_the_default_does_not() -> None:
+    img = photo(stops=-1.0)
+    default = run("auto_tone", img).plain_metadata()["settings"]
+    mood = run("auto_tone", img, {"mood": True}).plain_metadata()["settings"]
+    assert default.get("saturation", 0.0) <= 0.0
+    assert default.get("vibrance", 0.0) + default.get("saturation", 0.0) <= 0.0
+    assert mood["vibrance"] > 0 and mood["saturation"] > 0
