@@ -9,8 +9,8 @@ step code a batch runs (``workflows.steps``: one decode, the op calls, one encod
                auto tone, as ``lampyris batch --steps cutout,fill,auto_tone`` does.
 
 Generated cases: a subject cut off by each edge of the photo, a ~100 px subject, a see-through
-subject (a lattice ball), a white subject under a warm light and a saturated orange subject on
-dark green. Checks (exit 1 when one fails):
+subject (a lattice ball on grass and on a dark ground), a white subject under a warm light and
+a saturated orange subject on dark green. Checks (exit 1 when one fails):
 
 * a subject the photo cuts off touches the matching canvas edge;
 * no subject is enlarged past the limit (``max_upscale``, 1x) without a notice;
@@ -132,17 +132,23 @@ def _small_case() -> Case:
     return Case("small", rgb, subject=wings | body)
 
 
-def _holes_case() -> Case:
-    """A lattice ball on a dark ground: the ground shows through its gaps."""
+def _holes_case(ground: str) -> Case:
+    """A lattice ball on a dark or a grass-green ground: the ground shows through its gaps
+    (``holes: auto`` opens them on a coloured ground; a dark one needs ``holes: all``)."""
     h, w = 800, 800
-    rgb = _backdrop(h, w, (38, 40, 44), (22, 24, 26), seed=3)
+    top, bottom = {"dark": ((38, 40, 44), (22, 24, 26)),
+                   "green": ((86, 140, 70), (64, 118, 52))}[ground]
+    rgb = _backdrop(h, w, top, bottom, seed=3)
+    if ground == "green":  # grass has texture
+        rgb = np.clip(rgb + np.random.default_rng(4).normal(0, 9, rgb.shape), 0, 255
+                      ).astype(np.uint8)
     ball = _blob(h, w, (400, 420), (260, 260))
     yy, xx = np.mgrid[:h, :w]
     bars = ((((xx + yy) // 34) % 2 == 0) | (((xx - yy + 1000) // 34) % 2 == 0))
     rim = ball & ~_blob(h, w, (400, 420), (236, 236))
     solid = ball & (bars | rim)
     _paint(rgb, solid, (196, 146, 84))
-    return Case("holes", rgb, subject=solid)
+    return Case(f"holes-{ground}", rgb, subject=solid)
 
 
 def _warm(rgb: np.ndarray, stops: float) -> np.ndarray:
@@ -174,7 +180,7 @@ def _orange_case() -> Case:
 
 def generated() -> list[Case]:
     return [*(_cut_case(e) for e in ("bottom", "top", "left", "right")), _small_case(),
-            _holes_case(), _white_case(), _orange_case()]
+            _holes_case("green"), _holes_case("dark"), _white_case(), _orange_case()]
 
 
 def samples() -> list[Case]:
@@ -311,8 +317,8 @@ def main() -> int:
     cases = samples() + generated()
     failures: list[str] = []
     rows: list[list[np.ndarray]] = []
-    print("| input | notices | white | studio | checks |")
-    print("|---|---|---|---|---|")
+    print("| input | cut by | scale (wanted) | notices | white | studio | checks |")
+    print("|---|---|---|---|---|---|---|")
     for case in cases:
         Image.fromarray(case.rgb).save(args.out / f"{case.name}-before.png")
         tiles = [_tile(case.rgb, f"{case.name}: before")]
@@ -334,8 +340,16 @@ def main() -> int:
         if "colour" in case.results:
             (l0, c0, h0), (l1, c1, h1) = case.results["colour"]
             colour = f" · LCh {l0:.0f}/{c0:.1f}/{h0:.0f}° → {l1:.0f}/{c1:.1f}/{h1:.0f}°"
-        print(f"| {case.name} | {'; '.join(said) or '—'} | {seconds['white']:.1f} s | "
+        cut = meta.get("cutout", {})
+        scale = f"{cut.get('scale', 1.0):g}" + (f" ({cut['upscale_wanted']:.1f})"
+                                                if "upscale_wanted" in cut else "")
+        kinds = sorted({n.split(":")[0] + (": words" if "prompt words" in n else ": size")
+                        for n in said})
+        print(f"| {case.name} | {', '.join(cut.get('frame_edges', [])) or '—'} | {scale} | "
+              f"{', '.join(kinds) or '—'} | {seconds['white']:.1f} s | "
               f"{seconds['studio']:.1f} s | {'; '.join(problems) or 'ok'}{colour} |")
+        for line in said:
+            print(f"    {case.name}: {line}", file=sys.stderr)
         rows.append(tiles)
     image = sheet(rows)
     Image.fromarray(image).save(args.out / "sheet.png")

@@ -38,6 +38,7 @@ class Extensions(Wire):
     shadow_opacity: float | None = Field(default=None, ge=0, le=1)
     decontaminate: float | None = Field(default=None, ge=0, le=1)
     max_upscale: float | None = Field(default=None, ge=1, le=64)
+    holes: Literal["auto", "all", "off"] | None = None
 
 
 class MaskFormat(Wire):

@@ -34,7 +34,7 @@ from lampyris.cli.console import fail as _fail
 from lampyris.cli.console import out
 from lampyris.cli.fill import MAX_SEED, FillEngine
 from lampyris.cli.look import aim_at_house_look
-from lampyris.cli.options import Format, MirrorPass, UprightMode, cutout_params
+from lampyris.cli.options import Format, Holes, MirrorPass, UprightMode, cutout_params
 from lampyris.errors import LampyrisError
 from lampyris.imaging.encode import OutputFormat
 from lampyris.workflows.backends.base import Backend
@@ -335,6 +335,7 @@ def batch_command(
     shadow_opacity: float = options.SHADOW_OPACITY,
     decontaminate: float | None = options.DECONTAMINATE,
     max_upscale: float = options.MAX_UPSCALE,
+    holes: Holes = options.HOLES,
     model: str = options.MODEL,
     mirror_pass: MirrorPass = options.MIRROR_PASS,
     tone_strength: float = look_options.TONE_STRENGTH,
@@ -410,7 +411,7 @@ def batch_command(
             model=model, mirror_pass=mirror_pass, mask_only=mask_only, binary=binary,
             decontaminate=decontaminate, background=background, trim=trim, padding=padding,
             canvas=canvas, shadow=shadow, shadow_opacity=shadow_opacity,
-            max_upscale=max_upscale)
+            max_upscale=max_upscale, holes=holes.value)
     except (typer.BadParameter, ValueError) as exc:
         raise _fail(str(exc)) from None
     names = [step_name(s) for s in steps.split(",") if s.strip()]

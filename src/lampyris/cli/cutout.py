@@ -9,7 +9,7 @@ import typer
 
 from lampyris.cli import options
 from lampyris.cli.files import expand, fail, run_files
-from lampyris.cli.options import Format, MirrorPass, cutout_params
+from lampyris.cli.options import Format, Holes, MirrorPass, cutout_params
 from lampyris.imaging.encode import OutputFormat
 from lampyris.workflows.filejob import FileJob
 from lampyris.workflows.naming import Naming
@@ -32,6 +32,7 @@ def cutout_command(
     shadow_opacity: float = options.SHADOW_OPACITY,
     decontaminate: float | None = options.DECONTAMINATE,
     max_upscale: float = options.MAX_UPSCALE,
+    holes: Holes = options.HOLES,
     model: str = options.MODEL,
     mirror_pass: MirrorPass = options.MIRROR_PASS,
     jobs: int = options.JOBS,
@@ -50,7 +51,7 @@ def cutout_command(
             model=model, mirror_pass=mirror_pass, mask_only=mask_only, binary=binary,
             decontaminate=decontaminate, background=background, trim=trim, padding=padding,
             canvas=canvas, shadow=shadow, shadow_opacity=shadow_opacity,
-            max_upscale=max_upscale,
+            max_upscale=max_upscale, holes=holes.value,
         )
     except typer.BadParameter as exc:
         raise fail(str(exc)) from None

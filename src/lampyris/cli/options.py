@@ -25,6 +25,12 @@ class MirrorPass(StrEnum):
     never = "never"
 
 
+class Holes(StrEnum):
+    auto = "auto"
+    all = "all"
+    off = "off"
+
+
 class UprightMode(StrEnum):
     auto = "auto"
     level = "level"
@@ -85,6 +91,11 @@ DECONTAMINATE = typer.Option(
     None, min=0.0, max=1.0, show_default=False,
     help="Remove the old background's colour spill from edges (0-1; default: 1 when the "
     "subject goes onto a --background, a --canvas or a fill, else 0).")
+HOLES = typer.Option(
+    Holes.auto, "--holes",
+    help="Open the gaps of see-through subjects (wicker, a chair's back) that the model "
+    "filled: auto where they show a coloured ground, all on white/grey/black grounds too "
+    "(may clear a label the sweep's colour), off.")
 MAX_UPSCALE = typer.Option(
     1.0, "--max-upscale", min=1.0, max=64.0,
     help="Enlarge a small subject at most this much to fill the --canvas (1: never; a subject "
@@ -102,6 +113,7 @@ def cutout_params(
     *, model: str, mirror_pass: MirrorPass, mask_only: bool, binary: bool,
     decontaminate: float | None, background: str | None, trim: bool, padding: str | None,
     canvas: str | None, shadow: bool, shadow_opacity: float, max_upscale: float = 1.0,
+    holes: str = "auto",
 ) -> dict[str, Any]:
     """The cutout op's parameters from the options, validated (``typer.BadParameter``)."""
     params: dict[str, Any] = {
@@ -109,6 +121,7 @@ def cutout_params(
         "mask_format": "binary" if binary else "soft", "decontaminate": decontaminate,
         "background": background, "trim": trim, "padding": padding, "canvas": canvas,
         "shadow": shadow, "shadow_opacity": shadow_opacity, "max_upscale": max_upscale,
+        "holes": holes,
     }
     if decontaminate is None:  # the op decides from where the subject goes
         del params["decontaminate"]

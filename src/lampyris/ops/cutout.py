@@ -17,6 +17,7 @@ from lampyris.errors import InvalidParameterError
 from lampyris.imaging.composite import RGBA, cutout_rgba, over_background
 from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.decontaminate import decontaminate
+from lampyris.imaging.holes import open_holes
 from lampyris.imaging.layout import Layout, Length, lay_out, oversize, subject_box
 from lampyris.imaging.matte import binarise, refine_matte, working_copy
 from lampyris.imaging.shadow import add_shadow, shadow_room
@@ -57,6 +58,7 @@ def parse_colour(value: Any) -> RGBA:
 
 
 MAX_SIDE = 16384
+Holes = Literal["auto", "all", "off"]
 
 
 def parse_canvas(value: Any) -> tuple[int, int]:
@@ -86,7 +88,10 @@ class CutoutParams(BaseModel):
     ``decontaminate`` left out (None) means on (1) when the subject is composited onto a new
     background here (a ``background`` colour or a ``canvas``) and off for a plain transparent
     cutout, whose edge pixels stay the photo's; ``max_upscale`` caps how much a canvas may
-    enlarge a small subject (1: never)."""
+    enlarge a small subject (1: never). ``holes`` opens the gaps of a see-through subject
+    (a wicker ball, a chair's back) that the matte filled: ``auto`` where they show a
+    coloured ground (measured harmless on the reference sets), ``all`` on white, grey and
+    black grounds too (it may clear a label or print of the sweep's colour), ``off``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -95,6 +100,7 @@ class CutoutParams(BaseModel):
     mode: Literal["cutout", "mask"] = "cutout"
     mask_format: Literal["soft", "binary"] = "soft"
     decontaminate: float | None = Field(default=None, ge=0.0, le=1.0)
+    holes: Holes = "auto"
     background: RGBA | None = None
     trim: bool = False
     padding: Length | None = None
@@ -150,12 +156,17 @@ def predict_matte(
     model: str = "u2netp",
     session: MattingSession | None = None,
     mirror_pass: MirrorPass = "auto",
+    holes: Holes = "off",
 ) -> np.ndarray:
-    """The soft matte of an RGB(A) uint8 image at full resolution, as 8-bit alpha (HxW)."""
+    """The soft matte of an RGB(A) uint8 image at full resolution, as 8-bit alpha (HxW),
+    with the see-through gaps the network filled opened again unless ``holes`` is off."""
     session = session or get_session(resolve_spec(model))
     rgb = pixels[..., :3]
     work = working_copy(rgb)
-    return refine_matte(session.predict(work, mirror=mirror_pass), rgb, work=work)
+    alpha = refine_matte(session.predict(work, mirror=mirror_pass), rgb, work=work)
+    if holes != "off":
+        alpha = open_holes(rgb, alpha, neutral=holes == "all")
+    return alpha
 
 
 def cutout(
@@ -173,7 +184,8 @@ def cutout(
     rgb = pixels[..., :3]
     with timings.step("matte"):
         alpha = predict_matte(
-            pixels, model=params.model, session=session, mirror_pass=params.mirror_pass
+            pixels, model=params.model, session=session, mirror_pass=params.mirror_pass,
+            holes=params.holes,
         )
         if pixels.shape[2] == 4:  # keep transparency the input already had
             alpha = cv2.multiply(alpha, np.ascontiguousarray(pixels[..., 3]), scale=1 / 255)
@@ -182,11 +194,13 @@ def cutout(
     # subject_box is in the input's coordinates, before any trim or canvas fitting.
     meta: dict[str, Any] = {"model": params.model, "subject_box": subject_box(alpha)}
 
-    layout_options = {"trim": params.trim, "padding": params.padding, "canvas": params.canvas,
-                      "max_upscale": params.max_upscale}
+    def fit(layer: np.ndarray) -> Layout:
+        return lay_out(layer, trim=params.trim, padding=params.padding, canvas=params.canvas,
+                       max_upscale=params.max_upscale)
+
     if params.mode == "mask":
         with timings.step("layout"):
-            laid = lay_out(alpha, **layout_options)
+            laid = fit(alpha)
         meta.update(_layout_report(laid), timings=timings.steps)
         return OpResult(laid.pixels, meta)
 
@@ -195,7 +209,7 @@ def cutout(
             rgb = decontaminate(rgb, alpha, amount)
     meta["decontaminate"] = amount
     with timings.step("layout"):
-        laid = lay_out(cutout_rgba(rgb, alpha), **layout_options)
+        laid = fit(cutout_rgba(rgb, alpha))
     del rgb, alpha  # the layer has them: a decontaminated copy is not held through the shadow
     layer = laid.pixels
     meta.update(_layout_report(laid))

@@ -196,7 +196,7 @@ def test_defaults_and_immutability() -> None:
     params = CutoutParams()
     assert params.model_dump() == {
         "model": "u2netp", "mirror_pass": "auto", "mode": "cutout", "mask_format": "soft",
-        "decontaminate": None,
+        "decontaminate": None, "holes": "auto",
         "background": None, "trim": False, "padding": None, "canvas": None, "max_upscale": 1.0,
         "shadow": False, "shadow_opacity": 0.45,
     }

@@ -1,11 +1,13 @@
 """The cutout op as a catalog layout: a subject the photo cuts off keeps the cut on the output's
 edge (and its shadow adds no rows under it), a small subject is not blown up without a notice,
-and decontamination is on by default only when the subject goes onto a new background.
+decontamination is on by default only when the subject goes onto a new background, and a
+see-through subject's gaps are opened where they show a coloured ground.
 
 The matte comes from the real bundled u2netp."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -81,3 +83,37 @@ def test_decontamination_is_on_when_composited_and_off_for_a_plain_cutout(
     edge_clean = on_white.pixels[soft].astype(float)
     edge_raw = asked.pixels[soft].astype(float)
     assert (edge_clean[:, 1] - edge_raw[:, 1]).mean() < -1.0
+
+
+def _lattice(ground: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A wicker-like lattice disc on ``ground`` (with grass-like texture) and its gaps."""
+    h = w = 400
+    rng = np.random.default_rng(1)
+    rgb = np.clip(np.array(ground, np.float32) + rng.normal(0, 9, (h, w, 3)), 0, 255)
+    yy, xx = np.mgrid[:h, :w]
+    disc = (yy - 200) ** 2 + (xx - 200) ** 2 < 150**2
+    bars = ((xx + yy) // 18) % 2 == 0
+    bars |= ((xx - yy + 1000) // 18) % 2 == 0
+    rim = disc & ((yy - 200) ** 2 + (xx - 200) ** 2 > 135**2)
+    solid = disc & (bars | rim)
+    rgb[solid] = (196, 146, 84)
+    gaps = disc & ~solid
+    return rgb.astype(np.uint8), gaps
+
+
+def test_the_gaps_of_a_see_through_subject_open_on_a_coloured_ground(
+        u2netp: MattingSession) -> None:
+    rgb, gaps = _lattice((70, 130, 60))
+    core = cv_erode(gaps)
+    opened = cutout(rgb, CutoutParams(mode="mask"), session=u2netp).pixels
+    filled = cutout(rgb, CutoutParams(mode="mask", holes="off"), session=u2netp).pixels
+    assert np.mean(filled[core] > 128) > 0.5  # the network fills most of the weave…
+    assert np.mean(opened[core] < 32) > 0.9  # …and the step opens it again
+    bars = ~gaps & (opened > 0)
+    assert np.mean(opened[cv_erode(bars)] > 200) > 0.95  # the wicker stays
+
+
+
+def cv_erode(mask: np.ndarray) -> np.ndarray:
+    """``mask`` without its outer 2 px: the cores the checks look at."""
+    return cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)

@@ -26,7 +26,7 @@ from lampyris.workflows.steps import Step
 
 _MEDIA = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _EXTENSION_KEYS = ("model", "mirror_pass", "mask_format", "padding", "canvas", "shadow",
-                   "shadow_opacity", "max_upscale")
+                   "shadow_opacity", "max_upscale", "holes")
 
 
 @dataclass(frozen=True)
