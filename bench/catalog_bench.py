@@ -5,8 +5,10 @@ step code a batch runs (``workflows.steps``: one decode, the op calls, one encod
 
 * ``white``  - ``examples/catalog.yaml``'s chain: cutout (trim, 1200x1200 canvas, 6 % padding,
                shadow, white) → auto tone;
-* ``studio`` - cutout (same canvas) → fill (a prompt, with words the engine may not know) →
-               auto tone, as ``lampyris batch --steps cutout,fill,auto_tone`` does.
+* ``studio`` - cutout (same canvas) → auto tone → fill (a prompt, with words the engine may
+               not know), as ``lampyris batch --steps cutout,auto_tone,fill`` does: the tone
+               is judged on the product alone, so its colour is corrected before the backdrop
+               is drawn (``cutout,fill,auto_tone`` would judge it by the backdrop too).
 
 Generated cases: a subject cut off by each edge of the photo, a ~100 px subject, a see-through
 subject (a lattice ball on grass and on a dark ground), a white subject under a warm light and
@@ -63,7 +65,7 @@ def chains() -> dict[str, Chain]:
     return {
         "white": [("cutout", {**cutout, "shadow": True, "background": "white"}),
                   ("auto_tone", {"strength": 0.7})],
-        "studio": [("cutout", cutout), ("fill", {"prompt": PROMPT}), ("auto_tone", {})],
+        "studio": [("cutout", cutout), ("auto_tone", {}), ("fill", {"prompt": PROMPT})],
     }
 
 
@@ -117,6 +119,9 @@ def _cut_case(edge: str) -> Case:
     turns = {"bottom": 0, "right": 1, "top": 2, "left": 3}[edge]  # counter-clockwise
     body = np.rot90(body, turns).copy()
     _paint(rgb, body, (176, 132, 92))
+    # a 1600 px photo: large enough that the canvas needs no enlarging (no notice)
+    rgb = cv2.resize(rgb, (2 * w, 2 * h), interpolation=cv2.INTER_CUBIC)
+    body = cv2.resize(body.view(np.uint8), (2 * w, 2 * h), interpolation=cv2.INTER_NEAREST) > 0
     return Case(f"cut-{edge}", rgb, cut=(edge,), subject=body)
 
 
@@ -355,9 +360,9 @@ def main() -> int:
     Image.fromarray(image).save(args.out / "sheet.png")
     if args.docs is not None:
         small = Image.fromarray(image)
-        small.thumbnail((1400, 1400 * image.shape[0] // image.shape[1]),
+        small.thumbnail((960, 960 * image.shape[0] // image.shape[1]),
                         Image.Resampling.LANCZOS)
-        small.save(args.docs, "JPEG", quality=78, optimize=True)
+        small.save(args.docs, "JPEG", quality=72, optimize=True)
     print(f"\nsheet: {args.out / 'sheet.png'} ({image.shape[1]}x{image.shape[0]})")
     for failure in failures:
         print(f"FAILED {failure}")

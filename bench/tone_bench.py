@@ -257,6 +257,11 @@ def product_scenes() -> list[ProductScene]:
                      *_scene((0,) * 3, PRODUCT_COLOURS["orange"], cutout=True), False),
         ProductScene("blue cutout (RGBA)",
                      *_scene((0,) * 3, PRODUCT_COLOURS["blue"], cutout=True), False),
+        # leather, wicker, kraft: alone, they look like greys under a warm light
+        ProductScene("tan cutout (RGBA)", *_scene((0,) * 3, (176, 132, 92), cutout=True),
+                     False),
+        ProductScene("brown cutout (RGBA)", *_scene((0,) * 3, (150, 110, 70), cutout=True),
+                     False),
         ProductScene("white cutout (RGBA), warm light",
                      *_scene((0,) * 3, WHITE, WARM, cutout=True), True),
     ]

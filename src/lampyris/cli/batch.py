@@ -321,7 +321,7 @@ def batch_command(
                                      "and a destination or ledger file."),
     steps: str = typer.Option("cutout", help="Comma-separated steps, in order: cutout, fill, "
                               "auto_tone (or auto-tone), straighten, edit "
-                              "(e.g. cutout,fill,auto_tone)."),
+                              "(e.g. cutout,auto_tone,fill)."),
     format: Format = options.FORMAT,
     quality: int | None = options.QUALITY,
     lossless: bool = options.LOSSLESS,

@@ -6,7 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from lampyris.imaging.autotone import HouseLook, auto_white_balance, estimate, measure_look
+from lampyris.imaging.autotone import (
+    HouseLook,
+    auto_white_balance,
+    estimate,
+    measure,
+    measure_look,
+)
 from lampyris.imaging.tone import render
 from lampyris.imaging.tone_settings import ToneSettings
 from support.photos import luminance, photo, to_linear, to_srgb8
@@ -74,10 +80,11 @@ def test_transparent_pixels_do_not_count() -> None:
     rgba = np.dstack([subject, np.full(subject.shape[:2], 255, np.uint8)])
     rgba[:, :60] = (255, 255, 255, 0)  # a bright background that has been cut away
     rgba[:, -60:] = (255, 255, 255, 0)
-    alone = estimate(subject[:, 60:-60])
-    with_hole = estimate(rgba)
-    assert with_hole.exposure == pytest.approx(alone.exposure, abs=0.15)
-    out = render(rgba, with_hole)
+    alone, with_hole = measure(subject[:, 60:-60]), measure(rgba)
+    for level in ("median", "high"):  # the bright cut-away pixels would raise both
+        assert getattr(with_hole, level) == pytest.approx(getattr(alone, level), rel=0.05)
+    assert with_hole.cutout and not alone.cutout  # judged as a product alone (see below)
+    out = render(rgba, estimate(rgba))
     assert np.array_equal(out[..., 3], rgba[..., 3])
 
 
@@ -174,3 +181,16 @@ def test_an_rgba_cutout_is_judged_by_its_subject() -> None:
     assert np.array_equal(out[..., 3], rgba[..., 3])
     assert_colour_kept(rgba, out, subject)
     assert settings.exposure < 0.5, "the product is exposed already: the hole is no reason"
+
+
+@pytest.mark.parametrize("colour", [(176, 132, 92), (150, 110, 70), (205, 190, 150)])
+def test_a_tan_cutout_is_a_tan_product_not_a_grey_under_warm_light(
+        colour: tuple[int, int, int]) -> None:
+    """Leather, wicker, kraft paper: alone on transparency they look like a grey under a warm
+    light, and the cast rule would cool them toward grey."""
+    rgb, subject = product((0, 0, 0), colour)
+    rgba = np.dstack([rgb, np.where(subject, 255, 0).astype(np.uint8)])
+    assert_colour_kept(rgba, render(rgba, estimate(rgba)), subject)
+    white, inside = product((0, 0, 0), (238, 236, 232), (2**0.125, 1.0, 2**-0.125))
+    white = np.dstack([white, np.where(inside, 255, 0).astype(np.uint8)])
+    assert lab(render(white, estimate(white)), inside)[1] < 4, "a slip-sized cast still goes"

@@ -196,7 +196,8 @@ def test_cutout_then_consistent_auto_tone_resumes_with_the_same_look(
         toned, plain = _rgba(workdir / "out" / rel), _rgba(workdir / "cut" / rel)
         assert np.array_equal(toned[..., 3], plain[..., 3])
         subject = plain[..., 3] == 255
-        assert luminance(toned[subject]).mean() > 1.2 * luminance(plain[subject]).mean()
+        # toned, but a red product alone is only nudged: its colour is its own (issue 14)
+        assert luminance(toned[subject]).mean() > 1.05 * luminance(plain[subject]).mean()
 
     def stored() -> dict[str, object]:
         with Ledger(workdir / "out" / ".lampyris" / "ledger.db") as ledger:
