@@ -15,9 +15,12 @@ subject (a lattice ball on grass and on a dark ground), a white subject under a 
 a saturated orange subject on dark green. Checks (exit 1 when one fails):
 
 * a subject the photo cuts off touches the matching canvas edge;
+* the lattice ball's gaps are open on grass (at least 80 % of them; on the dark ground they
+  stay filled by default, reported, not checked);
 * no subject is enlarged past the limit (``max_upscale``, 1x) without a notice;
 * the white subject's mean colour has CIELAB chroma < 4;
-* the saturated subject's mean hue moves < 5° and its chroma changes by -20 % .. +5 %;
+* a coloured subject's mean hue moves < 5° and its chroma changes by -20 % .. +5 % (the
+  saturated orange, and the tan, blue and wicker products of the other cases);
 * every prompt word is either used by the backdrop engine or listed as unused.
 
 Writes every output at full size, a sheet at full tile size (``sheet.png``) and a small copy
@@ -48,6 +51,7 @@ import_lampyris()
 
 from lampyris.imaging.decode import decode  # noqa: E402
 from lampyris.imaging.encode import encode  # noqa: E402
+from lampyris.imaging.layout import subject_box  # noqa: E402
 from lampyris.workflows.steps import Step, execution, make_steps, notices, run_calls  # noqa: E402
 
 CANVAS = "1200x1200"
@@ -80,7 +84,8 @@ class Case:
     rgb: np.ndarray
     cut: tuple[str, ...] = ()  # the photo edges that cut the subject off
     subject: np.ndarray | None = None  # where the subject is, in the photo (bool HxW)
-    colour: str | None = None  # "white" or "saturated": which colour check applies
+    colour: str | None = None  # "white" or "product": which colour check applies
+    gaps: float | None = None  # a see-through subject: the share of its disc that is gaps
     results: dict[str, Any] = field(default_factory=dict)
 
 
@@ -122,7 +127,7 @@ def _cut_case(edge: str) -> Case:
     # a 1600 px photo: large enough that the canvas needs no enlarging (no notice)
     rgb = cv2.resize(rgb, (2 * w, 2 * h), interpolation=cv2.INTER_CUBIC)
     body = cv2.resize(body.view(np.uint8), (2 * w, 2 * h), interpolation=cv2.INTER_NEAREST) > 0
-    return Case(f"cut-{edge}", rgb, cut=(edge,), subject=body)
+    return Case(f"cut-{edge}", rgb, cut=(edge,), subject=body, colour="product")
 
 
 def _small_case() -> Case:
@@ -134,7 +139,7 @@ def _small_case() -> Case:
     _paint(rgb, wings, (40, 90, 190))
     body = _blob(h, w, (450, 355), (6, 45))
     _paint(rgb, body, (40, 30, 25), shade=0.0)
-    return Case("small", rgb, subject=wings | body)
+    return Case("small", rgb, subject=wings, colour="product")
 
 
 def _holes_case(ground: str) -> Case:
@@ -153,7 +158,10 @@ def _holes_case(ground: str) -> Case:
     rim = ball & ~_blob(h, w, (400, 420), (236, 236))
     solid = ball & (bars | rim)
     _paint(rgb, solid, (196, 146, 84))
-    return Case(f"holes-{ground}", rgb, subject=solid)
+    gaps = float(np.mean(~solid[ball]))
+    if ground == "dark":  # left filled by default (neutral grounds are opt-in): not measured
+        return Case("holes-dark", rgb, subject=solid, gaps=gaps)
+    return Case("holes-green", rgb, subject=solid, colour="product", gaps=gaps)
 
 
 def _warm(rgb: np.ndarray, stops: float) -> np.ndarray:
@@ -180,7 +188,7 @@ def _orange_case() -> Case:
     rgb = _backdrop(h, w, (22, 48, 28), (16, 38, 22), seed=9)
     ellipse = _blob(h, w, (400, 400), (230, 160))
     rgb[ellipse] = (221, 106, 15)
-    return Case("orange", rgb, subject=ellipse, colour="saturated")
+    return Case("orange", rgb, subject=ellipse, colour="product")
 
 
 def generated() -> list[Case]:
@@ -240,6 +248,15 @@ def check_case(case: Case, layer: np.ndarray, meta: dict[str, Any]) -> list[str]
         problems.append(f"enlarged {scale:.2f}x past the 1x limit")
     if float(cut.get("upscale_wanted", 1.0)) > 1.0 and not cut.get("notices"):
         problems.append("kept smaller than the canvas wanted, without a notice")
+    if case.gaps is not None:
+        x0, y0, x1, y1 = subject_box(alpha, 127)
+        inside = alpha[y0:y1, x0:x1]
+        disc = cv2.ellipse(np.zeros_like(inside), ((x1 - x0) // 2, (y1 - y0) // 2),
+                           ((x1 - x0) // 2 - 4, (y1 - y0) // 2 - 4), 0, 0, 360, 1, -1) > 0
+        opened = float(np.mean(inside[disc] < 32))
+        case.results["gaps"] = (case.gaps, opened)
+        if case.colour and opened < 0.8 * case.gaps:
+            problems.append(f"gaps {case.gaps:.0%} of the subject, {opened:.0%} opened")
     if case.colour and case.subject is not None:
         before = _lch(case.rgb[cv2.erode(case.subject.astype(np.uint8),
                                          np.ones((9, 9), np.uint8)).astype(bool)])
@@ -247,7 +264,7 @@ def check_case(case: Case, layer: np.ndarray, meta: dict[str, Any]) -> list[str]
         case.results["colour"] = (before, after)
         if case.colour == "white" and after[1] >= 4.0:
             problems.append(f"white subject's chroma {after[1]:.1f} (>= 4)")
-        if case.colour == "saturated":
+        if case.colour == "product":
             change = after[1] / before[1] - 1.0
             if _hue_gap(before[2], after[2]) >= 5.0:
                 problems.append(f"hue moved {_hue_gap(before[2], after[2]):.1f}° (>= 5°)")
@@ -342,9 +359,11 @@ def main() -> int:
         problems = check_case(case, layer, meta)
         failures += [f"{case.name}: {p}" for p in problems]
         colour = ""
+        if "gaps" in case.results:
+            colour += " · gaps {:.0%} → {:.0%} open".format(*case.results["gaps"])
         if "colour" in case.results:
             (l0, c0, h0), (l1, c1, h1) = case.results["colour"]
-            colour = f" · LCh {l0:.0f}/{c0:.1f}/{h0:.0f}° → {l1:.0f}/{c1:.1f}/{h1:.0f}°"
+            colour += f" · LCh {l0:.0f}/{c0:.1f}/{h0:.0f}° → {l1:.0f}/{c1:.1f}/{h1:.0f}°"
         cut = meta.get("cutout", {})
         scale = f"{cut.get('scale', 1.0):g}" + (f" ({cut['upscale_wanted']:.1f})"
                                                 if "upscale_wanted" in cut else "")
