@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import json
 import os
 import platform
 import signal
@@ -215,3 +216,12 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
         "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
     ]
     return "\n".join(lines)
+
+
+def write_results(path: Path | None, results: dict[str, Any]) -> None:
+    """Save a bench's results as JSON at ``path`` (``--json``), when one is given."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nresults written to {path}")

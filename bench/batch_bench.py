@@ -63,6 +63,7 @@ from _common import (
     machine_info,
     sigterm_as_interrupt,
     tree_processes,
+    write_results,
 )
 
 DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "lampyris-bench" / "batch-inputs"
@@ -727,10 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results.update(report)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     print_report(results)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-        console.print(f"results written to {args.json}")
+    write_results(args.json, results)
     problems = [f"{r['label']} {r['tool']}: {r['output_problem']}" for r in results["runs"]
                 if r["output_problem"]]
     if problems:

@@ -50,6 +50,7 @@ from _common import (
     machine_info,
     markdown_table,
     tree_processes,
+    write_results,
 )
 
 BENCH_DIR = ROOT / "bench"
@@ -829,10 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "results": COMMANDS[args.command](args),
     }
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-        print(f"\nresults written to {args.json}")
+    write_results(args.json, results)
     return 0
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import statistics
 import sys
 import time
@@ -47,7 +46,7 @@ import cv2
 import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 
-from _common import ROOT, fmt, import_lampyris, machine_info, markdown_table
+from _common import ROOT, fmt, import_lampyris, machine_info, markdown_table, write_results
 
 import_lampyris()
 
@@ -789,10 +788,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "results": {name: commands[name](args) for name in names},
     }
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-        print(f"\nresults written to {args.json}")
+    write_results(args.json, results)
     return 0
 
 

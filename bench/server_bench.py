@@ -63,6 +63,7 @@ from _common import (
     machine_info,
     sigterm_as_interrupt,
     tree_processes,
+    write_results,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -1002,10 +1003,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
     results.update(report)
     print_report(report)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-        console.print(f"results written to {args.json}")
+    write_results(args.json, results)
     errors = (report["load"]["errors"] + report["single"]["errors"]
               + report["http_errors_outside_jobs"])
     if errors:
