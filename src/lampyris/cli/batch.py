@@ -339,6 +339,7 @@ def batch_command(
     model: str = options.MODEL,
     mirror_pass: MirrorPass = options.MIRROR_PASS,
     tone_strength: float = look_options.TONE_STRENGTH,
+    tone_mood: bool = look_options.TONE_MOOD,
     consistent: bool = look_options.CONSISTENT,
     remeasure: bool = look_options.REMEASURE,
     look_sample: int = look_options.LOOK_SAMPLE,
@@ -417,7 +418,8 @@ def batch_command(
     names = [step_name(s) for s in steps.split(",") if s.strip()]
     fmt = cast(OutputFormat, format.value)
     step_params: dict[str, dict[str, Any]] = {
-        "cutout": params, "auto_tone": {"strength": tone_strength},
+        "cutout": params,
+        "auto_tone": {"strength": tone_strength, **({"mood": True} if tone_mood else {})},
         "straighten": {"upright_mode": upright.value},
         "edit": {"presets": [str(p) for p in preset]},
         "fill": {"prompt": prompt, "negative_prompt": negative_prompt,

@@ -35,6 +35,7 @@ def auto_tone_command(
     output: Path = options.OUTPUT,
     naming: Naming = options.NAMING,
     strength: float = options.STRENGTH,
+    mood: bool = options.MOOD,
     consistent: bool = options.CONSISTENT,
     look: float | None = typer.Option(
         None, "--look", metavar="KEY", show_default=False,
@@ -85,7 +86,7 @@ def auto_tone_command(
         if save_look is not None:
             write_look(save_look, house, **({"images": images} if consistent else {}))
             console.print(f"look saved to {save_look}")
-    params: dict[str, Any] = {"strength": strength}
+    params: dict[str, Any] = {"strength": strength, **({"mood": True} if mood else {})}
     if house is not None:
         params["look"] = house.model_dump(mode="json")
     job = FileJob("auto_tone", params, _format(format), quality, lossless, keep_metadata,

@@ -30,6 +30,9 @@ from lampyris.workflows.workflow import WorkflowFile
 PANEL = "Develop steps"
 TONE_STRENGTH = typer.Option(1.0, min=0.0, max=1.0, rich_help_panel=PANEL,
                              help="auto_tone step: how much of the correction to apply (0..1).")
+TONE_MOOD = typer.Option(False, "--tone-mood", rich_help_panel=PANEL,
+                         help="auto_tone step: a photo look (colour pushed, mild casts kept) "
+                         "instead of the product default.")
 CONSISTENT = typer.Option(
     False, "--consistent", rich_help_panel=PANEL,
     help="auto_tone step: one house look for the whole source, measured first (on what the "

@@ -64,6 +64,10 @@ CROP = typer.Option(True, "--crop/--no-crop",
                     "whole picture on a larger canvas (white, or transparent for RGBA).")
 STRENGTH = typer.Option(1.0, "--strength", min=0.0, max=1.0,
                         help="How much of the chosen correction to apply (0..1).")
+MOOD = typer.Option(
+    False, "--mood",
+    help="A photo look instead of the product default: colour pushed (vibrance, saturation) "
+    "and casts under half a stop kept as mood. The default keeps a product's colour.")
 CONSISTENT = typer.Option(
     False, "--consistent",
     help="One house look for the whole set: measure every input first, then tone each toward "

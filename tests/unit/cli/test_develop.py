@@ -127,6 +127,17 @@ def test_auto_tone_refuses_two_inputs_of_one_stem_before_measuring_anything(
     assert luminance(pixels(workdir / "out" / "0020-2.png")).mean() > 0.5 * bright
 
 
+
+def test_mood_pushes_colour_where_the_product_default_keeps_it(workdir: Path) -> None:
+    save(photo(0.0), workdir / "in" / "scene.png")
+    default = invoke("auto-tone", "in", "-o", "product", "--xmp")
+    mood = invoke("auto-tone", "in", "-o", "mood", "--xmp", "--mood")
+    assert default.exit_code == 0 and mood.exit_code == 0, mood.output
+    product = read_preset((workdir / "product" / "scene.xmp").read_bytes()).settings
+    photo_look = read_preset((workdir / "mood" / "scene.xmp").read_bytes()).settings
+    assert photo_look["vibrance"] >= 20 and photo_look["saturation"] >= 10
+    assert product.get("vibrance", 0) < 10 and product.get("saturation", 0) <= 0
+
 def test_consistent_brings_a_set_to_one_look(workdir: Path) -> None:
     """Copies of one scene exposed from -1.5 to +1 stop: toned one by one, their medians stay
     apart (auto keeps a bright image bright); toned toward the set's look, they meet."""
