@@ -46,7 +46,8 @@ def test_auto_tone_after_a_cutout_keeps_its_alpha_and_brightens_the_subject(
     assert cut.shape == toned.shape == (120, 160, 4)
     assert np.array_equal(cut[..., 3], toned[..., 3])
     subject = cut[..., 3] == 255
-    assert luminance(toned[subject]).mean() > 1.3 * luminance(cut[subject]).mean()
+    # brightened, but only nudged: a cutout is a product alone, its lightness its own
+    assert luminance(toned[subject]).mean() > 1.05 * luminance(cut[subject]).mean()
 
 
 def test_the_background_and_shadow_come_after_the_tone(dim: None,
@@ -58,7 +59,7 @@ def test_the_background_and_shadow_come_after_the_tone(dim: None,
     assert (toned[[2, 2, -3, -3], [2, -3, 2, -3]] == 255).all()  # the tone never saw the white
     centre = (slice(toned.shape[0] // 2 - 5, toned.shape[0] // 2 + 5),
               slice(toned.shape[1] // 2 - 5, toned.shape[1] // 2 + 5))
-    assert luminance(toned[centre]).mean() > 1.3 * luminance(plain[centre]).mean()
+    assert luminance(toned[centre]).mean() > 1.05 * luminance(plain[centre]).mean()
     column = toned[:, toned.shape[1] // 2]
     bottom = np.flatnonzero(column[:, 0] - column[:, 1] > 80)[-1]  # the red subject's last row
     under = slice(bottom + 3, None)
