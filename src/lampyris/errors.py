@@ -43,6 +43,10 @@ class ModelChecksumError(ModelError):
     """A model file's sha256 differs from its spec: refuse to run unverified weights."""
 
 
+class FidelityError(LampyrisError):
+    """A fill changed pixels outside its mask: refused everywhere, nothing is delivered."""
+
+
 class JobError(LampyrisError):
     """A job or batch cannot go on (its workers cannot run); the inputs may be fine."""
 

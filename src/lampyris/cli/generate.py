@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from lampyris.cli.files import console, expand, fail, progress
 from lampyris.cli.options import Format
-from lampyris.errors import LampyrisError
+from lampyris.errors import FidelityError, LampyrisError
 from lampyris.imaging.decode import DecodedImage, decode
 from lampyris.imaging.encode import OutputFormat, encode
 from lampyris.ops import CATALOG, run
@@ -131,14 +131,11 @@ def _one_input(task: FileTask, job: Generation, tally: Tally) -> None:
     for seed, dest in todo:
         try:
             result = run(job.op, image, {**job.params, "seed": seed}, mask=job.mask)
-            guard = result.metadata.get("fidelity", {})
-            if not guard.get("held", False):
-                tally.fail(task.source, f"seed {seed}: the fidelity guard did not hold "
-                           f"({guard.get('changed_outside')} pixels changed outside the mask); "
-                           "nothing written")
-                continue
             write_atomic(dest, encode(result.pixels, job.format, quality=job.quality,
                                       lossless=job.lossless))
+        except FidelityError as exc:  # this seed's fill; another seed may hold
+            tally.fail(task.source, f"seed {seed}: {exc}")
+            continue
         except LampyrisError as exc:
             tally.fail(task.source, str(exc))
             return  # the same problem for every seed

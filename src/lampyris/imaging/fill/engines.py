@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from lampyris.errors import InvalidParameterError
-from lampyris.imaging.fill.guard import check, enforce
+from lampyris.imaging.fill.guard import check, enforce, refuse
 from lampyris.imaging.fill.patch import patch_fill
 from lampyris.imaging.fill.studio import studio_fill
 
@@ -78,7 +78,7 @@ def fill_region(
     else:
         raise InvalidParameterError(f"unknown fill engine {engine!r}: one of {', '.join(ENGINES)}")
     out = enforce(pixels, out, mask)
-    info = {**info, "engine": chosen, "fidelity": check(pixels, out, mask)}
+    info = {**info, "engine": chosen, "fidelity": refuse(check(pixels, out, mask))}
     return out, info
 
 

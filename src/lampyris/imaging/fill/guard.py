@@ -3,10 +3,13 @@
 Every fill engine's result passes through ``enforce``; ``check`` measures what a job reports,
 so the promise is verified on the very pixels that are delivered, not assumed.
 
+``refuse`` turns a check that did not hold into the one error every entry point reports
+(the CLI, a batch item, a server job), so a changed product is never delivered.
+
 Usage::
 
     output = enforce(original, filled, mask, feather=4)
-    result["fidelity"] = check(original, output, mask)
+    result["fidelity"] = refuse(check(original, output, mask))
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lampyris.errors import InvalidParameterError
+from lampyris.errors import FidelityError, InvalidParameterError
 
 
 def _hole(original: np.ndarray, other: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -69,3 +72,13 @@ def check(original: np.ndarray, output: np.ndarray, mask: np.ndarray) -> dict[st
         "changed_outside": changed,
         "max_difference_outside": int(diff.max()) if diff.size else 0,
     }
+
+
+def refuse(report: dict[str, bool | int]) -> dict[str, bool | int]:
+    """``report`` when the guard held; otherwise the ``FidelityError`` that refuses it."""
+    if not report["held"]:
+        raise FidelityError(
+            f"the fidelity guard did not hold: {report['changed_outside']} pixels outside the "
+            f"mask changed (by up to {report['max_difference_outside']} levels); nothing was "
+            "delivered")
+    return report
