@@ -38,6 +38,11 @@ else:
     pillow_heif.register_heif_opener()
     HEIF_SUPPORTED = True
 
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp",
+                            ".gif", ".heic", ".heif", ".avif"})
+"""File name suffixes that name an image: what a folder, a glob or a bucket listing picks up
+(a file named explicitly is tried whatever it is called; the decoder reads the bytes)."""
+
 # Pillow >= 11.2 decodes AVIF itself; older Pillow has no "avif" feature key at all.
 AVIF_SUPPORTED = "avif" in features.modules and bool(features.check_module("avif"))
 

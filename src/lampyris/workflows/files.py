@@ -14,14 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lampyris.errors import InvalidParameterError
+from lampyris.imaging.decode import IMAGE_SUFFIXES
 from lampyris.imaging.encode import OutputFormat
 from lampyris.workflows.naming import Naming, collision_message, numbered
-
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
-    | {".heic", ".heif", ".avif"}
-)
-"""Folder and glob inputs pick these up; a file named explicitly is tried whatever it is."""
 
 _WRITABLE: dict[str, OutputFormat] = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg",
                                       ".webp": "webp"}

@@ -21,10 +21,9 @@ from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from lampyris.errors import InvalidParameterError, StorageError
+from lampyris.imaging.decode import IMAGE_SUFFIXES
 from lampyris.workflows.storage_errors import missing_path, reach, translate
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
-                            ".heic", ".heif", ".avif"})
 _PREFIX_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 _EXTRAS = {"s3": "s3", "s3a": "s3", "az": "azure", "abfs": "azure", "abfss": "azure",
            "gs": "gcs", "gcs": "gcs", "dropbox": "dropbox"}
