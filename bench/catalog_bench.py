@@ -35,7 +35,6 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,9 +227,6 @@ def _hue_gap(a: float, b: float) -> float:
 
 def _prompt_words(prompt: str) -> list[str]:
     return [w for w in re.findall(r"[a-z]+", prompt.lower()) if w not in STOP_WORDS]
-
-
-Check = Callable[[Case], list[str]]
 
 
 def check_case(case: Case, layer: np.ndarray, meta: dict[str, Any]) -> list[str]:

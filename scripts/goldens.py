@@ -95,10 +95,9 @@ def outputs(folder: Path) -> dict[str, Any]:
 def run_cases(names: list[str], work: Path, say: Callable[[str], None]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     places = {"samples": str(SAMPLES), "cutouts": str(work / "cutout")}
-    for name in CASES:
-        if name not in names and not (name == "cutout" and any(
-                "{cutouts}" in a for n in names for a in CASES[n])):
-            continue
+    needed = set(names) | ({"cutout"} if any("{cutouts}" in a for n in names
+                                             for a in CASES[n]) else set())
+    for name in (n for n in CASES if n in needed):
         out = work / name
         args = [a.format(out=out, **places) for a in CASES[name]]
         result = CliRunner().invoke(app, args)

@@ -10,6 +10,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from lampyris.jobs.database import make_engine, sqlite_url
 from support.procs import (
     free_port,
     register_cleanup,
+    remove_tree,
+    short_tempdir,
     spawn,
     stop_group,
     tail,
@@ -160,3 +164,18 @@ class LampyrisServer:
             if time.monotonic() > deadline:
                 raise AssertionError(f"job still running after {timeout} s: {body}")
             time.sleep(0.2)
+
+
+@contextmanager
+def running_server(prefix: str = "lampyris-srv-", **options: Any) -> Iterator[LampyrisServer]:
+    """A started server on a fresh short data dir (``options``: ``env``, ``workers``, …),
+    stopped and its directory removed afterwards, also when the block fails."""
+    data = short_tempdir(prefix)
+    try:
+        live = LampyrisServer(data, **options).start()
+        try:
+            yield live
+        finally:
+            live.stop()
+    finally:
+        remove_tree(data)

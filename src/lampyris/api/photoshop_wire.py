@@ -22,6 +22,7 @@ from lampyris.api.wire_common import (
     visible_state,
 )
 from lampyris.jobs import JobRecord, Task
+from lampyris.ops.cutout import Holes
 from lampyris.storage import StorageRef
 
 
@@ -38,7 +39,7 @@ class Extensions(Wire):
     shadow_opacity: float | None = Field(default=None, ge=0, le=1)
     decontaminate: float | None = Field(default=None, ge=0, le=1)
     max_upscale: float | None = Field(default=None, ge=1, le=64)
-    holes: Literal["auto", "all", "off"] | None = None
+    holes: Holes | None = None
 
 
 class MaskFormat(Wire):

@@ -56,7 +56,7 @@ def run_files(label: str, tasks: list[FileTask], problems: list[InputProblem], j
     file failed or an input named nothing usable."""
     workers = min(jobs or available_cores(), max(1, len(tasks)))
     done = 0
-    unfinished: list[FileResult] = []  # only skipped, failed and noticed: batches are big
+    reported: list[FileResult] = []  # skipped, failed or with notices: batches are big
     start = time.perf_counter()
     try:
         with progress(label) as bar:
@@ -65,20 +65,20 @@ def run_files(label: str, tasks: list[FileTask], problems: list[InputProblem], j
                 if result.outcome == "done":
                     done += 1
                 if result.outcome != "done" or result.notices:
-                    unfinished.append(result)
+                    reported.append(result)
                 bar.advance(task)
     except LampyrisError as exc:
         raise fail(str(exc)) from None
-    _summary(done, unfinished, problems, time.perf_counter() - start)
-    if problems or any(r.outcome == "failed" for r in unfinished):
+    _summary(done, reported, problems, time.perf_counter() - start)
+    if problems or any(r.outcome == "failed" for r in reported):
         raise typer.Exit(1)
 
 
 def _summary(
-    done: int, unfinished: list[FileResult], problems: list[InputProblem], seconds: float
+    done: int, reported: list[FileResult], problems: list[InputProblem], seconds: float
 ) -> None:
-    skipped = [r for r in unfinished if r.outcome == "skipped"]
-    failed = [r for r in unfinished if r.outcome == "failed"]
+    skipped = [r for r in reported if r.outcome == "skipped"]
+    failed = [r for r in reported if r.outcome == "failed"]
     rate = f", {done / seconds:.2f} images/s" if done and seconds > 0 else ""
     console.print(
         f"[green]done {done}[/green] · skipped {len(skipped)} · "
@@ -89,7 +89,7 @@ def _summary(
         console.print(f"  [red]✗[/red] {p.source}: {p.reason}")
     for r in failed:
         console.print(f"  [red]✗[/red] {r.task.source}: {r.reason}")
-    noticed = [(r.task.source, n) for r in unfinished if r.outcome == "done" for n in r.notices]
+    noticed = [(r.task.source, n) for r in reported if r.outcome == "done" for n in r.notices]
     for source, notice in noticed[:20]:
         console.print(f"  [yellow]![/yellow] {source}: {notice}", highlight=False)
     if len(noticed) > 20:

@@ -138,9 +138,7 @@ def frame_edges(alpha: np.ndarray) -> tuple[Edge, ...]:
     """The photo's edges that cut the subject off: where its opaque pixels run along the
     border for at least ``FRAME_SHARE`` of its extent on that side."""
     h, w = alpha.shape
-    x0, y0, x1, y1 = subject_box(alpha, FRAME_ALPHA - 1)
-    if (x0, y0, x1, y1) == (0, 0, w, h) and not (alpha >= FRAME_ALPHA).any():
-        return ()
+    x0, y0, x1, y1 = subject_box(alpha, FRAME_ALPHA - 1)  # no opaque pixel: every run is 0
     d = FRAME_DEPTH
     runs: dict[Edge, tuple[int, int]] = {
         "left": (int(np.count_nonzero(alpha[:, :d].max(axis=1) >= FRAME_ALPHA)), y1 - y0),

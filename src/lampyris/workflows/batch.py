@@ -426,11 +426,9 @@ class BatchRunner:
             record.details.pop("clash", None)
             record.content_hash = outcome.content_hash
             if not outcome.unchanged:
-                kept = {k: v for k, v in record.details.items()  # not the old content's thumbs
-                        if k not in ("thumb_before", "thumb_after")}
+                kept = {k: v for k, v in record.details.items()  # not the old content's
+                        if k not in ("thumb_before", "thumb_after", "notices")}
                 record.details = {**kept, **outcome.details}
-                if "notices" not in outcome.details:
-                    record.details.pop("notices", None)  # the earlier content's
                 summary.notices.extend(Notice(record.input_url, text)
                                        for text in outcome.details.get("notices", ()))
                 self._save_thumbs(record, outcome)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from support.images import product_photo
-from support.lampyris_server import LampyrisServer
+from support.lampyris_server import LampyrisServer, running_server
 from support.procs import remove_tree, short_tempdir
 
 LOOPBACK = {"LAMPYRIS_ALLOW_PRIVATE_URLS": "127.0.0.0/8"}
@@ -20,13 +20,8 @@ LOOPBACK = {"LAMPYRIS_ALLOW_PRIVATE_URLS": "127.0.0.0/8"}
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[LampyrisServer]:
-    data = short_tempdir("lampyris-srv-")
-    live = LampyrisServer(data, env=LOOPBACK).start()
-    try:
+    with running_server(env=LOOPBACK) as live:
         yield live
-    finally:
-        live.stop()
-        remove_tree(data)
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ import pytest
 
 from lampyris.api.tokens import TokenSigner, server_secret
 from lampyris.jobs.database import make_engine, sqlite_url
-from support.lampyris_server import Credentials, LampyrisServer
-from support.procs import remove_tree, short_tempdir
+from support.lampyris_server import Credentials, LampyrisServer, running_server
 
 V2_BODY = {"image": {"source": {"url": "https://example.com/a.jpg"}}}
 
@@ -115,16 +114,11 @@ def test_a_removed_client_is_shut_out(server: LampyrisServer):
 
 @pytest.fixture(scope="module")
 def limited_server() -> Iterator[LampyrisServer]:
-    data = short_tempdir("lampyris-limited-")
-    live = LampyrisServer(data, workers=1, env={
+    with running_server("lampyris-limited-", workers=1, env={
         "LAMPYRIS_RATE_LIMIT_PER_MINUTE": "30", "LAMPYRIS_RATE_LIMIT_BURST": "5",
         "LAMPYRIS_PUBLIC_URL": "https://images.example.test/",
-    }).start()
-    try:
+    }) as live:
         yield live
-    finally:
-        live.stop()
-        remove_tree(data)
 
 
 def test_rate_limit_is_per_client_with_retry_after(limited_server: LampyrisServer):

@@ -12,20 +12,15 @@ import pytest
 from support import s3
 from support.ceph import CephS3
 from support.images import assert_sane_cutout, png_bomb
-from support.lampyris_server import LampyrisServer
-from support.procs import free_port, remove_tree, short_tempdir
+from support.lampyris_server import LampyrisServer, running_server
+from support.procs import free_port
 
 
 @pytest.fixture(scope="module")
 def strict_server() -> Iterator[LampyrisServer]:
     """A server with the default SSRF guard: no private, loopback or link-local URLs."""
-    data = short_tempdir("lampyris-strict-")
-    live = LampyrisServer(data, workers=1).start()
-    try:
+    with running_server("lampyris-strict-", workers=1) as live:
         yield live
-    finally:
-        live.stop()
-        remove_tree(data)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from lampyris.jobs.record import now
 from support import node, s3
 from support.ceph import CephS3
 from support.http_server import Reply, ScriptedServer, serve
-from support.lampyris_server import LampyrisServer
+from support.lampyris_server import LampyrisServer, running_server
 
 SCRIPT = Path(__file__).with_name("adobe_firefly_sdks.cjs")
 HOLE = (slice(300, 420), slice(40, 200))  # rows, cols of the fill mask: a corner object
@@ -338,15 +338,12 @@ def test_diffusion_engine_served_from_local_weights(
     pipeline saved to disk (no weights can be downloaded here; a GPU is not available, so this
     runs the CPU path)."""
     pytest.importorskip("diffusers")
-    from support.procs import remove_tree, short_tempdir
     from support.tiny_diffusion import build_tiny_inpaint_pipeline
 
     model = build_tiny_inpaint_pipeline(tmp_path / "tiny-inpaint")
-    data = short_tempdir("lampyris-diffusion-")
-    live = LampyrisServer(data, workers=1, env={
-        "LAMPYRIS_DIFFUSION_MODEL": str(model), "LAMPYRIS_DIFFUSION_STEPS": "2",
-        "LAMPYRIS_FILL_ENGINE": "diffusion"}).start()
-    try:
+    with running_server("lampyris-diffusion-", workers=1, env={
+            "LAMPYRIS_DIFFUSION_MODEL": str(model), "LAMPYRIS_DIFFUSION_STEPS": "2",
+            "LAMPYRIS_FILL_ENGINE": "diffusion"}) as live:
         photo, mask = _upload(live, _png(scene)), _upload(live, _png(hole_mask))
         body = {"prompt": "a wooden floor", "negativePrompt": "blurry", "seeds": [7, 8],
                 "image": {"source": {"uploadId": photo}, "mask": {"uploadId": mask}}}
@@ -361,6 +358,3 @@ def test_diffusion_engine_served_from_local_weights(
         again = live.post("/v3/images/fill", {**body, "seeds": [7]})
         assert np.array_equal(_pixels(_download(again.json()["outputs"][0]["image"]["url"])),
                               first)
-    finally:
-        live.stop()
-        remove_tree(data)

@@ -16,8 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from support.lampyris_server import Credentials, LampyrisServer
-from support.procs import remove_tree, short_tempdir
+from support.lampyris_server import Credentials, LampyrisServer, running_server
 
 BURST, PARALLEL = 100, 24
 # /health, probed back to back from another process while the burst runs. Before the fix the
@@ -32,17 +31,12 @@ HEALTH_MAX_LIMIT = 0.250
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[LampyrisServer]:
-    data = short_tempdir("lampyris-hostile-")
     # The default bursts (10 per client id, 30 per address), refilled slowly enough that no
     # token comes back while a test looks: every count below is exact.
-    server = LampyrisServer(data, workers=1, env={
+    with running_server("lampyris-hostile-", workers=1, env={
         "LAMPYRIS_TOKEN_RATE_LIMIT_PER_MINUTE": "1",
-        "LAMPYRIS_TOKEN_ADDRESS_RATE_LIMIT_PER_MINUTE": "1"}).start()
-    try:
+        "LAMPYRIS_TOKEN_ADDRESS_RATE_LIMIT_PER_MINUTE": "1"}) as server:
         yield server
-    finally:
-        server.stop()
-        remove_tree(data)
 
 
 def _token(live: LampyrisServer, client_id: str, secret: str,

@@ -24,7 +24,7 @@ from PIL import Image
 from lampyris.models import REGISTRY, ModelStore
 from lampyris.storage import Blob
 from support.http_server import ScriptedServer, serve
-from support.lampyris_server import LampyrisServer
+from support.lampyris_server import LampyrisServer, running_server
 from support.procs import remove_tree, short_tempdir
 
 CAP = 4_000_000
@@ -61,17 +61,12 @@ def disk() -> Iterator[dict[str, Path]]:
 
 @pytest.fixture(scope="module")
 def hostile(disk: dict[str, Path]) -> Iterator[LampyrisServer]:
-    data = short_tempdir("lampyris-hostile-")
-    live = LampyrisServer(data, workers=1, env={
+    with running_server("lampyris-hostile-", workers=1, env={
         "LAMPYRIS_ALLOW_PRIVATE_URLS": "127.0.0.0/8",
         "LAMPYRIS_MODEL_DIR": str(disk["models"]),
         "LAMPYRIS_IMAGING_MAX_PIXELS": str(CAP),
-    }).start()
-    try:
+    }) as live:
         yield live
-    finally:
-        live.stop()
-        remove_tree(data)
 
 
 def _sensei(files: ScriptedServer, name: str, **lampyris: Any) -> dict[str, Any]:

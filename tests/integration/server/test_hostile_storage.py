@@ -18,8 +18,7 @@ import pytest
 
 from support.hostile_http import Answer, HostileServer, MiB, Pace, gzip_of_zeros, stacked_gzip_bomb
 from support.images import assert_sane_cutout
-from support.lampyris_server import LampyrisServer
-from support.procs import remove_tree, short_tempdir
+from support.lampyris_server import LampyrisServer, running_server
 
 DEADLINE = 6.0
 GRACE = 2.0
@@ -35,18 +34,13 @@ def storage(photo: bytes) -> Iterator[HostileServer]:
 
 @pytest.fixture(scope="module")
 def live(storage: HostileServer) -> Iterator[LampyrisServer]:
-    data = short_tempdir("lampyris-hostile-")
     env = {
         "LAMPYRIS_ALLOW_PRIVATE_URLS": "127.0.0.1/32",  # the storage, and no other loopback
         "LAMPYRIS_STORAGE_TRANSFER_DEADLINE": str(DEADLINE),
         "LAMPYRIS_STORAGE_MIN_RATE_GRACE": str(GRACE),
     }
-    server = LampyrisServer(data, env=env, workers=2).start()
-    try:
+    with running_server("lampyris-hostile-", env=env, workers=2) as server:
         yield server
-    finally:
-        server.stop()
-        remove_tree(data)
 
 
 def _submit(live: LampyrisServer, input_href: str, output_href: str) -> str:

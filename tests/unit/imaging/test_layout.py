@@ -291,8 +291,8 @@ def test_a_subject_cut_at_the_bottom_stays_on_the_canvas_bottom() -> None:
     assert laid.edges == ("bottom",)
     assert bottom == 0  # the cut is on the canvas edge, no padding under it
     assert np.all(laid.pixels[-1, left + 25 : 300 - right - 5, 3] == 255)  # a straight cut
-    assert top >= 30 and min(left, right) >= 30  # padding on the free sides
-    assert top <= 31 or abs(left - right) <= 1  # fitted to the room, centred across
+    assert top == 30 and min(left, right) >= 30  # padding on the free sides, height-limited
+    assert abs(left - right) <= 1  # centred across
 
 
 def test_a_subject_cut_on_the_left_stays_flush_left() -> None:
