@@ -5,11 +5,17 @@ shapes: IMS ``{error, error_description}``, Photoshop v1 (Sensei) ``{type, code,
 details}`` with the HTTP status as ``code``, Lightroom the same keys with Adobe's words
 (``{type: "validation_error", code: "invalid_input", …}``), Photoshop v2 and Firefly
 ``{error_code, message}``, and the gateway's 401 ``{error_code: "401013", message}`` for any
-route. The v1 shapes also carry ``error_code``, lampyris' precise code.
+route. The v1 shapes also carry ``error_code``, the family-neutral code the others' words
+come from (``invalid_asset_link``, ``upload_failed``…).
+
+An exception, or a job's recorded ``lampyris.failure.Failure``, maps by its class (walking the
+MRO) and the stage it failed in; its status is the class's own ``status`` unless the stage
+decides (a storage error on the input is Adobe's 410, on the output 409).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,8 +24,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from lampyris import errors as lampyris_errors
-from lampyris.errors import LampyrisError
+from lampyris.errors import (
+    ForbiddenUrlError,
+    ImageTooLargeError,
+    InputError,
+    LampyrisError,
+    ModelError,
+    ObjectTooLargeError,
+    StorageError,
+    UnsupportedImageError,
+)
+from lampyris.failure import Failure, Stage
 
 Family = Literal["ims", "photoshop_v1", "photoshop_v2", "firefly", "lightroom", "gateway"]
 
@@ -92,8 +107,9 @@ def error_body(
 
 
 @dataclass(frozen=True)
-class Failure:
-    """How a failed job or a refused request is described on the wire."""
+class WireFailure:
+    """How a failed job or a refused request is described on the wire: the HTTP status, the
+    family-neutral code (each family's words come from it), the message, the field at fault."""
 
     status: int
     code: str
@@ -101,31 +117,40 @@ class Failure:
     field: str
 
 
-# (class name, stage) → (status, code); the first match walking the class's ancestry wins.
-_FAILURES: dict[tuple[str, str], tuple[int, str]] = {
-    ("ForbiddenUrlError", "*"): (400, "forbidden_url"),
-    ("ObjectTooLargeError", "*"): (413, "input_too_large"),
-    ("StorageError", "input"): (410, "invalid_asset_link"),
-    ("StorageError", "output"): (409, "upload_failed"),
-    ("ImageTooLargeError", "*"): (413, "input_too_large"),
-    ("UnsupportedImageError", "*"): (415, "unsupported_media_type"),
-    ("InputError", "*"): (400, "invalid_input"),
-    ("ModelError", "*"): (500, "runtime_error"),
+# (class, stage) → (status, code) on the wire, a status of None keeping the class's own.
+# Walking the failed class's MRO, the first class with an entry for the failure's stage, or for
+# any stage (None), wins, and the stage names the field at fault; a class with none answers
+# its own status with ``runtime_error`` (5xx) or its own precise code, and names no field.
+_WIRE: dict[tuple[type[LampyrisError], Stage | None], tuple[int | None, str]] = {
+    (ForbiddenUrlError, None): (None, "forbidden_url"),
+    (ObjectTooLargeError, None): (None, "input_too_large"),
+    (StorageError, "input"): (410, "invalid_asset_link"),
+    (StorageError, "output"): (409, "upload_failed"),
+    (ImageTooLargeError, None): (None, "input_too_large"),
+    (UnsupportedImageError, None): (None, "unsupported_media_type"),
+    (InputError, None): (None, "invalid_input"),
+    (ModelError, None): (None, "runtime_error"),
 }
-_FIELDS = {"input": "input.href", "output": "output.href", "image": "input"}
+_FIELDS: dict[Stage | None, str] = {"input": "input.href", "output": "output.href",
+                                    "image": "input"}
 
 
-def describe_failure(error: dict[str, Any]) -> Failure:
-    """Turn a job's recorded error (exception class name, message, stage) into wire terms."""
-    name, stage = str(error.get("type", "")), str(error.get("stage", "image"))
-    cls = getattr(lampyris_errors, name, None)
-    ancestry = [c.__name__ for c in cls.__mro__] if isinstance(cls, type) else [name]
-    for ancestor in ancestry:
-        for key in ((ancestor, stage), (ancestor, "*")):
-            if key in _FAILURES:
-                status, code = _FAILURES[key]
-                return Failure(status, code, str(error.get("message", "")), _FIELDS.get(stage, ""))
-    return Failure(500, "runtime_error", str(error.get("message", "internal error")), "")
+def describe_failure(error: Mapping[str, Any] | Failure | None) -> WireFailure:
+    """A job's recorded failure (``Failure``, or a job row's ``error`` in either format) in
+    wire terms."""
+    failure = Failure.read(error)
+    for ancestor in failure.error_class().__mro__:
+        wire = _WIRE.get((ancestor, failure.stage)) or _WIRE.get((ancestor, None))
+        if wire is not None:
+            return WireFailure(wire[0] or failure.status, wire[1], failure.message,
+                               _FIELDS.get(failure.stage, ""))
+    code = "runtime_error" if failure.status >= 500 else failure.code
+    return WireFailure(failure.status, code, failure.message or "internal error", "")
+
+
+def describe_error(exc: LampyrisError, stage: Stage | None = None) -> WireFailure:
+    """An exception raised while answering a request (no job), in wire terms."""
+    return describe_failure(Failure.of(exc, stage))
 
 
 def validation_details(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
@@ -180,7 +205,7 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_lampyris(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, LampyrisError)
-        failure = describe_failure({"type": type(exc).__name__, "message": str(exc)})
+        failure = describe_error(exc)
         return respond(request, ApiError(failure.status, failure.code, failure.message))
 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:

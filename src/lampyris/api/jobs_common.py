@@ -9,7 +9,6 @@ still takes paths).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -84,7 +83,7 @@ def check_params(task: Task, model_dir: Path | None = None) -> Task:
             raise _invalid(f"model {Path(model).name!r} of the server's model directory "
                            "cannot be loaded (the server's log says why)") from None
     normalised = validated.model_dump(mode="json", exclude_unset=True)
-    return dataclasses.replace(task, params=normalised)
+    return task.model_copy(update={"params": normalised})
 
 
 def submit(svc: Services, who: Principal, kind: str, task: Task, request: dict[str, Any],
@@ -93,7 +92,7 @@ def submit(svc: Services, who: Principal, kind: str, task: Task, request: dict[s
     ``request`` is the body as its wire model validated it (unknown fields dropped), which
     the status route echoes."""
     task = check_params(task, svc.config.server.model_dir)
-    job = JobRecord(owner=who.client_id, kind=kind, op=task.op, task=task.to_json(),
+    job = JobRecord(owner=who.client_id, kind=kind, op=task.op, task=task.model_dump(mode="json"),
                     request=request, id=job_id or new_job_id())
     svc.store.add(job)  # committed before the 202 goes out: an accepted job is never lost
     svc.metrics.submitted.labels(task.op).inc()

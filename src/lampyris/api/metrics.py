@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from lampyris.failure import Failure
 from lampyris.jobs import Outcome, SqlJobStore
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -54,9 +55,11 @@ class Metrics:
         op = outcome.job.op
         self.finished.labels(op, outcome.state).inc()
         self.duration.labels(op).observe(outcome.seconds)
-        error = outcome.error or {}
-        if error.get("stage") in ("input", "output"):
-            self.storage_errors.labels(error["stage"], error.get("type", "")).inc()
+        if outcome.error is None:
+            return
+        failure = Failure.read(outcome.error)
+        if failure.stage in ("input", "output"):  # labelled by class, as Prometheus has been
+            self.storage_errors.labels(failure.stage, failure.error_class().__name__).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

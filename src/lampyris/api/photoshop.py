@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lampyris.api.auth import Principal, principal
 from lampyris.api.errors import ApiError
+from lampyris.api.firefly import _resolver as uploads_of
 from lampyris.api.jobs_common import ACCEPTED, own_job, submit
 from lampyris.api.photoshop_edit_wire import V2EditRequest, hosted_validity, v2_edit_task
 from lampyris.api.photoshop_wire import (
@@ -83,7 +84,7 @@ async def remove_background(
                        "PSD output is not supported by lampyris: use cutout or mask with "
                        "image/png, image/jpeg or image/webp")
     job_id = new_job_id()
-    task = v2_task(body, job_id)
+    task = await run_in_threadpool(v2_task, body, job_id, uploads_of(svc, who))  # uploads: db
     job = await run_in_threadpool(
         submit, svc, who, "v2", task, body.model_dump(mode="json", exclude_none=True), job_id
     )
@@ -98,7 +99,7 @@ async def edit(
     who: Principal = Depends(principal), svc: Services = Depends(services),
 ) -> JSONResponse:
     job_id = new_job_id()
-    task = v2_edit_task(body, job_id)
+    task = await run_in_threadpool(v2_edit_task, body, job_id, uploads_of(svc, who))  # uploads: db
     job = await run_in_threadpool(
         submit, svc, who, "v2", task, body.model_dump(mode="json", exclude_none=True), job_id
     )
@@ -117,7 +118,7 @@ def v2_job_status(
 
 def _output_urls(svc: Services, request: Request, job: JobRecord) -> list[str]:
     """Hosted results by a freshly signed URL; results in the caller's storage by its URL."""
-    destination = Task.from_json(job.task).output
+    destination = Task.model_validate(job.task).output
     ttl = hosted_validity(job.request)
     urls = []
     for out in (job.result or {}).get("outputs", []):

@@ -7,17 +7,25 @@ paths); a destination is a pre-signed ``url`` (``storageType`` azure/dropbox, el
 or hosted here (``validityPeriod``, or an empty destination); DNG and embedded outputs are
 refused. ``xmp.source`` is applied first, then ``presets`` in order, auto tone, and the explicit
 adjustments on top. ``xmp.masks`` are ignored (lampyris renders no local adjustments).
+
+``lampyris`` is our own extension, which Adobe ignores: what a batch step asks for that the
+wire has no field for (auto tone's strength, mood and house look, temperature and tint, presets
+inline, an orientation), so a lampyris server renders exactly what the local chain would. An
+``image.source.uploadId`` (from ``/v2/storage/image``) is lampyris' own too.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field
 
 from lampyris.api.errors import ApiError
+from lampyris.api.firefly_wire import BinaryInput, Resolve
 from lampyris.api.wire_common import Wire, jpeg_quality
+from lampyris.errors import InvalidParameterError
 from lampyris.imaging.tone_settings import WhiteBalance
+from lampyris.imaging.xmp import MAX_PRESET_SIZE, read_preset
 from lampyris.jobs import Task
 from lampyris.ops.develop import UprightMode
 from lampyris.storage import StorageRef
@@ -41,19 +49,23 @@ def _range(low: float, high: float) -> Any:
 
 
 class Resource(Wire):
-    """A FileResourceInput: lampyris reads ``url`` ones."""
+    """A FileResourceInput: lampyris reads ``url`` ones, and its own ``uploadId`` (an id from
+    ``/v2/storage/image``) where the route resolves uploads."""
 
     url: str | None = Field(default=None, min_length=1, max_length=8192)
+    uploadId: str | None = Field(default=None, min_length=1, max_length=64)
     creativeCloudPath: str | None = Field(default=None, max_length=1024)
     creativeCloudFileId: str | None = Field(default=None, max_length=1024)
     lightroomPath: str | None = Field(default=None, max_length=1024)
 
-    def ref(self, name: str) -> StorageRef:
-        if self.url is None:
-            raise ApiError(400, "validation_error",
-                           f"{name}: only url sources are supported by lampyris (not Creative "
-                           "Cloud or Lightroom paths)")
-        return StorageRef(self.url, "external")
+    def ref(self, name: str, resolve: Resolve | None = None) -> StorageRef:
+        if self.url is not None:
+            return StorageRef(self.url, "external")
+        if self.uploadId is not None and resolve is not None:
+            return resolve(BinaryInput(uploadId=self.uploadId), name)
+        raise ApiError(400, "validation_error",
+                       f"{name}: only url sources are supported by lampyris (not Creative "
+                       "Cloud or Lightroom paths)")
 
 
 class EditImage(Wire):
@@ -146,12 +158,41 @@ class EditOutput(Wire):
     compression: PngCompression | None = None
 
 
+class Look(Wire):
+    """A house look (``autotone.HouseLook``): the median lightness and the grey's cast."""
+
+    key: float = Field(gt=0.05, lt=0.95)
+    cast: list[Annotated[float, Field(ge=-8, le=8)]] = Field(min_length=2, max_length=2)
+
+
+class AutoToneOptions(Wire):
+    strength: float | None = Field(default=None, ge=0, le=1)
+    mood: bool | None = None
+
+
+class Extensions(Wire):
+    """lampyris-only develop options. ``autoTone`` runs Lightroom's Auto as the ``auto_tone``
+    op with its own options (with ``edits.autoTone`` and nothing else); ``look`` aims auto tone
+    at a house look; ``temperature`` and ``tint`` are Lightroom's sliders the wire lacks;
+    ``presets`` are XMP documents given inline (instead of ``edits.presets`` urls);
+    ``orientation`` (EXIF 1..8) turns the picture first, over ``edits.xmp.orientation``."""
+
+    autoTone: AutoToneOptions | None = None
+    look: Look | None = None
+    temperature: float | None = _range(-100, 100)
+    tint: float | None = _range(-100, 100)
+    presets: list[Annotated[str, Field(min_length=1, max_length=MAX_PRESET_SIZE)]] = Field(
+        default_factory=list, max_length=MAX_PRESETS)
+    orientation: int | None = Field(default=None, ge=1, le=8)
+
+
 class V2EditRequest(Wire):
     """Body of ``POST /v2/edit``."""
 
     image: EditImage
     edits: LightroomEdits = Field(default_factory=LightroomEdits)
     outputs: list[EditOutput] = Field(min_length=1, max_length=25)
+    lampyris: Extensions | None = None
 
 
 def edit_settings(edits: LightroomEdits) -> dict[str, Any]:
@@ -185,22 +226,62 @@ def _output(body: V2EditRequest) -> EditOutput:
     return out
 
 
-def v2_edit_task(body: V2EditRequest, job_id: str) -> Task:
-    out, edits = _output(body), body.edits
-    params: dict[str, Any] = {"settings": edit_settings(edits), "auto_tone": edits.autoTone}
-    if edits.autoStraighten is not None and edits.autoStraighten.enabled:
-        params["straighten"] = {"upright_mode": edits.autoStraighten.uprightMode,
-                                "constrain_crop": edits.autoStraighten.constrainCrop}
-    presets = [p.ref(f"edits.presets.{i}") for i, p in enumerate(edits.presets)]
-    if edits.xmp is not None:
-        presets.insert(0, edits.xmp.source.ref("edits.xmp.source"))
-        if edits.xmp.orientation is not None:
-            params["orientation"] = ORIENTATIONS[edits.xmp.orientation]
-    if len(presets) > MAX_PRESETS:
-        raise _refuse("edits.presets", f"at most {MAX_PRESETS} presets, edits.xmp included")
+def _auto_tone_params(body: V2EditRequest, ext: Extensions) -> dict[str, Any]:
+    """``lampyris.autoTone``: the ``auto_tone`` op's own parameters."""
+    alone = (body.edits.model_dump(exclude_defaults=True) == {"autoTone": True}
+             and ext.model_dump(exclude_defaults=True, exclude={"autoTone", "look"}) == {})
+    if not alone:
+        raise _refuse("lampyris.autoTone", "runs Lightroom's Auto alone: send edits.autoTone "
+                      "true and no other edit")
+    assert ext.autoTone is not None
+    params: dict[str, Any] = ext.autoTone.model_dump(exclude_none=True)
+    if ext.look is not None:
+        params["look"] = ext.look.model_dump()
+    return params
+
+
+def _inline_presets(ext: Extensions) -> list[str]:
+    """The inline XMP presets, each read once here: a malformed one is a 400."""
+    for number, text in enumerate(ext.presets):
+        try:
+            read_preset(text)
+        except InvalidParameterError as exc:
+            raise _refuse(f"lampyris.presets.{number}", str(exc)) from None
+    return list(ext.presets)
+
+
+def v2_edit_task(body: V2EditRequest, job_id: str, resolve: Resolve | None = None) -> Task:
+    out, edits, ext = _output(body), body.edits, body.lampyris or Extensions()
+    presets: list[StorageRef] = []
+    op = "edit"
+    if ext.autoTone is not None:
+        op, params = "auto_tone", _auto_tone_params(body, ext)
+    else:
+        params = {"settings": edit_settings(edits), "auto_tone": edits.autoTone}
+        params["settings"].update(ext.model_dump(include={"temperature", "tint"},
+                                                 exclude_none=True))
+        if ext.look is not None:
+            params["look"] = ext.look.model_dump()
+        if edits.autoStraighten is not None and edits.autoStraighten.enabled:
+            params["straighten"] = {"upright_mode": edits.autoStraighten.uprightMode,
+                                    "constrain_crop": edits.autoStraighten.constrainCrop}
+        presets = [p.ref(f"edits.presets.{i}") for i, p in enumerate(edits.presets)]
+        if edits.xmp is not None:
+            presets.insert(0, edits.xmp.source.ref("edits.xmp.source"))
+            if edits.xmp.orientation is not None:
+                params["orientation"] = ORIENTATIONS[edits.xmp.orientation]
+        if ext.orientation is not None:
+            params["orientation"] = ext.orientation
+        if ext.presets:
+            if presets:
+                raise _refuse("lampyris.presets", "give presets by url (edits.presets, "
+                              "edits.xmp) or inline, not both")
+            params["presets"] = _inline_presets(ext)
+        if len(presets) > MAX_PRESETS:
+            raise _refuse("edits.presets", f"at most {MAX_PRESETS} presets, edits.xmp included")
     destination = out.destination
     return Task(
-        op="edit", params=params, input=body.image.source.ref("image.source"),
+        op=op, params=params, input=body.image.source.ref("image.source", resolve),
         output=(None if destination.url is None
                 else StorageRef(destination.url, destination.storageType or "external")),
         hosted_prefix=None if destination.url is not None else f"results/{job_id}/",

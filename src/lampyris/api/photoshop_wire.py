@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from lampyris.api.errors import describe_failure
+from lampyris.api.errors import ApiError, describe_failure
+from lampyris.api.firefly_wire import BinaryInput, Resolve
 from lampyris.api.wire_common import (
     StorageDetails,
     Wire,
@@ -73,7 +74,27 @@ class SenseiRequest(Wire):
 
 
 class UrlSource(Wire):
-    url: str = Field(min_length=1, max_length=8192)
+    """Adobe's ``{url}``; ``uploadId`` (an id from ``/v2/storage/image``, as Firefly's sources
+    take) is lampyris' own, so a batch can send a local file or an earlier step's result."""
+
+    url: str | None = Field(default=None, min_length=1, max_length=8192)
+    uploadId: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one(self) -> UrlSource:
+        if (self.url is None) == (self.uploadId is None):
+            raise ValueError("give exactly one of url and uploadId")
+        return self
+
+    def ref(self, name: str, resolve: Resolve | None) -> StorageRef:
+        """The storage reference: a URL as given, an upload id through ``resolve`` (the
+        caller's own, unexpired uploads)."""
+        if self.url is not None:
+            return StorageRef(self.url, "external")
+        if resolve is None:
+            raise ApiError(400, "validation_error", f"{name}: give a url",
+                           details=[{"name": name, "reason": "uploadId is not accepted here"}])
+        return resolve(BinaryInput(uploadId=self.uploadId), name)
 
 
 class SourceImage(Wire):
@@ -125,7 +146,7 @@ def sensei_task(body: SenseiRequest, mode: Literal["cutout", "mask"]) -> Task:
     )
 
 
-def v2_task(body: RemoveBackgroundRequest, job_id: str) -> Task:
+def v2_task(body: RemoveBackgroundRequest, job_id: str, resolve: Resolve | None = None) -> Task:
     params: dict[str, Any] = {"mode": body.mode, "trim": body.trim}
     if body.mode == "cutout":
         # Adobe's default is 1, composited or not
@@ -137,7 +158,7 @@ def v2_task(body: RemoveBackgroundRequest, job_id: str) -> Task:
                                     "alpha": c.alpha}
     params.update(_extensions(body.lampyris))
     return Task(
-        op="cutout", params=params, input=StorageRef(body.image.source.url, "external"),
+        op="cutout", params=params, input=body.image.source.ref("image.source", resolve),
         hosted_prefix=f"results/{job_id}/",
         media_type=body.output.mediaType if body.output else None,
     )
@@ -167,9 +188,22 @@ def sensei_status(job: JobRecord, status_url: str) -> dict[str, Any]:
     return body
 
 
+CUTOUT_REPORT = ("subject_box", "decontaminate", "frame_edges", "scale", "upscale_wanted",
+                 "notices")
+
+
+def cutout_report(job: JobRecord) -> dict[str, Any]:
+    """What a cutout reported that a client may want (the subject's box, the decontamination
+    applied, the layout's scale and cut edges, notices): the ``lampyris`` object of a v2
+    remove-background output. Adobe returns only pixels; clients ignore it."""
+    metadata = (job.result or {}).get("metadata", {})
+    return {k: metadata[k] for k in CUTOUT_REPORT if k in metadata}
+
+
 def v2_status(job: JobRecord, output_urls: list[str]) -> dict[str, Any]:
-    """Remove-background and edit jobs alike; an edit's outputs also carry a ``lampyris``
-    object (the settings chosen, the straighten angle), which clients ignore."""
+    """Remove-background and edit jobs alike; the outputs also carry a ``lampyris`` object
+    (what the cutout reported; an edit's settings chosen, the straighten angle), which
+    clients ignore."""
     body: dict[str, Any] = {
         "jobId": job.id, "status": visible_state(job),
         "createdTime": timestamp(job.created), "modifiedTime": timestamp(job.modified),
@@ -181,9 +215,9 @@ def v2_status(job: JobRecord, output_urls: list[str]) -> dict[str, Any]:
              "width": out.get("width"), "height": out.get("height")}
             for out, url in zip(outputs, output_urls, strict=True)
         ]}
-        if job.op != "cutout":
-            for entry in body["result"]["outputs"]:
-                entry["lampyris"] = develop_report(job)
+        report = develop_report(job) if job.op != "cutout" else cutout_report(job)
+        for entry in body["result"]["outputs"]:
+            entry["lampyris"] = report
     elif job.state == "failed":
         failure = describe_failure(job.error or {})
         body["error_code"] = failure.code

@@ -39,7 +39,7 @@ from lampyris.errors import LampyrisError
 from lampyris.imaging.encode import OutputFormat
 from lampyris.workflows.backends.base import Backend
 from lampyris.workflows.backends.local import LocalBackend
-from lampyris.workflows.backends.remote import RemoteBackend, RemoteSettings
+from lampyris.workflows.backends.remote import RemoteBackend, RemoteSettings, check_chain
 from lampyris.workflows.batch import BatchRunner, BatchSpec, Event, RunSummary
 from lampyris.workflows.ledger import LEGACY_BATCH_LEDGER, Ledger, LedgerItem, adopt, default_path
 from lampyris.workflows.report import summary_json, write_html_report, write_json
@@ -481,8 +481,9 @@ def _run_workflow(workflow: WorkflowFile, records: Records, base: Path,
                   save_look: Path | None = None, allow_failures: bool = False) -> None:
     try:
         spec = workflow.batch_spec(base)
-        if workflow.backend == "remote" and [s.name for s in spec.steps] != ["cutout"]:
-            raise _fail("the remote backend runs the cutout step only so far")
+        if workflow.backend == "remote":  # a chain it cannot run as the local one: refused
+            check_chain(spec.steps, spec.source,
+                        adobe=workflow.remote is not None and workflow.remote.url is None)
         outputs = records.outputs(spec.sink.url)
         spec = aim_at_house_look(spec, workflow, outputs.ledger, base, console,
                                  remeasure=remeasure, save_look=save_look, dry=dry)

@@ -1,6 +1,7 @@
-"""Running one op over files, folders and globs into a folder: what ``cutout``, ``auto-tone``,
-``straighten`` and ``edit`` share (input expansion, output naming, the worker pool, the
-progress bar, the summary and the exit codes: 0 all done, 1 some file failed, 2 bad options).
+"""Running one op over files, folders and globs into a folder: what every file command
+(``cutout``, ``auto-tone``, ``straighten``, ``edit``, ``fill``, ``expand``, ``composite``)
+shares: input expansion, output naming, the worker pool, the progress bar, the summary and
+the exit codes (0 all done, 1 some file failed, 2 bad options).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -64,6 +66,9 @@ def run_files(label: str, tasks: list[FileTask], problems: list[InputProblem], j
             for result in run_batch(tasks, job, jobs=workers):
                 if result.outcome == "done":
                     done += 1
+                    if result.said:  # how it was made, as it is written
+                        console.print(f"  [green]✓[/green] {escape(str(result.task.destination))}"
+                                      f": {escape(result.said)}", highlight=False)
                 if result.outcome != "done" or result.notices:
                     reported.append(result)
                 bar.advance(task)
@@ -89,7 +94,9 @@ def _summary(
         console.print(f"  [red]✗[/red] {p.source}: {p.reason}")
     for r in failed:
         console.print(f"  [red]✗[/red] {r.task.source}: {r.reason}")
-    noticed = [(r.task.source, n) for r in reported if r.outcome == "done" for n in r.notices]
+    # one line per input and notice: several seeds of one input share their prompt's words
+    noticed = list(dict.fromkeys((r.task.source, n) for r in reported if r.outcome == "done"
+                                 for n in r.notices))
     for source, notice in noticed[:20]:
         console.print(f"  [yellow]![/yellow] {source}: {notice}", highlight=False)
     if len(noticed) > 20:

@@ -1,9 +1,10 @@
 """``lampyris fill``, ``expand`` and ``composite``: the generative ops over files, folders and
 globs, with one optional mask for every input and several seeded variations per input.
 
-They run in this process, one image at a time, rather than in ``cutout``'s worker pool: the
-procedural engines take well under a second, and the diffusion engine wants the one
-accelerator to itself instead of a model copy per worker. Every output line names the engine
+They run through the same file engine as ``cutout`` (progress, summary, exit codes), one
+image at a time in this process unless ``--jobs`` says otherwise: the procedural engines take
+well under a second, and the diffusion engine wants the one accelerator to itself instead of
+a model copy per worker. Every output line names the engine
 that drew it and whether the fidelity guard held (outside the mask, the input's exact pixels);
 when the studio engine could not draw some of the prompt's words, one more line names them.
 """
@@ -56,6 +57,9 @@ VARIATIONS = typer.Option(
     "named <stem>-<seed>.<ext>.")
 SEED = typer.Option(0, "--seed", min=0, max=MAX_SEED,
                     help="Seed of the first variation: the same seed gives the same image.")
+JOBS = typer.Option(1, "--jobs", "-j", min=0, envvar="LAMPYRIS_GENERATE_JOBS",
+                    help="Worker processes (0: one per core). One by default: the diffusion "
+                    "engine wants the accelerator to itself.")
 NEGATIVE_PROMPT = typer.Option("", "--negative-prompt",
                                help="What to keep out of the generated area (diffusion only).")
 INVERT_MASK = typer.Option(False, "--invert-mask", help="Swap the mask's white and black.")
@@ -103,6 +107,7 @@ def fill_command(
     quality: int | None = options.QUALITY,
     lossless: bool = options.LOSSLESS,
     overwrite: bool = options.OVERWRITE,
+    jobs: int = JOBS,
 ) -> None:
     """Generative fill: redraw the masked area of every image (or a cutout's background); the
     rest stays the input's exact pixels.
@@ -111,9 +116,9 @@ def fill_command(
     """
     params = {"engine": engine.value, "prompt": prompt, "negative_prompt": negative_prompt,
               "invert_mask": invert_mask}
-    job = generation("fill", params, seed=seed, variations=variations, mask=mask,
+    job, seeds = generation("fill", params, seed=seed, variations=variations, mask=mask,
                      format=format, quality=quality, lossless=lossless, overwrite=overwrite)
-    run_generation("fill", inputs, output, naming, job)
+    run_generation("fill", inputs, output, naming, job, seeds, jobs)
 
 
 def expand_command(
@@ -147,6 +152,7 @@ def expand_command(
     quality: int | None = options.QUALITY,
     lossless: bool = options.LOSSLESS,
     overwrite: bool = options.OVERWRITE,
+    jobs: int = JOBS,
 ) -> None:
     """Generative expand: put every image on a larger canvas and generate the new area around
     it. The picture itself is not redrawn: it is only shrunk when it does not fit the room the
@@ -158,9 +164,9 @@ def expand_command(
               "size": size, "top": top, "bottom": bottom, "left": left, "right": right,
               "horizontal": _value(align_x), "vertical": _value(align_y),
               "invert_mask": invert_mask}
-    job = generation("expand", params, seed=seed, variations=variations, mask=mask,
+    job, seeds = generation("expand", params, seed=seed, variations=variations, mask=mask,
                      format=format, quality=quality, lossless=lossless, overwrite=overwrite)
-    run_generation("expand", inputs, output, naming, job)
+    run_generation("expand", inputs, output, naming, job, seeds, jobs)
 
 
 def composite_command(
@@ -197,6 +203,7 @@ def composite_command(
     quality: int | None = options.QUALITY,
     lossless: bool = options.LOSSLESS,
     overwrite: bool = options.OVERWRITE,
+    jobs: int = JOBS,
 ) -> None:
     """Object composite: the product of every image, trimmed and stood in a scene generated
     from the prompt. By default it is scaled to fill the lower middle of the frame; with some
@@ -207,7 +214,7 @@ def composite_command(
     params = {"engine": engine.value, "prompt": prompt, "negative_prompt": negative_prompt,
               "size": size, "top": top, "bottom": bottom, "left": left, "right": right,
               "horizontal": _value(align_x), "vertical": _value(align_y), "model": model}
-    job = generation("object_composite", params, seed=seed, variations=variations, mask=mask,
+    job, seeds = generation("object_composite", params, seed=seed, variations=variations, mask=mask,
                      format=format, quality=quality, lossless=lossless, overwrite=overwrite)
-    run_generation("composite", inputs, output, naming, job)
+    run_generation("composite", inputs, output, naming, job, seeds, jobs)
 

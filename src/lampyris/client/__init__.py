@@ -11,8 +11,6 @@ from lampyris.client.auth import (
 )
 from lampyris.client.base import DEFAULT_BASE_URL, ServiceClient
 from lampyris.client.errors import (
-    ApiConnectionError,
-    ApiError,
     AuthenticationError,
     ClientError,
     ForbiddenError,
@@ -20,23 +18,27 @@ from lampyris.client.errors import (
     JobTimeoutError,
     NotFoundError,
     RateLimitedError,
+    RequestRejectedError,
     ServerError,
-    ValidationError,
+    ServiceConnectionError,
+    ServiceError,
 )
+from lampyris.client.firefly import FIREFLY_SCOPES, FireflyClient, source
 from lampyris.client.jobs import Job, JobRef
 from lampyris.client.lightroom import LightroomClient
 from lampyris.client.photoshop import PhotoshopClient
 from lampyris.client.retry import Backoff, RetryPolicy
+from lampyris.client.transfer import download
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_IMS_URL",
     "DEFAULT_SCOPES",
-    "ApiConnectionError",
-    "ApiError",
+    "FIREFLY_SCOPES",
     "AuthenticationError",
     "Backoff",
     "ClientError",
+    "FireflyClient",
     "ForbiddenError",
     "Job",
     "JobFailedError",
@@ -46,11 +48,15 @@ __all__ = [
     "NotFoundError",
     "PhotoshopClient",
     "RateLimitedError",
+    "RequestRejectedError",
     "RetryPolicy",
     "ServerError",
     "ServiceClient",
+    "ServiceConnectionError",
+    "ServiceError",
     "StaticToken",
     "TokenProvider",
     "TokenSource",
-    "ValidationError",
+    "download",
+    "source",
 ]

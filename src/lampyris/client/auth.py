@@ -15,10 +15,10 @@ from typing import Protocol
 import httpx
 
 from lampyris.client.errors import (
-    ApiConnectionError,
     AuthenticationError,
     RateLimitedError,
     ServerError,
+    ServiceConnectionError,
     error_from_response,
     response_body,
 )
@@ -120,7 +120,7 @@ class TokenProvider:
                 self.token_url, data=form, headers={"Accept": "application/json"}
             )
         except httpx.TransportError as exc:
-            raise ApiConnectionError(None, "connection_error", f"IMS: {exc}") from exc
+            raise ServiceConnectionError(None, "connection_error", f"IMS: {exc}") from exc
         body = response_body(response)
         if not response.is_success or not isinstance(body, dict) or "error" in body:
             error = error_from_response(response)

@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from lampyris.client.auth import DEFAULT_IMS_URL, DEFAULT_SCOPES, TokenProvider, TokenSource
-from lampyris.client.errors import ApiError
+from lampyris.client.errors import ServiceError
 from lampyris.client.jobs import Job, JobRef, poll_job
 from lampyris.client.retry import Backoff, RetryPolicy
 from lampyris.client.session import ServiceSession
@@ -95,17 +95,19 @@ class ServiceClient:
         own = links.get("self") if isinstance(links, Mapping) else None
         href = own.get("href") if isinstance(own, Mapping) else None
         if not isinstance(href, str) or not href:
-            raise ApiError(202, "invalid_response", "submit answer has no _links.self.href", body)
+            raise ServiceError(
+                202, "invalid_response", "submit answer has no _links.self.href", body
+            )
         job_id = unquote(urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1])
         if not job_id:
-            raise ApiError(202, "invalid_response", f"no job id in {href!r}", body)
+            raise ServiceError(202, "invalid_response", f"no job id in {href!r}", body)
         return JobRef(job_id, self._status_url(href, job_id, route), body)
 
     def _accepted_job(self, body: Any, route: str) -> JobRef:
         """A v2/Firefly-style answer ``{"jobId", "statusUrl"}``."""
         job_id = body.get("jobId") if isinstance(body, Mapping) else None
         if not isinstance(job_id, str) or not job_id:
-            raise ApiError(202, "invalid_response", "submit answer has no jobId", body)
+            raise ServiceError(202, "invalid_response", "submit answer has no jobId", body)
         href = body.get("statusUrl")
         return JobRef(
             job_id, self._status_url(href if isinstance(href, str) else None, job_id, route), body

@@ -14,20 +14,32 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from lampyris.errors import LampyrisError
+
 if TYPE_CHECKING:
     from lampyris.client.jobs import Job
 
 
-class ClientError(Exception):
-    """Base of every error the SDK raises on purpose."""
+class ClientError(LampyrisError):
+    """Base of every error the SDK raises on purpose (a ``LampyrisError`` like all of
+    lampyris', so one ``except LampyrisError`` covers a batch that calls a service too)."""
+
+    status, code = 500, "client_error"
 
 
-class ApiError(ClientError):
+class ServiceError(ClientError):
     """A service answered with an error (or a job ended in one).
 
-    ``status`` is the HTTP status (``None`` when no response applies), ``code`` and
-    ``message`` the service's own, ``body`` the parsed JSON (or the text) it sent.
+    On an instance, ``status`` is the HTTP status the service answered (``None`` when no
+    response applies), ``code`` and ``message`` the service's own (``code`` ``None`` when it
+    sent none), ``body`` the parsed JSON (or the text) it sent. The class attributes of the
+    same names are the class's own facts, as on every ``LampyrisError`` (``ServiceError.status``
+    is 502, ``NotFoundError.status`` 404).
     """
+
+    # An instance refines the class's facts with the answer, which may have none.
+    status: int | None = 502  # type: ignore[assignment]
+    code: str | None = "service_error"  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -49,52 +61,70 @@ class ApiError(ClientError):
         self.headers: Mapping[str, str] = headers or {}
 
 
-class ApiConnectionError(ApiError):
+class ServiceConnectionError(ServiceError):
     """The service could not be reached or the connection broke (no HTTP status)."""
 
+    status, code = 503, "service_unreachable"
 
-class AuthenticationError(ApiError):
+
+class AuthenticationError(ServiceError):
     """401 from a service, or any IMS token error: the credentials or the token are wrong."""
 
+    status, code = 401, "service_authentication_failed"
 
-class ForbiddenError(ApiError):
+
+class ForbiddenError(ServiceError):
     """403: authenticated but not allowed (entitlement, quota, invalid API key)."""
 
+    status, code = 403, "service_forbidden"
 
-class NotFoundError(ApiError):
+
+class NotFoundError(ServiceError):
     """404: unknown route or unknown job id."""
 
-
-class ValidationError(ApiError):
-    """400/422: the request body or a parameter was refused; retrying will not help."""
+    status, code = 404, "service_not_found"
 
 
-class RateLimitedError(ApiError):
+class RequestRejectedError(ServiceError):
+    """400/422: the service refused the request body or a parameter; retrying will not help."""
+
+    status, code = 400, "service_rejected_request"
+
+
+class RateLimitedError(ServiceError):
     """429: too many requests. ``retry_after`` is the wait the server asked for, in seconds."""
+
+    status, code = 429, "service_rate_limited"
 
     def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.retry_after = retry_after
 
 
-class ServerError(ApiError):
+class ServerError(ServiceError):
     """5xx: the service failed; the request may or may not have been carried out."""
 
+    status, code = 500, "service_failed"
 
-class JobFailedError(ApiError):
+
+class JobFailedError(ServiceError):
     """A job ended ``failed`` (or cancelled/timed out server-side).
 
     ``body`` is the last status body; ``code``, ``message`` and ``details`` come from its
     error part; ``job`` is the parsed :class:`~lampyris.client.jobs.Job`.
     """
 
+    status, code = 502, "service_job_failed"
+
     def __init__(self, job: Job, code: str | None, message: str, *, details: Any = None) -> None:
         super().__init__(None, code, message, job.body, details=details)
         self.job = job
 
 
-class JobTimeoutError(ApiError):
+class JobTimeoutError(ServiceError):
     """Waiting for a job took longer than the caller allowed; the job may still finish."""
+
+    status, code = 504, "service_job_timeout"
 
     def __init__(self, job_id: str, timeout: float, last: Any = None) -> None:
         super().__init__(None, "timeout", f"job {job_id} not done after {timeout:g} s", last)
@@ -102,12 +132,12 @@ class JobTimeoutError(ApiError):
         self.timeout = timeout
 
 
-_BY_STATUS: dict[int, type[ApiError]] = {
-    400: ValidationError,
+_BY_STATUS: dict[int, type[ServiceError]] = {
+    400: RequestRejectedError,
     401: AuthenticationError,
     403: ForbiddenError,
     404: NotFoundError,
-    422: ValidationError,
+    422: RequestRejectedError,
     429: RateLimitedError,
 }
 
@@ -167,12 +197,12 @@ def response_body(response: httpx.Response) -> Any:
         return response.text
 
 
-def error_from_response(response: httpx.Response, *, now: float | None = None) -> ApiError:
+def error_from_response(response: httpx.Response, *, now: float | None = None) -> ServiceError:
     """The exception for a non-2xx response (not raised, so the caller decides)."""
     body = response_body(response)
     code, message, details = parse_error_body(body)
     status = response.status_code
-    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else ApiError)
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else ServiceError)
     text = message or response.reason_phrase or f"HTTP {status}"
     headers = response.headers  # case-insensitive, unlike a dict copy
     if cls is RateLimitedError:

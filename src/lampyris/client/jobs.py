@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lampyris.client.errors import (
-    ApiConnectionError,
-    ApiError,
     JobFailedError,
     JobTimeoutError,
     RateLimitedError,
     ServerError,
+    ServiceConnectionError,
+    ServiceError,
     parse_error_body,
 )
 from lampyris.client.retry import GATEWAY_STATUSES, Backoff
@@ -60,7 +60,7 @@ class Job:
         if isinstance(body, Mapping) and status is None:
             status = _status_of_outputs(body.get("outputs"))
         if not isinstance(body, Mapping) or not isinstance(status, str):
-            raise ApiError(200, "invalid_response", "status answer has no 'status'", body)
+            raise ServiceError(200, "invalid_response", "status answer has no 'status'", body)
         found = body.get("jobId") or body.get("jobID") or body.get("id") or job_id
         return cls(str(found), status.lower(), body, tuple(_output_urls(body)))
 
@@ -182,7 +182,7 @@ def poll_job(
             last = session.get_json(ref.status_url, retry=False)
         except RateLimitedError as exc:
             delay = exc.retry_after if exc.retry_after is not None else next(delays)
-        except (ServerError, ApiConnectionError) as exc:
+        except (ServerError, ServiceConnectionError) as exc:
             if isinstance(exc, ServerError) and exc.status not in GATEWAY_STATUSES:
                 raise
             gateway_errors += 1

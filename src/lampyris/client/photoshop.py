@@ -1,4 +1,4 @@
-"""The Photoshop image routes: Sensei cutout/mask (v1) and remove-background (v2).
+"""The Photoshop image routes: Sensei cutout/mask (v1), remove-background and edit (v2).
 
 The same calls reach Adobe (``https://image.adobe.io``) or a lampyris server: point
 ``base_url`` and ``ims_url`` at the server and nothing else changes.
@@ -12,6 +12,7 @@ from typing import Any
 from lampyris.client.base import DEFAULT_WAIT, ServiceClient
 from lampyris.client.jobs import Job, JobRef
 from lampyris.client.retry import Backoff
+from lampyris.client.transfer import download
 
 SENSEI_STATUS = "/sensei/status"
 V2_STATUS = "/v2/status"
@@ -128,8 +129,9 @@ class PhotoshopClient(ServiceClient):
 
     def remove_background(
         self,
-        image_url: str,
+        image_url: str | None = None,
         *,
+        upload_id: str | None = None,
         mode: str = "cutout",
         media_type: str | None = None,
         trim: bool | None = None,
@@ -143,9 +145,11 @@ class PhotoshopClient(ServiceClient):
 
         ``mode`` is ``cutout``, ``mask`` or ``psd``. ``extensions`` go in the body's
         ``lampyris`` object (padding, canvas, shadow…): a lampyris server honours them,
-        Adobe ignores them.
+        Adobe ignores them. ``upload_id`` (an id from Firefly's ``/v2/storage/image``)
+        instead of ``image_url`` is understood by lampyris servers only.
         """
-        body: dict[str, Any] = {"image": {"source": {"url": image_url}}, "mode": mode}
+        body: dict[str, Any] = {"image": {"source": _source(image_url, upload_id)},
+                                "mode": mode}
         if media_type is not None:
             body["output"] = {"mediaType": media_type}
         if trim is not None:
@@ -160,6 +164,59 @@ class PhotoshopClient(ServiceClient):
             "/v2/remove-background", body, retry_server_errors=retry_server_errors
         )
         return self._accepted_job(answer, V2_STATUS)
+
+    def edit(
+        self,
+        image_url: str | None = None,
+        *,
+        upload_id: str | None = None,
+        edits: Mapping[str, Any] | None = None,
+        media_type: str = "image/png",
+        destination_url: str | None = None,
+        storage_type: str | None = None,
+        validity_period: int | None = None,
+        quality: str | None = None,
+        compression: str | None = None,
+        extensions: Mapping[str, Any] | None = None,
+        retry_server_errors: bool = False,
+    ) -> JobRef:
+        """POST /v2/edit: Lightroom's edits (``autoTone``, ``autoStraighten``, ``light``,
+        ``color``, ``effects``, ``sharpen``, ``noiseReduction``, ``sharpness``, ``presets``,
+        ``xmp``) on the Photoshop v2 wire, one output.
+
+        The output goes to ``destination_url`` (pre-signed; ``storage_type`` ``azure`` or
+        ``dropbox``), or, without one, is hosted by the service for ``validity_period``
+        seconds (60..86400; the service's default, an hour, when left out) and named by the
+        job's ``outputs``. ``media_type`` ``image/jpeg`` takes a named ``quality``
+        (``high``…), ``image/png`` a named ``compression``. ``extensions`` go in the body's
+        ``lampyris`` object (auto tone's ``strength``, a house ``look``…), as ``upload_id``
+        instead of ``image_url``: lampyris servers only.
+        """
+        destination: dict[str, Any] = {}
+        if destination_url is not None:
+            destination["url"] = destination_url
+            if storage_type is not None:
+                destination["storageType"] = storage_type
+        elif validity_period is not None:
+            destination["validityPeriod"] = validity_period
+        output: dict[str, Any] = {"destination": destination, "mediaType": media_type}
+        if quality is not None:
+            output["quality"] = quality
+        if compression is not None:
+            output["compression"] = compression
+        body: dict[str, Any] = {"image": {"source": _source(image_url, upload_id)},
+                                "edits": dict(edits or {}), "outputs": [output]}
+        if extensions:
+            body["lampyris"] = dict(extensions)
+        answer = self.session.post_json(
+            "/v2/edit", body, retry_server_errors=retry_server_errors
+        )
+        return self._accepted_job(answer, V2_STATUS)
+
+    def download(self, url: str) -> bytes:
+        """A hosted result's bytes (its URL is pre-signed: no token is sent), with the
+        client's retry policy."""
+        return download(self.session.http, url, policy=self.session.retry, sleep=self._sleep)
 
     def status(self, job_id: str) -> Job:
         """GET /v2/status/{id}, once (a failed job is returned, not raised)."""
@@ -179,6 +236,13 @@ def _sensei_body(
     if mask_format is not None:
         output["mask"] = {"format": mask_format}
     return {"input": {"href": input_href, "storage": input_storage}, "output": output}
+
+
+def _source(url: str | None, upload_id: str | None) -> dict[str, str]:
+    """A v2 ``image.source``: Adobe's ``url``, or a lampyris server's ``uploadId``."""
+    if (url is None) == (upload_id is None):
+        raise ValueError("give exactly one of image_url and upload_id")
+    return {"url": url} if url is not None else {"uploadId": str(upload_id)}
 
 
 def _colour(colour: Colour) -> dict[str, float]:

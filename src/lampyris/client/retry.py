@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from lampyris.client.errors import ApiConnectionError, ApiError, RateLimitedError
+from lampyris.client.errors import RateLimitedError, ServiceConnectionError, ServiceError
 
 T = TypeVar("T")
 
@@ -86,9 +86,9 @@ def with_retries(
             delay = rate_limit_delay(exc, policy, rate_limited - 1)
             if rate_limited > policy.rate_limited or delay is None:
                 raise
-        except ApiError as exc:
+        except ServiceError as exc:
             retryable = (
-                isinstance(exc, ApiConnectionError) and bool(retry_statuses)
+                isinstance(exc, ServiceConnectionError) and bool(retry_statuses)
             ) or exc.status in retry_statuses
             server_errors += 1
             if not retryable or server_errors > policy.server_errors:

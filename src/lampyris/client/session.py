@@ -15,8 +15,8 @@ import httpx
 from lampyris import __version__
 from lampyris.client.auth import TokenSource
 from lampyris.client.errors import (
-    ApiConnectionError,
-    ApiError,
+    ServiceConnectionError,
+    ServiceError,
     error_from_response,
     response_body,
 )
@@ -84,7 +84,7 @@ class ServiceSession:
             try:
                 response = self.http.request(method, url, json=json, headers=self.headers(token))
             except httpx.TransportError as exc:
-                raise ApiConnectionError(
+                raise ServiceConnectionError(
                     None, "connection_error", f"{method} {url}: {exc}"
                 ) from exc
             if response.status_code == 401 and attempt == 0:
@@ -124,7 +124,7 @@ class ServiceSession:
 def _json(response: httpx.Response) -> Any:
     body = response_body(response)
     if isinstance(body, str) and body.strip():
-        raise ApiError(
+        raise ServiceError(
             response.status_code,
             "invalid_response",
             f"expected JSON from {response.request.method} {response.request.url}, "

@@ -5,7 +5,9 @@ the pool, and records each outcome. The store is the only queue: a job is claime
 lease renewed by heartbeats) while a worker runs it, so a server that dies mid-job leaves
 rows that the next start — or another replica, once the lease has run out — runs again.
 Workers hold a ``Lifeline`` to the server: a server killed with ``kill -9`` takes its workers
-with it instead of leaving them (and their models' memory) to init.
+with it instead of leaving them (and their models' memory) to init. The workers are an
+``ops.pool.WorkerPool`` (restarts after a death are its business); ``inline=True`` runs jobs
+on an ``InlinePool`` thread instead, so tests drive the bookkeeping without processes.
 """
 
 from __future__ import annotations
@@ -16,25 +18,24 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
-from multiprocessing.connection import Connection
 from typing import Any
 
-from lampyris.errors import LampyrisError
+from lampyris.errors import ImageTooLargeError, LampyrisError
+from lampyris.failure import Failure
 from lampyris.jobs.record import JobRecord, State, now
 from lampyris.jobs.settings import JobSettings
 from lampyris.jobs.store import SqlJobStore, lease_cutoff
 from lampyris.jobs.task import Task, TaskFailure, WorkerEnv, execute
 from lampyris.ops.pool import (
-    Lifeline,
+    InlinePool,
+    Pool,
+    WorkerDied,
+    WorkerPool,
     available_cores,
     release_worker_context,
-    warm,
-    watch_lifeline,
-    worker_context,
 )
 from lampyris.storage import PresignedStorage
 
@@ -43,36 +44,31 @@ log = logging.getLogger(__name__)
 _ENV: WorkerEnv | None = None
 _STORAGE: PresignedStorage | None = None  # built once per worker: its TLS setup costs ~20 ms
 
+DIED = "a worker process died running this job (out of memory?)"
 
-def _init_worker(
-    env: WorkerEnv, model: str | None, threads: int, lifeline: Connection | None = None
-) -> None:
+
+def _init_worker(env: WorkerEnv) -> None:
+    """The pool's per-worker setup: what every job in this worker shares."""
     global _ENV, _STORAGE
-    if lifeline is not None:
-        watch_lifeline(lifeline)
     _ENV = env
     _STORAGE = PresignedStorage(env.storage)
-    warm(model, threads)
-
-
-def _ready() -> bool:
-    return _ENV is not None
 
 
 def _run(task: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     """In a worker: (True, result) or (False, error). Expected failures never raise."""
     assert _ENV is not None, "worker started without its environment"
     try:
-        return True, execute(Task.from_json(task), _ENV, _STORAGE)
+        return True, execute(Task.model_validate(task), _ENV, _STORAGE)
     except TaskFailure as failure:
         return False, failure.describe()
     except LampyrisError as exc:
-        return False, {"type": type(exc).__name__, "message": str(exc)}
+        return False, Failure.of(exc, "image").record()
     except MemoryError:
-        return False, {"type": "ImageTooLargeError", "message": "out of memory for this image"}
+        return False, Failure.of(ImageTooLargeError("out of memory for this image"),
+                                 "image").record()
     except Exception as exc:  # a bug: report it on the job, keep the worker
         log.exception("job crashed")
-        return False, {"type": "InternalError", "message": f"internal error: {exc!r}"}
+        return False, Failure.of(exc).record()
 
 
 @dataclass(frozen=True)
@@ -91,6 +87,9 @@ class LocalExecutor:
     Usage:
         executor = LocalExecutor(store, JobSettings(), env, recover_all=True)
         executor.start(); …; executor.wake()  # after each submit; …; executor.stop()
+
+    ``inline=True`` runs the jobs on one thread of this process (an ``InlinePool``) instead of
+    worker processes: for tests of the claims, leases and outcomes, which are the same.
     """
 
     def __init__(
@@ -102,6 +101,7 @@ class LocalExecutor:
         recover_all: bool = False,
         model: str | None = "u2netp",
         on_finish: Callable[[Outcome], None] | None = None,
+        inline: bool = False,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -114,9 +114,11 @@ class LocalExecutor:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._inflight: dict[Future[tuple[bool, dict[str, Any]]], tuple[JobRecord, float]] = {}
-        self._pool: ProcessPoolExecutor | None = None
-        self._lifeline: Lifeline | None = None
+        self._inline = inline
+        self._pool: Pool | None = None
         self._thread: threading.Thread | None = None
+        self._beat = self._recovered = time.monotonic()
+        self._purged: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -126,10 +128,8 @@ class LocalExecutor:
         recovered = self.store.recover(cutoff, self.settings.max_attempts)
         if recovered:
             log.warning("re-queued %d job(s) left running by a stopped server", recovered)
-        self._lifeline = Lifeline()
-        self._pool = self._new_pool()
-        for _ in range(self.workers):  # start every worker (and load its model) now
-            self._pool.submit(_ready)
+        self._open_pool().start_all()  # every worker (and its model) now, not with a job
+        self._beat = self._recovered = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="lampyris-dispatcher",
                                         daemon=True)
         self._thread.start()
@@ -152,12 +152,10 @@ class LocalExecutor:
         self._inflight.clear()
         if self._pool is not None:
             # Workers still busy would outlive the server: their jobs are back in the queue,
-            # so end them now rather than wait.
-            for process in list(getattr(self._pool, "_processes", {}).values()):
-                process.terminate()
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._lifeline is not None:
-            self._lifeline.close()  # any worker a broken pool left behind exits now
+            # so end them now rather than wait. The pool cuts its lifeline last: any worker a
+            # broken pool left behind exits then.
+            self._pool.shutdown(wait=True, cancel=True, terminate=True)
+            self._pool = None
         release_worker_context()
 
     @property
@@ -165,64 +163,66 @@ class LocalExecutor:
         return len(self._inflight)
 
     # -- the dispatcher --------------------------------------------------------------------
-    def _new_pool(self) -> ProcessPoolExecutor:
-        threads = max(1, available_cores() // self.workers)
-        lifeline = None if self._lifeline is None else self._lifeline.reader
-        return ProcessPoolExecutor(
-            self.workers, mp_context=worker_context("lampyris.jobs.task"),
-            initializer=_init_worker, initargs=(self.env, self._model, threads, lifeline),
-        )
+    def _open_pool(self) -> Pool:
+        """The workers, made on first use. No limit on restarts, unlike a batch: a server
+        keeps serving, and a job that kills every worker fails after ``max_attempts``."""
+        if self._pool is None:
+            if self._inline:
+                self._pool = InlinePool(setup=_init_worker, setup_args=(self.env,),
+                                        model=self._model, background=True, noun="job",
+                                        max_barren_restarts=None)
+            else:
+                self._pool = WorkerPool(
+                    self.workers, preload=("lampyris.jobs.task",), setup=_init_worker,
+                    setup_args=(self.env,), model=self._model, lifeline=True, noun="job",
+                    max_barren_restarts=None, death_log_level=logging.ERROR)
+        return self._pool
 
     def _loop(self) -> None:
-        beat = recover = time.monotonic()
-        purge: float | None = None
         while not self._stopping.is_set():
             try:
-                self._collect(block=0)
-                self._dispatch()
-                tick = time.monotonic()
-                if tick - beat > self.settings.lease_seconds / 4:
-                    beat = tick
-                    self.store.heartbeat(self.name, [j.id for j, _ in self._inflight.values()])
-                if tick - recover > self.settings.lease_seconds / 2:
-                    recover = tick
-                    self.store.recover(lease_cutoff(self.settings.lease_seconds),
-                                       self.settings.max_attempts)
-                if purge is None or tick - purge > 3600:
-                    purge = tick
-                    self._purge()
+                self._step()
             except Exception:  # the database may be briefly unreachable: keep going
                 log.exception("dispatcher step failed; retrying")
             self._wake.wait(self.settings.poll_interval)
             self._wake.clear()
 
+    def _step(self, tick: float | None = None) -> None:
+        """One round of the dispatcher: outcomes, claims, and whichever of heartbeat, lease
+        recovery and retention is due at ``tick`` (monotonic seconds; tests pass their own)."""
+        self._collect(block=0)
+        self._dispatch()
+        tick = time.monotonic() if tick is None else tick
+        if tick - self._beat > self.settings.lease_seconds / 4:
+            self._beat = tick
+            self.store.heartbeat(self.name, [j.id for j, _ in self._inflight.values()])
+        if tick - self._recovered > self.settings.lease_seconds / 2:
+            self._recovered = tick
+            self.store.recover(lease_cutoff(self.settings.lease_seconds),
+                               self.settings.max_attempts)
+        if self._purged is None or tick - self._purged > 3600:
+            self._purged = tick
+            self._purge()
+
     def _dispatch(self) -> None:
-        assert self._pool is not None
+        pool = self._open_pool()
         for job in self.store.claim(self.name, self.workers - len(self._inflight)):
-            try:
-                future = self._pool.submit(_run, job.task)
-            except (BrokenProcessPool, RuntimeError):
-                self._restart_pool()
-                future = self._pool.submit(_run, job.task)
+            future = pool.submit(_run, job.task)
             self._inflight[future] = (job, time.perf_counter())
             future.add_done_callback(lambda _f: self._wake.set())
 
     def _collect(self, block: float) -> None:
         if block:
             time.sleep(block)
-        broken = False
         for future in [f for f in self._inflight if f.done()]:
             job, started = self._inflight.pop(future)
             seconds = time.perf_counter() - started
             try:
                 ok, payload = future.result()
-            except BrokenProcessPool:
-                broken = True
-                state = self.store.release(job.id, self.name, self.settings.max_attempts,
-                                           "a worker process died running this job "
-                                           "(out of memory?)")
+            except WorkerDied:  # the pool restarts itself; the job goes back or fails
+                state = self.store.release(job.id, self.name, self.settings.max_attempts, DIED)
                 if state is not None:  # None: another executor took the job over meanwhile
-                    self._report(job, state, seconds, {"type": "JobError"})
+                    self._report(job, state, seconds, Failure.of(WorkerDied(DIED)).record())
                 continue
             recorded = self.store.finish(job.id, self.name, "succeeded" if ok else "failed",
                                          result=payload if ok else None,
@@ -234,14 +234,6 @@ class LocalExecutor:
                 self._drop_outputs(job, payload)
             if recorded is not None:  # None: another executor took the job over meanwhile
                 self._report(job, recorded, seconds, None if ok else payload)
-        if broken:
-            self._restart_pool()
-
-    def _restart_pool(self) -> None:
-        log.error("a worker process died; restarting the pool")
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._new_pool()
 
     def _drop_outputs(self, job: JobRecord, result: dict[str, Any]) -> None:
         """Delete the hosted files of a result that was dropped. Outputs delivered to a

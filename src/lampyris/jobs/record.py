@@ -31,7 +31,7 @@ def new_job_id() -> str:
 
 @dataclass
 class JobRecord:
-    """One job. ``error`` is ``{"type": <LampyrisError class name>, "message": ...}``."""
+    """One job. ``error`` is a recorded ``failure.Failure`` (``Failure.read`` reads it)."""
 
     owner: str
     kind: str

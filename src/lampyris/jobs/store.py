@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 
+from lampyris.errors import JobCancelledError, JobError
+from lampyris.failure import Failure
 from lampyris.jobs.database import METADATA, UtcDateTime, make_engine
 from lampyris.jobs.record import TERMINAL, JobRecord, State, now
 
@@ -55,7 +57,7 @@ JOBS = Table(
 
 
 _CLAIMED = ("running", "cancel_pending")  # states in which a worker holds the job
-_CANCELLED = {"type": "JobCancelled", "message": "The job was cancelled."}
+_CANCELLED = Failure.of(JobCancelledError("The job was cancelled.")).record()
 
 
 def _record(row: Row[Any]) -> JobRecord:
@@ -199,7 +201,7 @@ class SqlJobStore:
                 return "pending"
             if conn.execute(
                 update(JOBS).where(mine, JOBS.c.state == "running")
-                .values(state="failed", error={"type": "JobError", "message": reason}, **freed)
+                .values(state="failed", error=Failure.of(JobError(reason)).record(), **freed)
             ).rowcount:
                 return "failed"
             if conn.execute(
@@ -229,7 +231,7 @@ class SqlJobStore:
             ).rowcount
             failed = conn.execute(
                 update(JOBS).where(stale, JOBS.c.attempts >= max_attempts)
-                .values(state="failed", error={"type": "JobError", "message": reason},
+                .values(state="failed", error=Failure.of(JobError(reason)).record(),
                         claimed_by=None, heartbeat=None, modified=now())
             ).rowcount
         return retried + failed

@@ -75,6 +75,7 @@ class MattingSession:
         import onnxruntime as ort
 
         self.spec = spec
+        self.options = options  # what it runs with: a worker pool's thread cap shows here
         path = store.path(spec)
         so = ort.SessionOptions()
         so.intra_op_num_threads = options.intra_op_threads
@@ -135,13 +136,27 @@ class MattingSession:
 
 _sessions: dict[tuple[ModelSpec, SessionOptions], MattingSession] = {}
 _lock = threading.Lock()
+_default_options: SessionOptions | None = None
+
+
+def set_default_options(options: SessionOptions | None) -> None:
+    """Make ``options`` what ``get_session`` uses in this process when its caller names none
+    (None: back to ``ModelSettings``). A worker pool gives each worker its share of the cores
+    this way, as settings, rather than by writing ``LAMPYRIS_MODELS_*`` into ``os.environ``."""
+    global _default_options
+    _default_options = options
+
+
+def default_options() -> SessionOptions:
+    """The options a session gets in this process when its caller names none."""
+    return _default_options or SessionOptions.from_settings()
 
 
 def get_session(
     spec: ModelSpec, options: SessionOptions | None = None, store: ModelStore | None = None
 ) -> MattingSession:
     """The process-wide session for ``spec``: loading costs 0.1–2 s, so it happens once."""
-    options = options or SessionOptions.from_settings()
+    options = options or default_options()
     key = (spec, options)
     with _lock:
         session = _sessions.get(key)

@@ -56,8 +56,10 @@ class Timings:
 
 @dataclass(frozen=True)
 class Op:
-    """A catalog entry."""
+    """A catalog entry. ``images``: the extra images the op reads, by keyword (a fill's
+    ``mask``), so a pipeline hands each op only what it takes."""
 
     name: str
     params: type[BaseModel]
     run: Callable[..., OpResult]
+    images: tuple[str, ...] = ()

@@ -16,7 +16,7 @@ from lampyris.errors import InvalidParameterError
 from lampyris.imaging.autotone import HouseLook, auto_white_balance, estimate
 from lampyris.imaging.decode import DecodedImage, orient
 from lampyris.imaging.straighten import straighten
-from lampyris.imaging.tone import render
+from lampyris.imaging.tone import render as render_tone
 from lampyris.imaging.tone_settings import ToneSettings
 from lampyris.imaging.xmp import read_preset
 from lampyris.ops.base import Op, OpResult, Timings
@@ -71,8 +71,11 @@ def _pixels(image: DecodedImage | np.ndarray) -> np.ndarray:
     return pixels
 
 
-def develop(image: DecodedImage | np.ndarray, params: EditParams) -> OpResult:
-    """Straighten, then tone: the one pipeline behind every develop op."""
+def develop(image: DecodedImage | np.ndarray, params: EditParams, *, render: bool = True
+            ) -> OpResult:
+    """Straighten, then tone: the one pipeline behind every develop op. ``render=False``
+    returns the settings over the unrendered (straightened) pixels: for a caller that keeps
+    only the settings (an XMP sidecar)."""
     pixels = _pixels(image)
     timings = Timings()
     meta: dict[str, Any] = {}
@@ -99,14 +102,16 @@ def develop(image: DecodedImage | np.ndarray, params: EditParams) -> OpResult:
         settings = ToneSettings.model_validate(chosen)
     if applied_presets:
         meta["presets"] = applied_presets
-    with timings.step("render"):
-        out = render(pixels, settings)
+    if render:
+        with timings.step("render"):
+            pixels = render_tone(pixels, settings)
     meta["settings"] = settings.changed()
     meta["timings"] = timings.steps
-    return OpResult(out, meta)
+    return OpResult(pixels, meta)
 
 
-def auto_tone(image: DecodedImage | np.ndarray, params: AutoToneParams | None = None) -> OpResult:
+def auto_tone(image: DecodedImage | np.ndarray, params: AutoToneParams | None = None, *,
+              render: bool = True) -> OpResult:
     """Lightroom's Auto: settings estimated from the image (or toward a house look)."""
     params = params or AutoToneParams()
     pixels = _pixels(image)
@@ -114,17 +119,19 @@ def auto_tone(image: DecodedImage | np.ndarray, params: AutoToneParams | None = 
     with timings.step("estimate"):
         settings = estimate(pixels, look=params.look, strength=params.strength,
                             mood=params.mood)
-    with timings.step("render"):
-        out = render(pixels, settings)
-    return OpResult(out, {"settings": settings.changed(), "timings": timings.steps})
+    if render:
+        with timings.step("render"):
+            pixels = render_tone(pixels, settings)
+    return OpResult(pixels, {"settings": settings.changed(), "timings": timings.steps})
 
 
 def auto_straighten(
-    image: DecodedImage | np.ndarray, params: StraightenParams | None = None
+    image: DecodedImage | np.ndarray, params: StraightenParams | None = None, *,
+    render: bool = True,
 ) -> OpResult:
     """Lightroom's Upright, without tone changes."""
     params = params or StraightenParams()
-    return develop(image, EditParams(straighten=params))
+    return develop(image, EditParams(straighten=params), render=render)
 
 
 AUTO_TONE = Op("auto_tone", AutoToneParams, auto_tone)

@@ -110,4 +110,4 @@ def _place_by_mask(
     return placed, box, keep
 
 
-OP = Op("expand", ExpandParams, expand)
+OP = Op("expand", ExpandParams, expand, images=("mask",))

@@ -96,4 +96,4 @@ def fill(
     return OpResult(out, fill_metadata(info, timings, filled_share=float((plane > 0).mean())))
 
 
-OP = Op("fill", FillParams, fill)
+OP = Op("fill", FillParams, fill, images=("mask",))

@@ -99,4 +99,4 @@ def object_composite(
                                        placement={"x": x, "y": y, "width": w, "height": h}))
 
 
-OP = Op("object_composite", CompositeParams, object_composite)
+OP = Op("object_composite", CompositeParams, object_composite, images=("mask",))

@@ -1,10 +1,13 @@
-"""Worker processes that run ops: start method, thread caps and warm models.
+"""Worker processes that run ops: one pool for the server's jobs and both batch runners.
 
-Shared by the batch runner and the server's job executor, so both start workers the same
-way: forked from a clean process, each capped to its share of the cores, model loaded before
-the first image. ``Lifeline`` makes workers die with the process that started them (even by
-``kill -9``), and ``release_worker_context`` removes what multiprocessing leaves behind when
-that process is ended by a signal (its forkserver, the ``pymp-*`` folder).
+``WorkerPool`` owns everything about its workers: how they start (forked from a clean process,
+each capped to its share of the cores, model loaded before the first image), what a caller
+sees when one dies (that call's future fails with ``WorkerDied``; the pool restarts itself),
+and when to stop restarting (``JobError`` after a few deaths in a row with nothing finished).
+``InlinePool`` is its in-process twin with the same interface: one worker and tests.
+``Lifeline`` makes workers die with the process that started them (even by ``kill -9``), and
+``release_worker_context`` removes what multiprocessing leaves behind when that process is
+ended by a signal (its forkserver, the ``pymp-*`` folder).
 """
 
 from __future__ import annotations
@@ -17,15 +20,29 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from multiprocessing import forkserver, util
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
+from typing import Any, Protocol, TypeVar
 
 import cv2
 
+from lampyris.errors import JobError
 from lampyris.models import get_session, resolve_spec
+from lampyris.models.session import SessionOptions, set_default_options
+from lampyris.models.settings import ModelSettings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_BARREN_RESTARTS = 3
+"""Deaths in a row, with no call finished in between, after which a pool stops restarting:
+workers that cannot finish anything (a model that crashes on load) would otherwise loop."""
 
 
 def available_cores() -> int:
@@ -34,14 +51,47 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def warm(model: str | None, threads: int) -> None:
-    """Runs first in each worker: fix ONNX Runtime's thread count (through the models
-    settings, read when the session is built) and load the model before the first image."""
+def warm(model: str | None, threads: int = 0, settings: ModelSettings | None = None) -> None:
+    """Runs first in each worker: cap ONNX Runtime and OpenCV at ``threads`` (0: leave them
+    be) and load the model before the first image.
+
+    The cap reaches the model as settings (this process's default ``SessionOptions``, which
+    the ops' ``get_session`` calls then share), never through ``os.environ``: that would leak
+    into every process the worker starts and into anything else reading the environment.
+    """
     if threads:
-        os.environ["LAMPYRIS_MODELS_INTRA_OP_THREADS"] = str(threads)
+        options = replace(SessionOptions.from_settings(settings), intra_op_threads=threads)
+        set_default_options(options)
         cv2.setNumThreads(threads)  # workers already fill the cores: no nested thread pools
     if model is not None:
         get_session(resolve_spec(model))
+
+
+class WorkerDied(JobError):
+    """A worker process died (killed for memory, a crash in native code) while this call was
+    in flight; the pool has restarted, and the call may well succeed if run again."""
+
+    status, code = 500, "worker_died"
+
+
+def died_message(noun: str) -> str:
+    """What a caller sees for a call its worker died running: one line, the likely cause."""
+    return f"a worker process died while this {noun} was in progress (out of memory?)"
+
+
+class Pool(Protocol):
+    """What ``WorkerPool`` and ``InlinePool`` share, so callers (and tests) take either."""
+
+    workers: int
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]: ...
+
+    def start_all(self) -> None: ...
+
+    def check(self) -> None: ...
+
+    def shutdown(self, *, wait: bool = True, cancel: bool = False,
+                 terminate: bool = False) -> None: ...
 
 
 # The forkserver listens on a Unix socket in a fresh folder below the temp dir
@@ -104,6 +154,321 @@ def watch_lifeline(reader: Connection) -> None:
         os._exit(70)  # EX_SOFTWARE: the job, if any, is re-run by the next server
 
     threading.Thread(target=watch, name="lampyris-lifeline", daemon=True).start()
+
+
+# -- the pools ---------------------------------------------------------------------------------
+def _start_worker(
+    lifeline: Connection | None,
+    setup: Callable[..., None] | None,
+    setup_args: tuple[Any, ...],
+    model: str | None,
+    threads: int,
+    settings: ModelSettings | None,
+) -> None:
+    """A worker's first act: watch the lifeline first (a worker that hangs while loading
+    still dies with its parent), then the caller's own setup, then the model."""
+    if lifeline is not None:
+        watch_lifeline(lifeline)
+    if setup is not None:
+        setup(*setup_args)
+    warm(model, threads, settings)
+
+
+def _noop() -> None:
+    """Sent once per worker by ``start_all``: the pool starts a process for each call."""
+
+
+def _settle(outer: Future[T], result: Any = None, error: BaseException | None = None) -> None:
+    """Resolve ``outer`` unless a cancel or a death got there first."""
+    if outer.done():
+        return
+    with contextlib.suppress(InvalidStateError):  # a race with cancel() or die(): theirs wins
+        if error is not None:
+            outer.set_exception(error)
+        else:
+            outer.set_result(result)
+
+
+def _watch_new_workers(pool: ProcessPoolExecutor) -> None:
+    """Wake the pool's manager thread once more after a submit. CPython (3.11, 3.12) wakes it
+    *before* starting the process the submit needs, so it may go back to waiting without
+    watching that process: a worker that then dies goes unnoticed (its calls hang) until
+    some other call ends. Best effort: private state, skipped where it has changed."""
+    wakeup = getattr(pool, "_executor_manager_thread_wakeup", None)
+    lock = getattr(pool, "_shutdown_lock", None)
+    if wakeup is None or lock is None or not hasattr(wakeup, "wakeup"):
+        return
+    with lock:
+        if not getattr(pool, "_broken", True) and not getattr(pool, "_shutdown_thread", True):
+            wakeup.wakeup()
+
+
+class _Restarts:
+    """The bookkeeping both pools share: which breakage a death belongs to (so several futures
+    failing together restart the pool once), and when deaths in a row mean giving up."""
+
+    def __init__(self, noun: str, max_barren_restarts: int | None, death_log_level: int) -> None:
+        self.noun = noun
+        self.died = died_message(noun)
+        self.restarts = 0  # how many times the pool was started again after a death
+        self._max_barren = max_barren_restarts
+        self._log_level = death_log_level
+        self._lock = threading.RLock()
+        self._generation = 0  # one per start of the workers; a death names the one it ended
+        self._broken = False
+        self._completed = False  # a call of this generation finished: the workers can work
+        self._barren = 0
+        self._gave_up: str | None = None
+        self._closed = False
+
+    @property
+    def gave_up(self) -> bool:
+        """True once workers kept dying without finishing anything: ``submit`` refuses."""
+        return self._gave_up is not None
+
+    def check(self) -> None:
+        """Raise the ``JobError`` that stopped the pool, if it stopped: a caller with nothing
+        left to submit still learns that its last calls died for a reason that will recur."""
+        if self._gave_up is not None:
+            raise JobError(self._gave_up)
+
+    def _finished(self, generation: int) -> None:
+        with self._lock:  # a call outliving its generation's death proves nothing
+            if generation == self._generation and not self._broken:
+                self._completed = True
+
+    def _broke(self, generation: int) -> None:
+        """A call of ``generation`` died: count the breakage once, however many calls it took."""
+        with self._lock:
+            if self._closed or self._broken or generation != self._generation:
+                return
+            self._broken = True
+            self._barren = 0 if self._completed else self._barren + 1
+            self._completed = False
+            if self._max_barren is not None and self._barren >= self._max_barren:
+                self._gave_up = f"worker processes keep dying before finishing any {self.noun}"
+                log.log(self._log_level, "%s; not restarting them", self._gave_up)
+            else:
+                log.log(self._log_level, "a worker process died; restarting the pool")
+
+    def _renew(self) -> int:
+        """Under the lock, before a submit: the generation to submit to, after a restart if
+        the last one broke. Raises once the pool gave up, or after ``shutdown``."""
+        if self._closed:
+            raise RuntimeError("the worker pool was shut down")
+        self.check()
+        if self._broken:
+            self._replace()
+            self._generation += 1
+            self._broken = False
+            self.restarts += 1
+        return self._generation
+
+    def _replace(self) -> None:
+        """Start the workers again (lazily: processes start with the calls that need them)."""
+
+
+class WorkerPool(_Restarts):
+    """``workers`` processes that run module-level functions; the one way ops leave this process.
+
+    Each worker starts from a forkserver that imported ``preload`` (``worker_context``),
+    watches the optional ``Lifeline``, runs ``setup(*setup_args)``, caps ONNX Runtime and
+    OpenCV at ``threads`` (default: its share of the cores, so workers do not oversubscribe
+    them) and loads ``model``. A call whose worker dies fails with ``WorkerDied``; so do the
+    others in flight then (which one killed it is unknowable), and the pool starts fresh
+    workers for the next call. After ``max_barren_restarts`` deaths in a row with no call
+    finished in between (None: never), it stops restarting and ``submit`` raises ``JobError``.
+
+    Usage:
+        pool = WorkerPool(4, preload=("lampyris.workflows.item",), model="u2netp", noun="file")
+        try:
+            pool.submit(process, item).result()  # or WorkerDied
+        finally:
+            pool.shutdown()
+    """
+
+    def __init__(
+        self,
+        workers: int = 0,
+        *,
+        preload: Sequence[str] = (),
+        setup: Callable[..., None] | None = None,
+        setup_args: tuple[Any, ...] = (),
+        model: str | None = None,
+        threads: int | None = None,
+        settings: ModelSettings | None = None,
+        lifeline: bool = False,
+        noun: str = "call",
+        max_barren_restarts: int | None = MAX_BARREN_RESTARTS,
+        death_log_level: int = logging.INFO,
+    ) -> None:
+        super().__init__(noun, max_barren_restarts, death_log_level)
+        self.workers = workers or available_cores()
+        self.threads = max(1, available_cores() // self.workers) if threads is None else threads
+        self._preload = tuple(preload)
+        self._lifeline = Lifeline() if lifeline else None
+        reader = None if self._lifeline is None else self._lifeline.reader
+        self._initargs = (reader, setup, tuple(setup_args), model, self.threads, settings)
+        self._pool: ProcessPoolExecutor | None = None
+        self._replace()
+
+    def _replace(self) -> None:
+        old, self._pool = self._pool, ProcessPoolExecutor(
+            self.workers, mp_context=worker_context(*self._preload),
+            initializer=_start_worker, initargs=self._initargs,
+        )
+        if old is not None:  # broken: its workers are gone already, only its threads are left
+            old.shutdown(wait=False, cancel_futures=True)
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        """Run ``fn(*args)`` in a worker. The future holds its result or exception, or
+        ``WorkerDied``; ``fn``, its arguments and result travel by pickle."""
+        return self._submit(fn, args, counts=True)
+
+    def start_all(self) -> None:
+        """Start every worker (and load its model) now rather than with the first calls."""
+        for _ in range(self.workers):
+            self._submit(_noop, (), counts=False)
+
+    def _submit(self, fn: Callable[..., T], args: tuple[Any, ...], counts: bool) -> Future[T]:
+        with self._lock:
+            generation = self._renew()
+            assert self._pool is not None
+            try:
+                inner = self._pool.submit(fn, *args)
+            except BrokenProcessPool:  # it broke before any of its futures could tell us
+                self._broke(generation)
+                generation = self._renew()
+                inner = self._pool.submit(fn, *args)
+            _watch_new_workers(self._pool)
+        outer: Future[T] = Future()
+
+        def relay(done: Future[T]) -> None:
+            if done.cancelled():
+                outer.cancel()
+                return
+            error = done.exception()
+            if isinstance(error, BrokenProcessPool):
+                self._broke(generation)
+                _settle(outer, error=WorkerDied(self.died))
+                return
+            if counts:  # a result or fn's own exception: either way the worker lived
+                self._finished(generation)
+            _settle(outer, done.result() if error is None else None, error)
+
+        outer.add_done_callback(lambda f: f.cancelled() and inner.cancel())
+        inner.add_done_callback(relay)
+        return outer
+
+    def shutdown(self, *, wait: bool = True, cancel: bool = False,
+                 terminate: bool = False) -> None:
+        """Stop the workers: ``wait`` for the running calls (queued ones too, unless
+        ``cancel``), or with ``terminate`` end busy workers now (their calls fail with
+        ``WorkerDied``). Cuts the lifeline last, so no worker outlives this call's waiting."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:  # outside the lock: the pool's threads call back into it
+            if terminate:
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.terminate()
+            pool.shutdown(wait=wait, cancel_futures=cancel)
+        if self._lifeline is not None:
+            self._lifeline.close()  # any worker a broken pool left behind exits now
+            self._lifeline = None
+
+
+class InlinePool(_Restarts):
+    """``WorkerPool``'s twin without processes: calls run in the caller's thread (or, with
+    ``background``, in one thread of its own), after the same setup and warm-up.
+
+    For one worker, where a process would only add start-up time, and for tests: the same
+    submit/shutdown interface, and ``die()`` acts out a worker's death in-process.
+    """
+
+    workers = 1
+
+    def __init__(
+        self,
+        *,
+        setup: Callable[..., None] | None = None,
+        setup_args: tuple[Any, ...] = (),
+        model: str | None = None,
+        threads: int = 0,
+        settings: ModelSettings | None = None,
+        background: bool = False,
+        noun: str = "call",
+        max_barren_restarts: int | None = MAX_BARREN_RESTARTS,
+        death_log_level: int = logging.INFO,
+    ) -> None:
+        super().__init__(noun, max_barren_restarts, death_log_level)
+        self.threads = threads
+        self._start_args = (None, setup, tuple(setup_args), model, threads, settings)
+        self._started = False
+        self._inflight: set[Future[Any]] = set()
+        self._thread = ThreadPoolExecutor(1, "lampyris-inline") if background else None
+
+    def start_all(self) -> None:
+        """Run the setup and load the model now (once per pool)."""
+        with self._lock:
+            if not self._started:
+                _start_worker(*self._start_args)
+                self._started = True
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        """Run ``fn(*args)`` now (or queue it for the background thread). Exceptions land in
+        the future; ``KeyboardInterrupt`` and other ``BaseException``\\ s propagate, as in a
+        plain loop."""
+        outer: Future[T] = Future()
+        with self._lock:
+            generation = self._renew()
+            self._inflight.add(outer)
+        if self._thread is None:
+            self._call(outer, generation, fn, args)
+        else:
+            self._thread.submit(self._call, outer, generation, fn, args)
+        return outer
+
+    def _call(self, outer: Future[T], generation: int, fn: Callable[..., T],
+              args: tuple[Any, ...]) -> None:
+        try:
+            with self._lock:
+                if outer.done() or not outer.set_running_or_notify_cancel():
+                    return  # cancelled while queued, or died before it ran
+            try:
+                self.start_all()  # a setup that fails fails the call with its own error
+                result = fn(*args)
+            except Exception as exc:
+                if self._started:
+                    self._finished(generation)
+                _settle(outer, error=exc)
+            else:
+                self._finished(generation)
+                _settle(outer, result)
+        finally:
+            with self._lock:
+                self._inflight.discard(outer)
+
+    def die(self) -> None:
+        """Act out a worker's death: every call in flight fails with ``WorkerDied`` and counts
+        toward giving up, as in ``WorkerPool`` (a call still running has its result dropped)."""
+        with self._lock:
+            victims = [f for f in self._inflight if not f.done()]
+            self._inflight.clear()
+            self._broke(self._generation)
+        for future in victims:
+            _settle(future, error=WorkerDied(self.died))
+
+    def shutdown(self, *, wait: bool = True, cancel: bool = False,
+                 terminate: bool = False) -> None:
+        """Stop taking calls. A thread cannot be ended: ``terminate`` only stops waiting."""
+        with self._lock:
+            self._closed = True
+            queued = list(self._inflight) if cancel else []
+        for future in queued:
+            future.cancel()  # only those not yet running: as cancel_futures does
+        if self._thread is not None:
+            self._thread.shutdown(wait=wait and not terminate, cancel_futures=cancel)
 
 
 def release_worker_context(wait: float = 2.0) -> None:

@@ -140,18 +140,19 @@ class HttpFetcher:
                 raise StorageDeniedError(
                     f"{method} {redact(target.url)} was redirected ({outcome.status}); "
                     "a write can only follow 307/308",
-                    status=outcome.status,
+                    storage_status=outcome.status,
                 )
             try:
                 next_url = str(httpx.URL(target.url).join(outcome.location))
             except (httpx.InvalidURL, TypeError, ValueError) as exc:
                 raise StorageDeniedError(
                     f"{method} {redact(target.url)}: unusable redirect Location ({exc})",
-                    status=outcome.status,
+                    storage_status=outcome.status,
                 ) from None
             target = self.guard.check(next_url)
         raise StorageDeniedError(
-            f"{method} {redact(url)}: more than {MAX_REDIRECTS} redirects", status=last_status
+            f"{method} {redact(url)}: more than {MAX_REDIRECTS} redirects",
+            storage_status=last_status,
         )
 
     def _with_retries(

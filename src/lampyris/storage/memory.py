@@ -36,7 +36,8 @@ class MemoryStorage:
         with self._lock:
             blob = self.objects.get(ref.href)
         if blob is None:
-            raise StorageDeniedError(f"no object at {ref.href.split('?', 1)[0]}", status=404)
+            raise StorageDeniedError(f"no object at {ref.href.split('?', 1)[0]}",
+                                     storage_status=404)
         return blob
 
     def write(self, ref: StorageRef, data: bytes, content_type: str) -> None:

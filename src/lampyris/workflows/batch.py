@@ -27,19 +27,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from lampyris.errors import InvalidParameterError, LampyrisError
+from lampyris.storage.atomic import write_atomic
+from lampyris.storage.locations import Location, SourceFile, list_images, local_file, probe
+from lampyris.storage.translate import translate
 from lampyris.workflows.backends.base import Backend
-from lampyris.workflows.item import ItemOutcome, WorkItem, write_output
+from lampyris.workflows.item import ItemOutcome, WorkItem
 from lampyris.workflows.ledger import Ledger, LedgerItem
-from lampyris.workflows.locations import (
-    Location,
-    SourceFile,
-    list_images,
-    local_file,
-    probe,
-)
 from lampyris.workflows.naming import TEMPLATES, Naming, collision_message, numbered
 from lampyris.workflows.steps import OutputSpec, Step, fingerprint
-from lampyris.workflows.storage_errors import translate
 
 log = logging.getLogger(__name__)
 
@@ -505,7 +500,7 @@ class BatchRunner:
                 rel = PurePosixPath(record.rel).name if self._single else record.rel
                 moved = _free_target(target_fs, posixpath.join(target_root, rel), data)
                 if moved is not None:
-                    write_output(target_fs, moved, data)  # makes the folders a local target needs
+                    write_atomic(moved, data, target_fs)  # makes the folders a local target needs
                     if int(target_fs.info(moved)["size"]) != len(data):
                         raise OSError(f"the copy at {moved} is incomplete")
                 fs.rm_file(path)

@@ -1,24 +1,23 @@
-"""One image file through one op: read, decode, run, encode, write atomically.
+"""One image file through one op: read, decode, render, write atomically.
 
-Runs inside worker processes, so everything it needs travels in a small picklable
-``FileJob`` (any catalog op by name, with its parameters) and every failure comes back as a
-``FileResult`` instead of an exception: one bad file never stops a batch.
+What every file command (``cutout``, ``auto-tone``, ``straighten``, ``edit``, ``fill``,
+``expand``, ``composite``) does to one input. Runs inside worker processes, so everything it
+needs travels in a small picklable ``FileJob`` (any catalog op by name, with its parameters,
+and the one mask the generative commands may apply to every input) and every failure comes
+back as a ``FileResult`` instead of an exception: one bad file never stops a batch.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from lampyris.errors import LampyrisError
-from lampyris.imaging.decode import decode
-from lampyris.imaging.encode import OutputFormat, encode
-from lampyris.imaging.tone_settings import ToneSettings
-from lampyris.imaging.xmp import write_xmp
-from lampyris.ops import run
+from lampyris.errors import FidelityError, InvalidParameterError, LampyrisError
+from lampyris.imaging.decode import DecodedImage, decode
+from lampyris.imaging.encode import OutputFormat
+from lampyris.ops.pipeline import Call, OutputSpec, render
+from lampyris.storage.atomic import write_atomic
 from lampyris.workflows.files import FileTask, same_format
 
 Outcome = Literal["done", "skipped", "failed"]
@@ -30,8 +29,9 @@ class FileJob:
 
     ``format`` None writes the format the destination's name says (see ``same_format``).
     ``xmp_sidecar`` also writes the develop settings the op reports (``metadata["settings"]``)
-    as ``<destination stem>.xmp``, which Lightroom imports as a preset.
-    """
+    as ``<destination stem>.xmp``, which Lightroom imports as a preset. ``mask`` goes to an op
+    that reads one (fill, expand, composite); ``mask_sized_like_input``: it must be each
+    input's size (not the new canvas's, as expand's)."""
 
     op: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -41,6 +41,8 @@ class FileJob:
     keep_metadata: bool = False
     overwrite: bool = False
     xmp_sidecar: bool = False
+    mask: DecodedImage | None = None
+    mask_sized_like_input: bool = True
 
 
 @dataclass(frozen=True)
@@ -52,18 +54,7 @@ class FileResult:
     reason: str = ""
     seconds: float = 0.0
     notices: tuple[str, ...] = ()  # done, but worth a look (a subject kept small)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temp file and rename, so an interrupted batch never leaves a half file that
-    a re-run would then skip as done."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    said: str = ""  # done: how (a generative op's engine and its fidelity guard)
 
 
 def run_file(task: FileTask, job: FileJob) -> FileResult:
@@ -72,22 +63,38 @@ def run_file(task: FileTask, job: FileJob) -> FileResult:
     if not job.overwrite and task.destination.exists():
         return FileResult(task, "skipped", "output exists (use --overwrite)")
     try:
+        output = OutputSpec(job.format or same_format(task.destination), job.quality,
+                            job.lossless, sidecar="also" if job.xmp_sidecar else "none",
+                            keep_metadata=job.keep_metadata)
         image = decode(task.source)
-        result = run(job.op, image, job.params)
-        data = encode(
-            result.pixels, job.format or same_format(task.destination), quality=job.quality,
-            lossless=job.lossless, exif=image.exif if job.keep_metadata else None,
-            xmp=image.xmp if job.keep_metadata else None,
-        )
-        if job.xmp_sidecar:  # before the image: an image without its sidecar is never "done"
-            settings = ToneSettings.model_validate(result.metadata.get("settings", {}))
-            write_atomic(task.destination.with_suffix(".xmp"), write_xmp(settings))
-        write_atomic(task.destination, data)
+        _check_mask(job, image)
+        images = {} if job.mask is None else {"mask": job.mask}
+        rendered = render(image, [Call(job.op, job.op, job.params)], output, images=images,
+                          seed=task.seed)
+        if rendered.sidecar is not None:  # before the image: no image without its sidecar
+            write_atomic(task.destination.with_suffix(".xmp"), rendered.sidecar)
+        write_atomic(task.destination, rendered.data)
+    except FidelityError as exc:  # this seed's fill; another seed may hold
+        reason = str(exc) if task.seed is None else f"seed {task.seed}: {exc}"
+        return FileResult(task, "failed", reason, time.perf_counter() - start)
     except LampyrisError as exc:
         return FileResult(task, "failed", str(exc), time.perf_counter() - start)
     except OSError as exc:
         return FileResult(task, "failed", f"{exc.strerror or exc}", time.perf_counter() - start)
     except MemoryError:
         return FileResult(task, "failed", "out of memory", time.perf_counter() - start)
+    report = rendered.reports[job.op]
+    said = f"engine {report['engine']} · fidelity guard held" if "engine" in report else ""
     return FileResult(task, "done", "", time.perf_counter() - start,
-                      tuple(str(n) for n in result.metadata.get("notices", ())))
+                      tuple(line.removeprefix(f"{job.op}: ") for line in rendered.notices),
+                      said)
+
+
+def _check_mask(job: FileJob, image: DecodedImage) -> None:
+    if job.mask is None or not job.mask_sized_like_input:
+        return
+    (mh, mw), (h, w) = job.mask.pixels.shape[:2], image.pixels.shape[:2]
+    if (mw, mh) != (w, h):
+        raise InvalidParameterError(
+            f"the mask is {mw}x{mh} but the image is {w}x{h}: one --mask applies to every "
+            "input, so they must be the same size")

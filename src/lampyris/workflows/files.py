@@ -31,10 +31,12 @@ def same_format(path: Path) -> OutputFormat:
 
 @dataclass(frozen=True)
 class FileTask:
-    """One image to process and where its result goes."""
+    """One image to process and where its result goes; ``seed`` for one variation of a
+    generative op."""
 
     source: Path
     destination: Path
+    seed: int | None = None
 
 
 @dataclass(frozen=True)

@@ -11,20 +11,18 @@ import hashlib
 import io
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fsspec.implementations.local import LocalFileSystem
 from PIL import Image
 
 from lampyris.errors import InputError, LampyrisError, StorageCredentialsError
 from lampyris.imaging.decode import decode
-from lampyris.imaging.encode import encode
-from lampyris.workflows.filejob import write_atomic
-from lampyris.workflows.locations import Location
-from lampyris.workflows.steps import OutputSpec, Step, execution, notices, run_calls
-from lampyris.workflows.storage_errors import retryable, translate
+from lampyris.ops.pipeline import OutputSpec, render
+from lampyris.storage.atomic import write_atomic
+from lampyris.storage.locations import Location
+from lampyris.storage.translate import retryable, translate
+from lampyris.workflows.steps import Step, execution
 
 THUMB_SIDE = 160
 
@@ -73,16 +71,14 @@ def process(item: WorkItem) -> ItemOutcome:
         image = decode(data)
         before = thumbnail(image.pixels) if item.thumbs else None
         del data
-        pixels, metadata = run_calls(execution(item.steps), item.steps, image)
+        rendered = render(image, execution(item.steps), item.output)
         del image
-        encoded = encode(pixels, item.output.format, quality=item.output.quality,
-                         lossless=item.output.lossless)
         timings["process"] = time.perf_counter() - start
 
         stage = "write"
         start = time.perf_counter()
         fs_out, _ = item.sink.open()
-        write_output(fs_out, item.output_path, encoded)
+        write_atomic(item.output_path, rendered.data, fs_out)
         timings["write"] = time.perf_counter() - start
     except InputError as exc:
         return ItemOutcome(False, error=str(exc), timings=timings)
@@ -99,24 +95,15 @@ def process(item: WorkItem) -> ItemOutcome:
         return ItemOutcome(False, error=f"{stage}: {error}", retryable=retryable(error),
                            fatal=isinstance(error, StorageCredentialsError), timings=timings)
 
-    height, width = pixels.shape[:2]
     outcome = ItemOutcome(True, digest, timings=timings, details={
-        "width": width, "height": height, "output_bytes": len(encoded), "steps": metadata,
+        "width": rendered.width, "height": rendered.height, "output_bytes": len(rendered.data),
+        "steps": rendered.reports,
     })
-    if said := notices(metadata):
+    if said := rendered.notices:
         outcome.details["notices"] = said
     if before is not None:
-        outcome.thumbs = {"before": before, "after": thumbnail(pixels)}
+        outcome.thumbs = {"before": before, "after": thumbnail(rendered.pixels)}
     return outcome
-
-
-def write_output(fs: Any, path: str, data: bytes) -> None:
-    """Object stores replace an object atomically; on a local disk write a temp file and
-    rename it, so a killed run never leaves a half image that looks done."""
-    if isinstance(fs, LocalFileSystem):
-        write_atomic(Path(path), data)
-    else:
-        fs.pipe_file(path, data)
 
 
 def thumbnail(pixels: np.ndarray) -> bytes:

@@ -27,10 +27,11 @@ from pydantic import ValidationError
 from lampyris.errors import InputError, InvalidParameterError, StorageError
 from lampyris.imaging.autotone import HouseLook, measure_look
 from lampyris.imaging.decode import Source, decode
-from lampyris.workflows.filejob import write_atomic
+from lampyris.ops.pipeline import run_calls
+from lampyris.storage.atomic import write_atomic
+from lampyris.storage.locations import Location, list_images
 from lampyris.workflows.ledger import Ledger
-from lampyris.workflows.locations import Location, list_images
-from lampyris.workflows.steps import Step, execution, run_calls
+from lampyris.workflows.steps import Step, execution
 
 MEASURE_SIDE = 384  # auto tone judges a thumbnail of this long side: decoding more is waste
 DEFAULT_SAMPLE = 200  # a batch measures at most this many inputs, evenly spread
@@ -142,10 +143,10 @@ def measure_source(location: Location, steps: Sequence[Step], *, sample: int = D
     will see them, from at most ``sample`` of them (0: all) spread evenly over the listing."""
     first = first_toning(steps)
     calls = execution(steps)
-    until = next(i for i, c in enumerate(calls) if c.step == first)
+    until = [i for i, c in enumerate(calls) if c.op != "finish"][first]  # one per step
 
     def before(image: Any) -> np.ndarray:
-        pixels, _ = run_calls(calls[:until], steps, image)
+        pixels, _, _ = run_calls(image, calls[:until])
         return pixels
 
     listing = list(list_images(location))

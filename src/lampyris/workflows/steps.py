@@ -5,7 +5,7 @@ on the pixels in order, and encodes once.
 
 A cutout followed by develop steps (``auto_tone``, ``straighten``, ``edit``) hands them its
 transparent layer and finishes it (shadow, background) only after them, with the
-``composite`` op: toning a cutout already on white would judge the exposure by the white and
+``finish`` op: toning a cutout already on white would judge the exposure by the white and
 grey it, and a shadow would set the black point. ``execution`` spells out those op calls.
 
 ``fill`` after a cutout draws a new background into the cutout's transparent area (the
@@ -21,14 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from pydantic import ValidationError
 
 from lampyris.errors import InvalidParameterError
-from lampyris.imaging.encode import OutputFormat, extension
 from lampyris.imaging.xmp import read_preset
-from lampyris.ops import CATALOG, run
+from lampyris.ops import CATALOG
 from lampyris.ops.cutout import CutoutParams, decontamination
+from lampyris.ops.pipeline import Call, OutputSpec
 
 # step name → op name
 STEPS: dict[str, str] = {
@@ -47,20 +46,6 @@ class Step:
     @property
     def op(self) -> str:
         return STEPS[self.name]
-
-
-@dataclass(frozen=True)
-class OutputSpec:
-    """How the last step's pixels are written."""
-
-    format: OutputFormat = "png"
-    quality: int | None = None
-    lossless: bool = False
-
-    @property
-    def extension(self) -> str:
-        """Without the dot: ``png``, ``jpg``, ``webp``."""
-        return extension(self.format).lstrip(".")
 
 
 def step_name(name: str) -> str:
@@ -142,15 +127,6 @@ def check_output(steps: Sequence[Step], output: OutputSpec) -> None:
         return
 
 
-@dataclass(frozen=True)
-class Call:
-    """One op call of a chain: the op, its parameters, and the step it does the work of."""
-
-    step: int  # index in the chain
-    op: str
-    params: dict[str, Any]
-
-
 def execution(steps: Sequence[Step]) -> list[Call]:
     """The op calls that run ``steps``: one per step, except that a cutout directly followed
     by develop steps finishes its layer (shadow, background) after them."""
@@ -169,10 +145,10 @@ def execution(steps: Sequence[Step]) -> list[Call]:
                 _decide_decontamination(params)  # before the background colour leaves
             kept = {k: params.pop(k) for k in _FINISH if k in params}
             kept["grow"] = params.get("canvas") is None
-            finish = Call(index, "composite", kept)
+            finish = Call(step.name, "finish", kept)
         if step.name == "cutout" and _filled_later(steps, index):
             _decide_decontamination(params)
-        calls.append(Call(index, step.op, params))
+        calls.append(Call(step.name, step.op, params))
     if finish is not None:
         calls.append(finish)
     return calls
@@ -195,39 +171,19 @@ def _filled_later(steps: Sequence[Step], index: int) -> bool:
     return False
 
 
-def run_calls(calls: Sequence[Call], steps: Sequence[Step], pixels: Any
-              ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Run ``calls`` on ``pixels`` (a DecodedImage or an array); the pixels and what each
-    step reported (plain JSON), by step name."""
-    metadata: dict[str, Any] = {}
-    for call in calls:
-        params = call.params
-        if call.op == "composite" and "bottom" in metadata.get("cutout", {}).get(
-                "frame_edges", ()):
-            params = {**params, "grow": False}  # the photo's cut stays on the bottom edge
-        result = run(call.op, pixels, params)
-        pixels = result.pixels
-        name = steps[call.step].name
-        metadata[name] = {**metadata.get(name, {}), **result.plain_metadata()}
-    return pixels, metadata
+_FINGERPRINTED = ("format", "quality", "lossless")  # what OutputSpec held when ledgers began
+
+
+def _settings(output: OutputSpec) -> dict[str, Any]:
+    default = OutputSpec()
+    return {name: value for name, value in output.__dict__.items()
+            if name in _FINGERPRINTED or value != getattr(default, name)}
 
 
 def fingerprint(steps: Sequence[Step], output: OutputSpec) -> str:
-    """Changes whenever the result would: any step, parameter or output setting."""
+    """Changes whenever the result would: any step, parameter or output setting. Output
+    settings a batch did not have before (left at their defaults) stay out of it, so a
+    ledger written by an earlier version still knows what it did."""
     blob = json.dumps({"steps": [[s.name, s.params] for s in steps],
-                       "output": output.__dict__}, sort_keys=True, default=str)
+                       "output": _settings(output)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def notices(metadata: dict[str, Any]) -> list[str]:
-    """What the steps want a person to know about a result they did produce (a subject kept
-    smaller than the canvas asked for, prompt words the backdrop did not use), one line each,
-    prefixed by the step: for the summary, the report and the ledger."""
-    lines: list[str] = []
-    for name, report in metadata.items():
-        if not isinstance(report, dict):
-            continue
-        lines.extend(f"{name}: {text}" for text in report.get("notices", ()))
-        if unused := report.get("unused_words"):
-            lines.append(f"{name}: prompt words not used: {', '.join(map(str, unused))}")
-    return lines

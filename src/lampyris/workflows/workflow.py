@@ -31,8 +31,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lampyris.errors import InvalidParameterError
+from lampyris.storage.locations import Location
 from lampyris.workflows.batch import BatchSpec
-from lampyris.workflows.locations import Location
 from lampyris.workflows.look import DEFAULT_SAMPLE
 from lampyris.workflows.steps import OutputSpec, check_output, make_steps
 

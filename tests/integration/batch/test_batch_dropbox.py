@@ -29,10 +29,10 @@ from lampyris.errors import (
     StorageError,
     StorageUnavailableError,
 )
+from lampyris.storage.locations import Location, list_images
 from lampyris.workflows.backends.inline import InlineBackend
 from lampyris.workflows.batch import BatchRunner, BatchSpec
 from lampyris.workflows.ledger import Ledger
-from lampyris.workflows.locations import Location, list_images
 from lampyris.workflows.steps import make_steps
 from support.dropbox_api import FakeDropbox
 from support.images import distinct_products

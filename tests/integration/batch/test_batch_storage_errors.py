@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lampyris.errors import StorageCredentialsError, StorageDeniedError, StorageUnavailableError
-from lampyris.workflows.locations import Location, probe
+from lampyris.storage.locations import Location, probe
 from support import s3
 from support.ceph import CephS3
 from support.images import distinct_products

@@ -160,14 +160,14 @@ def test_wrong_secret_is_denied(ceph_s3: CephS3, s3_bucket: str) -> None:
     )
     with pytest.raises(StorageDeniedError) as caught:
         store.put(KEY, b"x", "image/png")
-    assert caught.value.status == 403
+    assert caught.value.storage_status == 403
 
 
 def test_missing_bucket_is_denied(ceph_s3: CephS3) -> None:
     store = _store(ceph_s3, "s3://no-such-bucket-lampyris")
     with pytest.raises(StorageDeniedError) as caught:
         store.put(KEY, b"x", "image/png")
-    assert caught.value.status == 404
+    assert caught.value.storage_status == 404
 
 
 def test_unreachable_endpoint_is_unavailable() -> None:

@@ -14,7 +14,6 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 import lampyris.cli.files as cli_files
-import lampyris.cli.generate as cli_generate
 from lampyris.cli.app import app
 
 W, H = 240, 180
@@ -27,7 +26,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("LAMPYRIS_OUTPUT", raising=False)
     console = Console(stderr=True, width=500, no_color=True)
     monkeypatch.setattr(cli_files, "console", console)
-    monkeypatch.setattr(cli_generate, "console", console)
     return tmp_path
 
 

@@ -14,14 +14,14 @@ import httpx
 import pytest
 
 from lampyris.client import (
-    ApiError,
     AuthenticationError,
     ForbiddenError,
     NotFoundError,
     PhotoshopClient,
     RateLimitedError,
+    RequestRejectedError,
     ServerError,
-    ValidationError,
+    ServiceError,
 )
 from lampyris.client.errors import error_from_response, parse_error_body, parse_retry_after
 
@@ -49,7 +49,7 @@ FIREFLY_422 = {
 @pytest.mark.parametrize(
     ("status", "body", "cls", "code", "message"),
     [
-        (400, PS_V1_400, ValidationError, "400", "request parameters didn't validate"),
+        (400, PS_V1_400, RequestRejectedError, "400", "request parameters didn't validate"),
         (403, PS_V1_403, ForbiddenError, "403001", "Not entitled"),
         (
             401,
@@ -72,7 +72,7 @@ FIREFLY_422 = {
             "unknown_job_id",
             "The job id is unknown.",
         ),
-        (422, FIREFLY_422, ValidationError, "validation_error", "Unprocessable Entity"),
+        (422, FIREFLY_422, RequestRejectedError, "validation_error", "Unprocessable Entity"),
         (
             429,
             {"error_code": "rate_limited", "message": "Too many requests."},
@@ -90,7 +90,7 @@ FIREFLY_422 = {
         (
             400,
             {"error": "invalid_request", "error_description": "missing grant_type"},
-            ValidationError,
+            RequestRejectedError,
             "invalid_request",
             "missing grant_type",
         ),
@@ -102,7 +102,7 @@ FIREFLY_422 = {
                 "title": "Trial over",
                 "details": "You have exceeded the limit for the free trial",
             },
-            ApiError,
+            ServiceError,
             "402",
             "Trial over",
         ),
@@ -110,7 +110,7 @@ FIREFLY_422 = {
     ],
 )
 def test_error_shapes_map_to_classes(
-    status: int, body: Any, cls: type[ApiError], code: str | None, message: str
+    status: int, body: Any, cls: type[ServiceError], code: str | None, message: str
 ) -> None:
     if isinstance(body, str):
         response = httpx.Response(status, text=body)
@@ -164,3 +164,18 @@ def test_a_route_error_reaches_the_caller_typed(
     with pytest.raises(NotFoundError) as caught:
         client.status("nope")
     assert caught.value.code == "unknown_job_id"
+
+
+def test_the_sdks_errors_are_lampyris_errors() -> None:
+    import lampyris.client
+    from lampyris.client import ClientError, ServiceConnectionError, ServiceError
+    from lampyris.errors import LampyrisError
+
+    error = error_from_response(httpx.Response(404, json={"error_code": "unknown_job_id"}))
+    assert type(error) is NotFoundError
+    assert all(isinstance(error, c) for c in (ServiceError, ClientError, LampyrisError))
+    assert (error.status, error.code) == (404, "unknown_job_id")  # the service's answer
+    assert (NotFoundError.status, NotFoundError.code) == (404, "service_not_found")  # the class's
+    assert ServiceConnectionError(None, "connection_error", "refused").status is None
+    assert not hasattr(lampyris.client, "ApiError")
+    assert not hasattr(lampyris.client, "ValidationError")

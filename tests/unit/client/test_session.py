@@ -13,14 +13,14 @@ import httpx
 import pytest
 
 from lampyris.client import (
-    ApiConnectionError,
-    ApiError,
     AuthenticationError,
     Backoff,
     PhotoshopClient,
     RateLimitedError,
     RetryPolicy,
     ServerError,
+    ServiceConnectionError,
+    ServiceError,
 )
 
 from .scripted import BASE, FakeTime, ScriptedServer, raises
@@ -163,7 +163,7 @@ def test_broken_connections_become_api_connection_errors(
         raises(httpx.ConnectError("refused")),
         (200, {"jobId": "j1", "status": "pending"}),
     )
-    with pytest.raises(ApiConnectionError):
+    with pytest.raises(ServiceConnectionError):
         client.remove_background("https://in.test/a.jpg")
     assert client.status("j1").status == "pending"  # a GET may retry
     assert fake_time.sleeps == [1.0]
@@ -171,5 +171,5 @@ def test_broken_connections_become_api_connection_errors(
 
 def test_non_json_success_is_an_api_error(server: ScriptedServer, client: PhotoshopClient) -> None:
     server.add("GET", "/v2/status/j1", lambda r: httpx.Response(200, text="<html>ok</html>"))
-    with pytest.raises(ApiError, match="expected JSON"):
+    with pytest.raises(ServiceError, match="expected JSON"):
         client.status("j1")

@@ -22,8 +22,8 @@ from lampyris.cli.app import app
 from lampyris.errors import FidelityError
 from lampyris.jobs import Task, TaskFailure, WorkerEnv, execute
 from lampyris.storage import MemoryStorage, StorageRef, StorageSettings
+from lampyris.storage.locations import Location
 from lampyris.workflows.item import WorkItem, process
-from lampyris.workflows.locations import Location
 from lampyris.workflows.steps import OutputSpec, make_steps
 
 REASON = "the fidelity guard did not hold: 1 pixels outside the mask changed (by up to 99 levels)"

@@ -98,7 +98,7 @@ def test_expand_default_size_over_the_cap_is_refused(cap: Any) -> None:
     ("cutout", {"padding": " 6 % ", "canvas": "800x600", "background": "#ff000080",
                 "shadow": True}),
     ("cutout", {"padding": 24, "mode": "mask", "mask_format": "binary"}),
-    ("composite", {"shadow": True, "background": "white"}),
+    ("finish", {"shadow": True, "background": "white"}),
     ("edit", {"settings": {"exposure": 0.5}, "straighten": {"upright_mode": "level"},
               "orientation": 6}),
     ("auto_tone", {"strength": 0.5}),

@@ -1,4 +1,5 @@
-"""Fixtures for the storage tests: real servers on 127.0.0.1 and fetchers built for them."""
+"""Fixtures for the storage tests: real servers on 127.0.0.1, fetchers built for them, and a
+clean ``memory://`` filesystem."""
 
 from __future__ import annotations
 
@@ -7,10 +8,25 @@ from collections.abc import Callable, Iterator, Sequence
 
 import httpx
 import pytest
+from fsspec.implementations.memory import MemoryFileSystem
 
 from lampyris.storage import HttpFetcher, UrlGuard
 from support.hostile_http import HostileServer
 from support.http_server import ScriptedServer, fast_settings, serve
+
+
+@pytest.fixture
+def memfs() -> Iterator[MemoryFileSystem]:
+    """The process-wide ``memory://`` filesystem, empty before and after the test."""
+    _clear_memory()
+    yield MemoryFileSystem()
+    _clear_memory()
+
+
+def _clear_memory() -> None:
+    MemoryFileSystem.store.clear()
+    MemoryFileSystem.pseudo_dirs.clear()
+    MemoryFileSystem.pseudo_dirs.append("")
 
 
 @pytest.fixture

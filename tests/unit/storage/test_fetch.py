@@ -67,7 +67,7 @@ def test_4xx_is_denied_at_once(
     http_server.script("/denied", Reply(status, b"<Error>AccessDenied</Error>"))
     with pytest.raises(StorageDeniedError) as caught:
         make_fetcher().request("GET", http_server.url("/denied?X-Amz-Signature=SECRET"))
-    assert caught.value.status == status
+    assert caught.value.storage_status == status
     assert str(status) in str(caught.value)
     assert "127.0.0.1" in str(caught.value)
     assert "SECRET" not in str(caught.value)
@@ -162,7 +162,7 @@ def test_a_307_repeats_the_upload_but_a_302_does_not(
     assert http_server.objects["/put-here"].data == b"data"
     with pytest.raises(StorageDeniedError, match="307/308") as caught:
         fetcher.request("POST", http_server.url("/post"), content=b"data")
-    assert caught.value.status == 302
+    assert caught.value.storage_status == 302
 
 
 def test_content_length_over_the_cap_is_refused_before_reading(

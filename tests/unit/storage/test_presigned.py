@@ -64,7 +64,7 @@ def test_an_expired_upload_url_is_denied_with_its_status(
     http_server.script("/out.png", Reply(403, b"<Error><Code>AccessDenied</Code></Error>"))
     with pytest.raises(StorageDeniedError) as caught:
         storage.write(StorageRef(http_server.url("/out.png?se=2001&sig=SECRET"), "azure"), b"x", "")
-    assert caught.value.status == 403
+    assert caught.value.storage_status == 403
     assert "SECRET" not in str(caught.value)
 
 

@@ -51,7 +51,7 @@ class TestStorageContract:
     def test_a_missing_object_is_denied_with_404(self, harness: Harness) -> None:
         with pytest.raises(StorageDeniedError) as caught:
             harness.storage.read(StorageRef(harness.href("missing.png")))
-        assert caught.value.status == 404
+        assert caught.value.storage_status == 404
 
     @pytest.mark.parametrize("call", ["read", "write"])
     def test_an_unknown_storage_type_names_the_allowed_ones(

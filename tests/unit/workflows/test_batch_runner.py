@@ -18,10 +18,10 @@ from fsspec.implementations.memory import MemoryFileSystem
 from PIL import Image
 
 from lampyris.errors import InvalidParameterError, StorageError
+from lampyris.storage.locations import Location
 from lampyris.workflows.backends.inline import InlineBackend
 from lampyris.workflows.batch import BatchRunner, BatchSpec, Event, RunSummary
 from lampyris.workflows.ledger import Ledger, LedgerItem
-from lampyris.workflows.locations import Location
 from lampyris.workflows.steps import OutputSpec, Step, make_steps
 
 Image_ = Callable[..., bytes]

@@ -18,10 +18,10 @@ from fsspec.implementations.memory import MemoryFileSystem
 from PIL import Image
 
 from lampyris.errors import InvalidParameterError
+from lampyris.storage.locations import Location
 from lampyris.workflows.backends.inline import InlineBackend
 from lampyris.workflows.batch import BatchRunner, BatchSpec, RunSummary
 from lampyris.workflows.ledger import Ledger, default_path
-from lampyris.workflows.locations import Location
 from lampyris.workflows.steps import make_steps
 
 Image_ = Callable[..., bytes]

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from lampyris.imaging.xmp import read_preset
-from lampyris.workflows.filejob import FileJob, run_file, write_atomic
+from lampyris.workflows.filejob import FileJob, run_file
 from lampyris.workflows.files import FileTask
 
 
@@ -74,14 +74,6 @@ def test_params_problems_become_failures(photo: Path, tmp_path: Path) -> None:
     jpeg_with_alpha = FileJob("cutout", {}, "jpeg")
     result = run_file(FileTask(photo, tmp_path / "x.jpg"), jpeg_with_alpha)
     assert result.outcome == "failed" and "alpha" in result.reason.lower()
-
-
-def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
-    dest = tmp_path / "a" / "b.bin"
-    write_atomic(dest, b"one")
-    write_atomic(dest, b"two")
-    assert dest.read_bytes() == b"two"
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["b.bin"]
 
 
 def test_any_op_keeps_the_format_its_destination_names_and_writes_a_sidecar(

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 import lampyris.cli.batch as cli_batch
 from lampyris.cli.app import app
 from lampyris.errors import InvalidParameterError
+from lampyris.storage.locations import Location
 from lampyris.workflows.backends.inline import InlineBackend
 from lampyris.workflows.batch import BatchRunner, BatchSpec
 from lampyris.workflows.ledger import Ledger, LedgerItem
-from lampyris.workflows.locations import Location
 from lampyris.workflows.steps import Call, OutputSpec, check_output, execution, make_steps
 
 Image_ = Callable[..., bytes]
@@ -77,8 +77,8 @@ def test_fill_is_a_step_that_runs_the_fill_op_after_the_cutout() -> None:
     assert [(s.name, s.op) for s in steps] == [
         ("cutout", "cutout"), ("fill", "fill"), ("auto_tone", "auto_tone")]
     assert execution(steps) == [  # the fill composites: the cutout decontaminates for it
-        Call(0, "cutout", {"decontaminate": 1.0}), Call(1, "fill", {"prompt": "white marble"}),
-        Call(2, "auto_tone", {})]
+        Call("cutout", "cutout", {"decontaminate": 1.0}),
+        Call("fill", "fill", {"prompt": "white marble"}), Call("auto_tone", "auto_tone", {})]
     check_output(steps, OutputSpec("jpeg"))  # the fill makes it opaque: JPEG is fine
 
 

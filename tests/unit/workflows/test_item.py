@@ -12,8 +12,8 @@ import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 from PIL import Image
 
+from lampyris.storage.locations import Location
 from lampyris.workflows.item import WorkItem, process
-from lampyris.workflows.locations import Location
 from lampyris.workflows.steps import OutputSpec, make_steps
 from support.photos import luminance
 

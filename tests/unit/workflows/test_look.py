@@ -16,8 +16,8 @@ from PIL import Image
 
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.autotone import HouseLook, measure_look
+from lampyris.storage.locations import Location
 from lampyris.workflows.ledger import Ledger
-from lampyris.workflows.locations import Location
 from lampyris.workflows.look import (
     STATE,
     batch_look,

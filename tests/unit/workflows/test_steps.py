@@ -101,10 +101,10 @@ def test_a_cutout_before_develop_steps_finishes_after_them() -> None:
     cutout = {"trim": True, "canvas": "300x300", "shadow": True, "background": "white"}
     steps = make_steps([("cutout", cutout), ("auto_tone", {}), ("straighten", {})])
     assert execution(steps) == [
-        Call(0, "cutout", {"trim": True, "canvas": "300x300", "decontaminate": 1.0}),
-        Call(1, "auto_tone", {}),
-        Call(2, "auto_straighten", {}),
-        Call(0, "composite", {"shadow": True, "background": "white", "grow": False}),
+        Call("cutout", "cutout", {"trim": True, "canvas": "300x300", "decontaminate": 1.0}),
+        Call("auto_tone", "auto_tone", {}),
+        Call("straighten", "auto_straighten", {}),
+        Call("cutout", "finish", {"shadow": True, "background": "white", "grow": False}),
     ]
     assert steps[0].params == cutout  # the declared step (and its fingerprint) is unchanged
 
@@ -116,7 +116,7 @@ def test_a_cutout_before_develop_steps_finishes_after_them() -> None:
 ])
 def test_other_chains_run_one_call_per_step(chain: list[tuple[str, dict[str, Any]]]) -> None:
     steps = make_steps(chain)
-    assert execution(steps) == [Call(i, s.op, s.params) for i, s in enumerate(steps)]
+    assert execution(steps) == [Call(s.name, s.op, s.params) for s in steps]
 
 
 @pytest.mark.parametrize(("params", "named"), [
@@ -133,6 +133,16 @@ def test_bad_params_name_the_step_and_the_field(params: dict[str, Any], named: s
 
 def _fp(params: dict[str, Any], output: OutputSpec | None = None) -> str:
     return fingerprint(make_steps([("cutout", params)]), output or OutputSpec())
+
+
+def test_the_fingerprint_is_what_earlier_versions_wrote() -> None:
+    """Ledgers outlive versions: a changed fingerprint would redo every file of a batch.
+    These two were computed by the code before issue 15 gave OutputSpec more fields."""
+    chain = make_steps([("cutout", {"trim": True, "background": "white"}), ("auto_tone", {})])
+    assert fingerprint(chain, OutputSpec("jpeg", 85, False)) == "a37f0ce3e74ec4a1"
+    assert fingerprint(make_steps([("cutout", {})]), OutputSpec()) == "0965299ef5892051"
+    assert fingerprint(make_steps([("cutout", {})]), OutputSpec(png_compression=9)) != (
+        "0965299ef5892051")
 
 
 def test_the_fingerprint_is_stable_and_ignores_key_order() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lampyris.errors import InvalidParameterError
-from lampyris.workflows.locations import Location
+from lampyris.storage.locations import Location
 from lampyris.workflows.steps import OutputSpec, Step
 from lampyris.workflows.workflow import check_on_success, load_workflow
 

@@ -1,32 +1,113 @@
-"""The remote backend: each input goes to a lampyris server (or Adobe's cloud) through
-``lampyris.client``; results come back and are written to the sink.
+"""The remote backend: every step of the chain as a job on a lampyris server (or Adobe's
+cloud) through ``lampyris.client``, as the seed workflow does, one job per op call:
 
-The server must be able to fetch the input, so the source has to sign URLs (``s3://``,
-``az://``, ``gs://``): the runner's pre-signed GET goes into ``/v2/remove-background``, the
-hosted result is downloaded and written through fsspec. Options Adobe has no field for travel
-in the ``lampyris`` extension object, which Adobe ignores.
+============  ===================================================================================
+op call       route
+============  ===================================================================================
+cutout        Photoshop ``POST /v2/remove-background``: the result hosted by the service
+fill          Firefly ``POST /v3/images/fill-async``: the image and a mask of its transparency
+              (white = fill: what the local ``fill`` op takes from a cutout), both uploaded
+auto_tone     Photoshop ``POST /v2/edit`` with ``edits.autoTone`` (Lightroom's Auto), hosted
+straighten    ``/v2/edit`` with ``edits.autoStraighten`` (Lightroom's Upright), hosted
+edit          ``/v2/edit`` with Lightroom's sliders (``light``, ``color``, ``effects``…), hosted
+============  ===================================================================================
+
+Lightroom's own ``/lrService`` routes write only to a pre-signed PUT URL the caller names,
+which a batch into a local folder does not have; ``/v2/edit`` carries the same Lightroom edits
+and hosts its result, on Adobe's service and on a lampyris server alike.
+
+**Inputs.** A source that signs URLs (``s3://``, ``az://``, ``gs://``) gives the first job a
+pre-signed GET. Any other source (a local folder) is uploaded with ``/v2/storage/image``, which
+Firefly takes on Adobe's service and every route takes on a lampyris server (``uploadId``, its
+extension); Photoshop's routes on Adobe's service read only URLs, so there a chain that starts
+with one needs a signing source. Between steps the previous result travels by its hosted URL
+to Adobe, and as an upload to a lampyris server (its routes then read their own store: no
+request back to itself, whatever its network). A fill always uploads the image and its mask.
+Intermediates are lossless PNG; the last result is downloaded (with the client's retry
+policy) and encoded here exactly as the local backend encodes (``ops.pipeline.render``).
+
+**Same pixels.** The op calls are ``steps.execution``'s, so the decontamination the local chain
+decides travels too; parameters Adobe has no field for go in each body's ``lampyris``
+object, which only a lampyris server reads: against one, a batch gives the local backend's
+pixels. A cutout that develop steps follow and that has a shadow or a background is finished
+after them (``finish``), for which no route exists: that chain is refused before any input is
+read (``check_chain``), rather than run into different pixels.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from pathlib import PurePosixPath
+from typing import Any, Literal
 
-import httpx
-
-from lampyris.client import ApiError, ClientError, JobFailedError, PhotoshopClient
-from lampyris.errors import InvalidParameterError
+from lampyris.client import (
+    FIREFLY_SCOPES,
+    AuthenticationError,
+    ClientError,
+    FireflyClient,
+    Job,
+    JobFailedError,
+    PhotoshopClient,
+    source,
+)
+from lampyris.errors import (
+    InputError,
+    InvalidParameterError,
+    LampyrisError,
+    StorageCredentialsError,
+)
 from lampyris.imaging.decode import decode
-from lampyris.ops.cutout import CutoutParams, decontamination, parse_colour
-from lampyris.workflows.item import ItemOutcome, WorkItem, thumbnail, write_output
-from lampyris.workflows.steps import Step
+from lampyris.imaging.encode import encode
+from lampyris.imaging.fill.mask import transparency
+from lampyris.ops.cutout import CutoutParams, decontamination
+from lampyris.ops.develop import AutoToneParams, EditParams, StraightenParams
+from lampyris.ops.fill import FillParams
+from lampyris.ops.pipeline import notices, render
+from lampyris.storage.atomic import write_atomic
+from lampyris.storage.locations import Location
+from lampyris.storage.translate import retryable, translate
+from lampyris.workflows.item import ItemOutcome, WorkItem, thumbnail
+from lampyris.workflows.steps import Step, execution
 
-_MEDIA = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-_EXTENSION_KEYS = ("model", "mirror_pass", "mask_format", "padding", "canvas", "shadow",
-                   "shadow_opacity", "max_upscale", "holes")
+Route = Literal["cutout", "fill", "edit"]
+ROUTES: dict[str, Route] = {"cutout": "cutout", "fill": "fill", "auto_tone": "edit",
+                            "auto_straighten": "edit", "edit": "edit"}
+SIGNING = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})  # fsspec's sign() works
+INTERMEDIATE = "image/png"  # lossless between steps; the last result is encoded here
+
+FINISH_REFUSED = (
+    "the remote backend cannot run this chain: a cutout with a shadow or a background that "
+    "develop steps follow is finished after them (the finish op), which no Adobe route does; "
+    "leave the shadow and background off the cutout (a fill step can draw the background), "
+    "or use --backend local")
+ADOBE_NEEDS_URL = (
+    "Adobe's Photoshop routes read their input only by URL: against Adobe's cloud the source "
+    "must sign URLs (s3://, az://, gs://), not {protocol}://; a lampyris server (--server) "
+    "takes uploads")
+
+_CUTOUT_EXTENSIONS = ("model", "mirror_pass", "mask_format", "padding", "canvas", "shadow",
+                      "shadow_opacity", "max_upscale", "holes")
+# ToneSettings field → where /v2/edit's ``edits`` has it (group, name); None: top level.
+V2_SETTINGS: dict[str, tuple[str | None, str]] = {
+    **{k: ("light", k) for k in ("exposure", "contrast", "highlights", "shadows", "whites",
+                                 "blacks")},
+    "saturation": ("color", "saturation"), "vibrance": ("color", "vibrance"),
+    "white_balance": ("color", "whiteBalance"),
+    **{k: ("effects", k) for k in ("clarity", "dehaze", "texture", "vignette")},
+    "sharpen_detail": ("sharpen", "detail"), "sharpen_edge_masking": ("sharpen", "edgeMasking"),
+    "sharpen_radius": ("sharpen", "radius"),
+    "color_noise_reduction": ("noiseReduction", "color"),
+    "noise_reduction": ("noiseReduction", "luminance"),
+    "sharpness": (None, "sharpness"),
+}
+EXTENSION_SETTINGS = ("temperature", "tint")  # Lightroom sliders /v2/edit has no field for
+_UPLOAD_SUFFIXES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jpe": "image/jpeg",
+                    ".png": "image/png", ".webp": "image/webp", ".tif": "image/tiff",
+                    ".tiff": "image/tiff"}
 
 
 @dataclass(frozen=True)
@@ -40,20 +121,218 @@ class RemoteSettings:
     url_expiry: int = 3600
 
 
-def v2_options(step: Step) -> dict[str, Any]:
-    """The cutout step's parameters as ``remove_background`` keyword arguments."""
-    params = step.params
-    options: dict[str, Any] = {
-        "mode": params.get("mode", "cutout"), "trim": bool(params.get("trim", False)),
-        "color_decontamination": decontamination(CutoutParams.model_validate(params)),
-    }
-    if params.get("background") is not None:
-        r, g, b, a = parse_colour(params["background"])
-        options["background_color"] = (r, g, b, a)
-    extensions = {k: params[k] for k in _EXTENSION_KEYS if params.get(k) is not None}
+# --- translators: a chain's op calls → the routes' options ---------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteCall:
+    """One job of a chain: the step it does the work of, the route, the client's options."""
+
+    step: str
+    route: Route
+    options: dict[str, Any]
+
+
+def v2_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A cutout call's parameters (``steps.execution``'s, decontamination decided) as
+    ``PhotoshopClient.remove_background`` keyword arguments; what v2 has no field for goes in
+    ``extensions``."""
+    model = CutoutParams.model_validate(dict(params))
+    options: dict[str, Any] = {"mode": model.mode, "trim": model.trim,
+                               "media_type": INTERMEDIATE}
+    if model.mode == "cutout":
+        options["color_decontamination"] = decontamination(model)
+    if model.background is not None:
+        options["background_color"] = tuple(model.background)
+    extensions: dict[str, Any] = {}
+    for key in _CUTOUT_EXTENSIONS:
+        if params.get(key) is None:
+            continue
+        value = getattr(model, key)
+        if key == "canvas":
+            value = f"{value[0]}x{value[1]}"
+        elif key == "padding":
+            value = str(value)
+        extensions[key] = value
     if extensions:
         options["extensions"] = extensions
     return options
+
+
+def edit_options(op: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A develop call (``auto_tone``, ``auto_straighten``, ``edit``) as
+    ``PhotoshopClient.edit`` keyword arguments: Lightroom's ``edits``, and in ``extensions``
+    what ``/v2/edit`` lacks (auto tone's strength, mood and house look, temperature, tint,
+    presets inline, an orientation)."""
+    edits: dict[str, Any] = {}
+    extensions: dict[str, Any] = {}
+    if op == "auto_tone":
+        tone = AutoToneParams.model_validate(dict(params))
+        edits["autoTone"] = True
+        extensions["autoTone"] = {"strength": tone.strength, "mood": tone.mood}
+        if tone.look is not None:
+            extensions["look"] = {"key": tone.look.key, "cast": list(tone.look.cast)}
+    elif op == "auto_straighten":
+        upright = StraightenParams.model_validate(dict(params))
+        edits["autoStraighten"] = _straighten(upright)
+    elif op == "edit":
+        edit = EditParams.model_validate(dict(params))
+        if edit.auto_tone:
+            edits["autoTone"] = True
+        if edit.straighten is not None:
+            edits["autoStraighten"] = _straighten(edit.straighten)
+        for name, value in edit.settings.changed().items():
+            if name in EXTENSION_SETTINGS:
+                extensions[name] = value
+                continue
+            group, wire = V2_SETTINGS[name]
+            if group is None:
+                edits[wire] = value
+            else:
+                edits.setdefault(group, {})[wire] = value
+        if edit.look is not None:
+            extensions["look"] = {"key": edit.look.key, "cast": list(edit.look.cast)}
+        if edit.presets:
+            extensions["presets"] = list(edit.presets)
+        if edit.orientation != 1:
+            extensions["orientation"] = edit.orientation
+    else:
+        raise InvalidParameterError(f"the remote backend has no develop route for {op!r}")
+    options: dict[str, Any] = {"edits": edits, "media_type": INTERMEDIATE}
+    if extensions:
+        options["extensions"] = extensions
+    return options
+
+
+def _straighten(params: StraightenParams) -> dict[str, Any]:
+    return {"enabled": True, "uprightMode": params.upright_mode,
+            "constrainCrop": params.constrain_crop}
+
+
+def fill_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A fill call as ``FireflyClient.fill`` keyword arguments: the step's seed as the one
+    seed, its engine in ``extensions`` (a server's default engine may differ)."""
+    fill = FillParams.model_validate(dict(params))
+    options: dict[str, Any] = {"seeds": [fill.seed], "extensions": {"engine": fill.engine}}
+    if fill.invert_mask:
+        options["invert_mask"] = True
+    if fill.prompt:
+        options["prompt"] = fill.prompt
+    if fill.negative_prompt:
+        options["negative_prompt"] = fill.negative_prompt
+    if fill.size is not None:
+        options["size"] = tuple(fill.size)
+    return options
+
+
+def plan(steps: Sequence[Step]) -> list[RemoteCall]:
+    """The jobs that run ``steps``: one per op call of ``steps.execution``. A call no route
+    can do (a cutout's ``finish`` after develop steps) refuses the chain."""
+    calls: list[RemoteCall] = []
+    for call in execution(steps):
+        route = ROUTES.get(call.op)
+        if route is None:
+            if call.op in ("finish", "composite"):
+                raise InvalidParameterError(FINISH_REFUSED)
+            raise InvalidParameterError(f"the remote backend has no route for the {call.op!r} "
+                                        "op: use --backend local")
+        if route == "cutout":
+            options = v2_options(call.params)
+        elif route == "fill":
+            options = fill_options(call.params)
+        else:
+            options = edit_options(call.op, call.params)
+        calls.append(RemoteCall(call.step, route, options))
+    return calls
+
+
+def check_chain(steps: Sequence[Step], source_location: Location, *, adobe: bool) -> None:
+    """Refuse, before any input is read, what the remote backend cannot run the way the local
+    chain would: a call with no route, or (against Adobe's cloud) a Photoshop job first on a
+    source that cannot sign URLs."""
+    calls = plan(steps)
+    if (adobe and calls and calls[0].route != "fill"
+            and source_location.protocol not in SIGNING):
+        raise InvalidParameterError(ADOBE_NEEDS_URL.format(protocol=source_location.protocol))
+
+
+def fill_mask(pixels: Any) -> bytes:
+    """The mask a fill of ``pixels`` takes remotely, as the local fill op derives it: the
+    transparent area, white = fill (a greyscale PNG)."""
+    plane = transparency(pixels)
+    if plane is None:
+        raise InvalidParameterError(
+            "fill needs a mask (white = fill), or an image with transparency (a cutout)")
+    return encode(plane, "png")
+
+
+def upload_type(data: bytes, name: str = "") -> str | None:
+    """The media type an upload of ``data`` is sent as (by its signature, else the file
+    name's suffix), or None when the uploads route takes none of its kind."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    return _UPLOAD_SUFFIXES.get(PurePosixPath(name).suffix.lower())
+
+
+def job_report(route: Route, job: Job) -> dict[str, Any]:
+    """What a job's status says of its result, under the local op's names: the output size
+    and what a lampyris server reports in its ``lampyris`` objects (a cutout's subject box
+    and notices, the settings auto tone chose, a fill's engine and fidelity check)."""
+    result = job.body.get("result")
+    outputs = result.get("outputs") if isinstance(result, Mapping) else None
+    first = outputs[0] if isinstance(outputs, list) and outputs else {}
+    first = first if isinstance(first, Mapping) else {}
+    extension = first.get("lampyris")
+    extension = extension if isinstance(extension, Mapping) else {}
+    report: dict[str, Any] = {"job": job.job_id}
+    size = result.get("size") if isinstance(result, Mapping) else None
+    for key in ("width", "height"):
+        value = first.get(key)
+        if value is None and isinstance(size, Mapping):
+            value = size.get(key)
+        if value is not None:
+            report[key] = value
+    if route == "fill":
+        if extension.get("engine") is not None:
+            report["engine"] = extension["engine"]
+        fidelity = extension.get("fidelity")
+        if isinstance(fidelity, Mapping):
+            report["fidelity"] = {"held": fidelity.get("held"),
+                                  "changed_outside": fidelity.get("changedOutside"),
+                                  "max_difference_outside": fidelity.get("maxDifferenceOutside")}
+        if "understood" in extension:
+            report["understood"] = extension["understood"]
+        if "unusedWords" in extension:
+            report["unused_words"] = extension["unusedWords"]
+    else:
+        report.update({k: v for k, v in extension.items()
+                       if k not in ("mediaType", "width", "height")})
+    return report
+
+
+# --- the backend -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Image:
+    """The image between two jobs: where the service has it (a URL), the bytes once they are
+    here, the upload id once it is uploaded, and a name (for an upload's media type)."""
+
+    url: str | None
+    data: bytes | None = None
+    upload_id: str | None = None
+    name: str = ""
+    signed: bool = False  # ``url`` is the source's own pre-signed GET
+
+
+class _NoOutput(Exception):
+    """A job succeeded but named no output."""
 
 
 class RemoteBackend:
@@ -62,66 +341,193 @@ class RemoteBackend:
     def __init__(self, settings: RemoteSettings, concurrency: int = 4) -> None:
         self.settings = settings
         self.capacity = concurrency
-        urls: dict[str, Any] = {} if settings.url is None else {"base_url": settings.url,
-                                                "ims_url": settings.url}
-        self._client = PhotoshopClient(settings.client_id, settings.client_secret, **urls)
-        self._http = httpx.Client(timeout=120, follow_redirects=True)
+        self._lampyris = settings.url is not None
+        hosts: dict[str, Any] = {} if settings.url is None else {"base_url": settings.url,
+                                                                 "ims_url": settings.url}
+        self._photoshop = PhotoshopClient(settings.client_id, settings.client_secret,
+                                          timeout=120, **hosts)
+        self._firefly = FireflyClient(settings.client_id, settings.client_secret, timeout=120,
+                                      scopes=FIREFLY_SCOPES, **hosts)
         self._threads = ThreadPoolExecutor(concurrency, thread_name_prefix="lampyris-remote")
 
     def submit(self, item: WorkItem) -> Future[ItemOutcome]:
-        if [s.name for s in item.steps] != ["cutout"]:
-            raise InvalidParameterError("the remote backend runs the cutout step only so far")
-        return self._threads.submit(self._process, item)
+        calls = plan(item.steps)  # a refused chain raises here (the CLI checks it first)
+        return self._threads.submit(self._process, item, calls)
 
     def close(self, *, cancel: bool = False) -> None:
         self._threads.shutdown(wait=True, cancel_futures=cancel)
-        self._client.close()
-        self._http.close()
+        self._photoshop.close()
+        self._firefly.close()
 
-    def _process(self, item: WorkItem) -> ItemOutcome:
+    def _process(self, item: WorkItem, calls: list[RemoteCall]) -> ItemOutcome:
         timings: dict[str, float] = {}
+        stage, step = "read", "read"
+        before: bytes | None = None
         try:
             start = time.perf_counter()
             fs_in, _ = item.source.open()
-            try:
-                url = fs_in.sign(item.source_path, expiration=self.settings.url_expiry)
-            except NotImplementedError:
-                raise InvalidParameterError(
-                    f"the remote backend needs a source the service can fetch by URL "
-                    f"(s3://, az://, gs://), not {item.source.protocol}://") from None
-            digest = _hash(fs_in, item.source_path)
+            current = _Image(self._signed(fs_in, item.source_path),
+                             name=PurePosixPath(item.source_path).name)
+            if current.url is None:
+                current.data = fs_in.cat_file(item.source_path)
+                digest = hashlib.sha256(current.data).hexdigest()
+            else:
+                current.signed = True
+                digest = _hash(fs_in, item.source_path)
             if item.known_hash == digest:
                 return ItemOutcome(True, digest, unchanged=True, timings=timings)
-            timings["sign"] = time.perf_counter() - start
+            original = current.data
+            timings["read"] = time.perf_counter() - start
 
-            start = time.perf_counter()
-            ref = self._client.remove_background(
-                url, media_type=_MEDIA[item.output.format], **v2_options(item.steps[0]))
-            job = self._client.wait(ref, timeout=self.settings.timeout)
-            timings["service"] = time.perf_counter() - start
+            stage = "service"
+            reports: dict[str, Any] = {}
+            for call in calls:
+                step = call.step
+                current, report = self._run(call, current, timings)
+                reports[step] = {**reports.get(step, {}), **report}
+            step = "result"
+            final = self._bytes(current, timings)
 
+            stage = "process"
             start = time.perf_counter()
-            result = self._http.get(job.outputs[0])
-            result.raise_for_status()
+            # no op runs here: the pipeline only encodes, as it does for the local backend
+            # (the source's metadata is not at hand: the result came back as a PNG)
+            rendered = render(decode(final).pixels, [], item.output)
+            timings["encode"] = time.perf_counter() - start
+
+            stage = step = "write"
+            start = time.perf_counter()
             fs_out, _ = item.sink.open()
-            write_output(fs_out, item.output_path, result.content)
+            write_atomic(item.output_path, rendered.data, fs_out)
             timings["write"] = time.perf_counter() - start
-        except JobFailedError as exc:
-            return ItemOutcome(False, error=f"service: {exc}", timings=timings)
-        except (InvalidParameterError, ValueError) as exc:
-            return ItemOutcome(False, error=str(exc), timings=timings)
-        except (ApiError, ClientError, httpx.HTTPError, OSError) as exc:
-            return ItemOutcome(False, error=f"service: {exc}", retryable=True, timings=timings)
-        outcome = ItemOutcome(True, digest, timings=timings, details={
-            "output_bytes": len(result.content), "job": job.job_id})
+            if item.thumbs:  # after the service judged the input: only for the report
+                before = _thumbnail(lambda: original if original is not None
+                                    else fs_in.cat_file(item.source_path))
+        except JobFailedError as exc:  # the service's own reason: the same input fails again
+            return ItemOutcome(False, error=f"{step}: service: {exc}", timings=timings)
+        except AuthenticationError as exc:  # every other input would be refused the same way
+            return ItemOutcome(False, error=f"{step}: service: {exc}", fatal=True,
+                               timings=timings)
+        except ClientError as exc:
+            status = getattr(exc, "status", None)
+            refused = isinstance(status, int) and 400 <= status < 500 and status not in (408,
+                                                                                         429)
+            return ItemOutcome(False, error=f"{step}: service: {exc}", retryable=not refused,
+                               timings=timings)
+        except _NoOutput as exc:
+            return ItemOutcome(False, error=f"{step}: service: {exc}", retryable=True,
+                               timings=timings)
+        except InputError as exc:
+            return ItemOutcome(False, error=f"{step}: {exc}", timings=timings)
+        except StorageCredentialsError as exc:
+            return ItemOutcome(False, error=f"{stage}: {exc}", fatal=True, timings=timings)
+        except LampyrisError as exc:
+            return ItemOutcome(False, error=f"{step}: {exc}",
+                               retryable=stage in ("read", "write"), timings=timings)
+        except MemoryError:
+            return ItemOutcome(False, error="out of memory for this image", timings=timings)
+        except Exception as exc:  # storage (one line; retried where it may pass), or a bug
+            where = {"read": item.source.url, "write": item.sink.url}.get(stage, "")
+            error = translate(exc, where) if where else None
+            if error is None:
+                return ItemOutcome(False, error=f"{step}: internal error: {exc!r}",
+                                   timings=timings)
+            return ItemOutcome(False, error=f"{stage}: {error}", retryable=retryable(error),
+                               fatal=isinstance(error, StorageCredentialsError),
+                               timings=timings)
+
+        details: dict[str, Any] = {
+            "width": rendered.width, "height": rendered.height,
+            "output_bytes": len(rendered.data), "job": reports[calls[-1].step]["job"],
+            "steps": reports,
+        }
+        outcome = ItemOutcome(True, digest, timings=timings, details=details)
+        if said := notices(reports):
+            details["notices"] = said
         if item.thumbs:
-            outcome.thumbs = {"before": thumbnail(decode(fs_in.cat_file(item.source_path)).pixels),
-                              "after": thumbnail(decode(result.content).pixels)}
+            outcome.thumbs = {"after": thumbnail(rendered.pixels)}
+            if before is not None:
+                outcome.thumbs["before"] = before
         return outcome
+
+    def _signed(self, fs: Any, path: str) -> str | None:
+        """The source's pre-signed GET, or None for a source that cannot sign (local)."""
+        try:
+            url = fs.sign(path, expiration=self.settings.url_expiry)
+        except NotImplementedError:
+            return None
+        return str(url)
+
+    def _run(self, call: RemoteCall, current: _Image, timings: dict[str, float]
+             ) -> tuple[_Image, dict[str, Any]]:
+        """One job: submit, wait, and the next image (the job's hosted result)."""
+        if call.route == "fill":
+            mask = fill_mask(decode(self._bytes(current, timings)).pixels)
+            image_id = self._upload(current, timings)
+            mask_id = self._upload(_Image(None, mask, name="mask.png"), timings)
+            start = time.perf_counter()
+            job = self._firefly.wait(self._firefly.fill(
+                source(upload_id=image_id), source(upload_id=mask_id), **call.options),
+                timeout=self.settings.timeout)
+        else:
+            given = self._input(current, timings)
+            start = time.perf_counter()
+            if call.route == "cutout":
+                ref = self._photoshop.remove_background(**given, **call.options)
+            else:
+                ref = self._photoshop.edit(**given, **call.options,
+                                           validity_period=self.settings.url_expiry)
+            job = self._photoshop.wait(ref, timeout=self.settings.timeout)
+        seconds = time.perf_counter() - start
+        timings["service"] = timings.get("service", 0.0) + seconds
+        if not job.outputs:
+            raise _NoOutput(f"job {job.job_id} succeeded without an output")
+        report = job_report(call.route, job)
+        report["seconds"] = round(seconds, 3)
+        return _Image(job.outputs[0], name="result.png"), report
+
+    def _input(self, current: _Image, timings: dict[str, float]) -> dict[str, Any]:
+        """A Photoshop route's input: a URL it can fetch, or (a lampyris server) an upload."""
+        if current.url is not None and (current.signed or not self._lampyris):
+            return {"image_url": current.url}
+        if not self._lampyris:
+            raise InvalidParameterError(ADOBE_NEEDS_URL.format(protocol="file"))
+        return {"upload_id": self._upload(current, timings)}
+
+    def _bytes(self, current: _Image, timings: dict[str, float]) -> bytes:
+        """The image's bytes: downloaded once (with the client's retry policy)."""
+        if current.data is None:
+            assert current.url is not None
+            start = time.perf_counter()
+            current.data = self._photoshop.download(current.url)
+            timings["download"] = timings.get("download", 0.0) + time.perf_counter() - start
+        return current.data
+
+    def _upload(self, current: _Image, timings: dict[str, float]) -> str:
+        """The image's upload id: uploaded once, as it is where the route takes its kind
+        (a corrupt file is the service's to refuse), else as a lossless PNG."""
+        if current.upload_id is None:
+            data = self._bytes(current, timings)
+            media_type = upload_type(data, current.name)
+            if media_type is None:  # HEIC, AVIF, BMP, GIF: the pixels, losslessly
+                data, media_type = encode(decode(data).pixels, "png"), "image/png"
+            start = time.perf_counter()
+            current.upload_id = self._firefly.upload(data, media_type)
+            timings["upload"] = timings.get("upload", 0.0) + time.perf_counter() - start
+        return current.upload_id
+
+
+def _thumbnail(read: Callable[[], bytes]) -> bytes | None:
+    """The input's thumbnail for the report, or None: a source that cannot be read again or
+    decoded here (a format without its plugin) never fails an input whose output is written."""
+    try:
+        return thumbnail(decode(read()).pixels)
+    except Exception:
+        return None
 
 
 def _hash(fs: Any, path: str) -> str:
-    """The input's content hash, streamed (the remote backend never holds the image)."""
+    """The input's content hash, streamed (a signed source is never held whole)."""
     digest = hashlib.sha256()
     with fs.open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):

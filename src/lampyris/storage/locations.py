@@ -9,7 +9,6 @@ Credentials come from each backend's usual environment (``AWS_*``, ``AZURE_STORA
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from fsspec.implementations.local import LocalFileSystem
 
 from lampyris.errors import InvalidParameterError, StorageError
 from lampyris.imaging.decode import IMAGE_SUFFIXES
-from lampyris.workflows.storage_errors import missing_path, reach, translate
+from lampyris.storage.dropbox import dropbox_auth
+from lampyris.storage.translate import missing_path, reach, translate
 
 _PREFIX_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 _EXTRAS = {"s3": "s3", "s3a": "s3", "az": "azure", "abfs": "azure", "abfss": "azure",
@@ -69,10 +69,7 @@ class Location:
         """
         url, options = self.url, self.options
         if self.protocol == "dropbox":
-            # the SDK logs "Unable to refresh access token…" before raising the AuthError that
-            # storage_errors makes one line of: a second line would only repeat it
-            logging.getLogger("dropbox").setLevel(logging.ERROR)
-            options = dropbox_auth(options)
+            options = dropbox_auth(options)  # quiets the SDK's logger too
             inside = url.split(":", 1)[1].strip("/")
             url = f"dropbox:///{inside}" if inside else "dropbox://"
         try:
@@ -95,35 +92,10 @@ class Location:
         return f"{self.url.rstrip('/')}/{rel}"
 
 
-
-def dropbox_auth(options: dict[str, Any]) -> dict[str, Any]:
-    """Dropbox credentials: explicit ``token``/``client`` options win; else ``DROPBOX_TOKEN``
-    (a short-lived access token); else ``DROPBOX_REFRESH_TOKEN`` + ``DROPBOX_APP_KEY`` (+
-    ``DROPBOX_APP_SECRET``), which refresh themselves: what a weekly ``--watch`` needs."""
-    if "token" in options or "client" in options:
-        return options
-    env = os.environ
-    if env.get("DROPBOX_TOKEN"):
-        return {**options, "token": env["DROPBOX_TOKEN"]}
-    if env.get("DROPBOX_REFRESH_TOKEN") and env.get("DROPBOX_APP_KEY"):
-        try:
-            import dropbox
-        except ImportError:
-            raise InvalidParameterError(
-                "dropbox:// needs an extra package: pip install 'lampyris[dropbox]'") from None
-        client = dropbox.Dropbox(oauth2_refresh_token=env["DROPBOX_REFRESH_TOKEN"],
-                                 app_key=env["DROPBOX_APP_KEY"],
-                                 app_secret=env.get("DROPBOX_APP_SECRET"))
-        return {**options, "client": client}
-    raise InvalidParameterError(
-        "dropbox:// needs credentials: set DROPBOX_TOKEN, or DROPBOX_REFRESH_TOKEN and "
-        "DROPBOX_APP_KEY (and DROPBOX_APP_SECRET), or --storage-option dropbox.token=…")
-
-
 def list_images(location: Location) -> Iterator[SourceFile]:
     """Every image below ``location`` (recursively; by suffix), in a stable order.
 
-    A storage failure is one line that says what to do (``storage_errors``): an unreachable
+    A storage failure is one line that says what to do (``translate``): an unreachable
     endpoint, missing or refused credentials, a missing bucket; a missing folder is "no such
     folder". fsspec's ``isfile``/``exists``/``find`` answer False or {} for any of these on some
     backends, so listing calls what raises.

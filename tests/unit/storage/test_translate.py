@@ -25,7 +25,7 @@ from lampyris.errors import (
     StorageError,
     StorageUnavailableError,
 )
-from lampyris.workflows.storage_errors import missing_path, retryable, translate
+from lampyris.storage.translate import missing_path, retryable, translate
 
 
 def s3_error(code: str, status: int, operation: str = "ListObjectsV2") -> OSError:

@@ -12,7 +12,7 @@ import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
 from lampyris.errors import InvalidParameterError, StorageError, StorageUnavailableError
-from lampyris.workflows.locations import Location, list_images
+from lampyris.storage.locations import Location, list_images
 
 TREE = ["b.png", "a.JPG", "notes.txt", "sub/c.webp", "sub/readme.md", "sub/deep/d.TIFF",
         "sub/deep/e.jpeg", "z/.hidden.heic", "noext"]

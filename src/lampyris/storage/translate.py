@@ -34,6 +34,7 @@ from lampyris.errors import (
     StorageError,
     StorageUnavailableError,
 )
+from lampyris.storage.dropbox import refused_token
 
 # A TCP connect to a live endpoint takes < 1 ms on a LAN and ~100 ms across the world; 5 s
 # leaves room for a slow VPN and still fails long before botocore's retries (a refused local
@@ -49,7 +50,6 @@ _AZURE_KEYS = ("set AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT_NA
                "az.account_key=…")
 _GCS_KEYS = ("set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or run "
              "`gcloud auth application-default login`")
-_DROPBOX_REFRESH = "set DROPBOX_REFRESH_TOKEN + DROPBOX_APP_KEY so it refreshes itself"
 _SERVICES = {"dropbox": "Dropbox", "s3": "S3", "s3a": "S3", "az": "Azure Blob Storage",
              "abfs": "Azure Blob Storage", "abfss": "Azure Blob Storage",
              "gs": "Google Cloud Storage", "gcs": "Google Cloud Storage"}
@@ -170,7 +170,7 @@ def _s3_code(error: Any) -> tuple[str, int | None, str]:
 # -- Dropbox: the SDK (through dropboxdrivefs) --------------------------------------------------
 def _dropbox(error: BaseException, names: set[str], url: str) -> StorageError | None:
     if "dropbox.exceptions.AuthError" in names:
-        return _dropbox_auth(getattr(error, "error", None))
+        return refused_token(getattr(error, "error", None))
     if "dropbox.exceptions.ApiError" in names:
         summary = _dropbox_summary(getattr(error, "error", None))
         if _missing(error, names) == "path":
@@ -200,24 +200,6 @@ def _dropbox(error: BaseException, names: set[str], url: str) -> StorageError | 
     if any(n.endswith("stone_validators.ValidationError") for n in names):
         return StorageDeniedError(f"{url}: not a Dropbox path ({error})", 400)
     return None
-
-
-def _dropbox_auth(error: Any) -> StorageCredentialsError:
-    tag = str(getattr(error, "_tag", None) or "other")
-    if tag == "expired_access_token":
-        return StorageCredentialsError("Dropbox refused the token (expired): get a new "
-                                       f"DROPBOX_TOKEN, or {_DROPBOX_REFRESH}", 401)
-    if tag == "invalid_access_token":
-        return StorageCredentialsError(
-            "Dropbox refused the token (invalid): check DROPBOX_TOKEN or --storage-option "
-            "dropbox.token (or DROPBOX_REFRESH_TOKEN and DROPBOX_APP_KEY if set)", 401)
-    if tag == "missing_scope":
-        scope = getattr(getattr(error, "_value", None), "required_scope", "?")
-        return StorageCredentialsError(
-            f"Dropbox refused the token (missing scope {scope}): allow it in the app's "
-            "Permissions tab, then make a new token", 401)
-    return StorageCredentialsError(f"Dropbox refused the token ({tag}): get a new "
-                                   f"DROPBOX_TOKEN, or {_DROPBOX_REFRESH}", 401)
 
 
 def _dropbox_summary(error: Any) -> str:

@@ -1,4 +1,4 @@
-"""The composite op: a cutout's finishing (shadow, then background) on an RGBA layer.
+"""The finish op: a cutout's finishing (shadow, then background) on an RGBA layer.
 
 The cutout op finishes its layer itself; a batch chain that develops the cutout before
 finishing it (cutout → auto tone) runs this afterwards instead, so that the tone is judged on
@@ -19,7 +19,7 @@ from lampyris.ops.base import Op, OpResult, Timings
 from lampyris.ops.cutout import parse_colour, shadowed
 
 
-class CompositeParams(BaseModel):
+class FinishParams(BaseModel):
     """The cutout's ``shadow``, ``shadow_opacity`` and ``background``; ``grow`` lets the
     shadow add rows below a subject standing on the image's edge (the cutout grows unless it
     was fitted to a fixed canvas)."""
@@ -36,13 +36,12 @@ class CompositeParams(BaseModel):
     )
 
 
-def composite(image: DecodedImage | np.ndarray, params: CompositeParams | None = None
-              ) -> OpResult:
+def finish(image: DecodedImage | np.ndarray, params: FinishParams | None = None) -> OpResult:
     """``image`` (HxWx4) with a shadow under its subject and/or over a background colour."""
-    params = params or CompositeParams()
+    params = params or FinishParams()
     layer = image.pixels if isinstance(image, DecodedImage) else image
     if layer.ndim != 3 or layer.shape[2] != 4 or layer.dtype != np.uint8:
-        raise InvalidParameterError("composite takes an HxWx4 uint8 layer (a cutout)")
+        raise InvalidParameterError("finish takes an HxWx4 uint8 layer (a cutout)")
     timings = Timings()
     if params.shadow:
         with timings.step("shadow"):
@@ -54,4 +53,4 @@ def composite(image: DecodedImage | np.ndarray, params: CompositeParams | None =
     return OpResult(layer, meta)
 
 
-OP = Op("composite", CompositeParams, composite)
+OP = Op("finish", FinishParams, finish)

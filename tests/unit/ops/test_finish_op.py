@@ -1,4 +1,4 @@
-"""The composite op: a cutout layer's shadow and background, on their own."""
+"""The finish op: a cutout layer's shadow and background, on their own."""
 
 from __future__ import annotations
 
@@ -18,24 +18,24 @@ def layer() -> np.ndarray:
 
 
 def test_shadow_then_background() -> None:
-    out = run("composite", layer(), {"shadow": True, "background": "white"}).pixels
+    out = run("finish", layer(), {"shadow": True, "background": "white"}).pixels
     assert out.shape[0] > 100 and out.shape[1:] == (100, 3)  # grown for the shadow below
     assert (out[70, 50] == 120).all() and (out[5, 5] == 255).all()
     assert out[100, 50].max() < 200  # the shadow under the subject
 
 
 def test_a_fixed_canvas_does_not_grow_and_no_background_keeps_alpha() -> None:
-    out = run("composite", layer(), {"shadow": True, "grow": False}).pixels
+    out = run("finish", layer(), {"shadow": True, "grow": False}).pixels
     assert out.shape == (100, 100, 4)
-    assert np.array_equal(run("composite", layer(), {}).pixels, layer())
+    assert np.array_equal(run("finish", layer(), {}).pixels, layer())
 
 
 @pytest.mark.parametrize("params", [{"background": "nope"}, {"shadow_opacity": 2}])
 def test_bad_params_are_refused(params: dict[str, object]) -> None:
     with pytest.raises(ValidationError, match=next(iter(params))):
-        run("composite", layer(), params)
+        run("finish", layer(), params)
 
 
 def test_only_a_layer_with_alpha_is_taken() -> None:
     with pytest.raises(InvalidParameterError, match="HxWx4"):
-        run("composite", layer()[..., :3], {})
+        run("finish", layer()[..., :3], {})

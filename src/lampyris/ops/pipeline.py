@@ -1,0 +1,185 @@
+"""One image through a chain of op calls to encoded outputs: the per-image pipeline.
+
+Every way in (a server job, a batch item, a file command) decodes its input, calls ``render``
+once per output, and stores what comes back; none of them runs ops or encodes on its own. The
+pipeline owns what a result needs between the first op and the bytes: the order of the calls
+and what each reported (by the name of the step it does the work of), a seed for the ops that
+take one, flattening over a background for a format without alpha, the XMP sidecar (settings
+only: the pixels are not rendered when nobody will see them) and the notices a person should
+read. A fill whose fidelity guard did not hold never gets here as pixels: the fill engines
+refuse it (``FidelityError``), and every entry point fails that output with the guard's reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from lampyris.imaging.composite import over_background
+from lampyris.imaging.decode import DecodedImage
+from lampyris.imaging.encode import OutputFormat, encode, extension
+from lampyris.imaging.tone_settings import ToneSettings
+from lampyris.imaging.xmp import write_xmp
+from lampyris.ops import CATALOG, run
+
+XMP_MEDIA_TYPE = "application/rdf+xml"
+Sidecar = Literal["none", "also", "only"]
+_SETTINGS_ONLY = frozenset({"auto_tone", "auto_straighten", "edit"})  # take ``render=False``
+
+
+@dataclass(frozen=True)
+class Call:
+    """One op call: the op, its parameters, and the step it does the work of (what it reports
+    under: a cutout's ``finish`` call, run after the develop steps, reports as the ``cutout``)."""
+
+    step: str
+    op: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """How the last call's pixels are written.
+
+    ``flatten``: an RGBA colour to put transparent results on when the format has no alpha
+    (JPEG); ``None`` refuses such a result instead. ``sidecar``: ``also`` writes the develop
+    settings as XMP beside the image, ``only`` writes just them (the image is not rendered).
+    ``keep_metadata`` carries the input's EXIF and XMP into the image.
+    """
+
+    format: OutputFormat = "png"
+    quality: int | None = None
+    lossless: bool = False
+    png_compression: int | None = None
+    flatten: tuple[int, int, int, float] | None = None
+    sidecar: Sidecar = "none"
+    keep_metadata: bool = False
+
+    @property
+    def extension(self) -> str:
+        """Without the dot: ``png``, ``jpg``, ``webp``."""
+        return extension(self.format).lstrip(".")
+
+
+@dataclass
+class Rendered:
+    """One output: its bytes (the image, or the XMP document when ``sidecar`` is ``only``),
+    the XMP sidecar when asked for beside the image, the final pixels (for thumbnails), what
+    each step reported (plain JSON, by step name) and the seconds spent per stage."""
+
+    data: bytes
+    media_type: str
+    suffix: str
+    pixels: np.ndarray
+    reports: dict[str, Any]
+    timings: dict[str, float]
+    sidecar: bytes | None = None
+    seed: int | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def notices(self) -> list[str]:
+        return notices(self.reports)
+
+    def op_metadata(self, step: str) -> dict[str, Any]:
+        """What one step reported, with its op's own timings (a job's ``metadata``)."""
+        return {**self.reports.get(step, {}), "timings": self.timings}
+
+
+def render(
+    image: DecodedImage | np.ndarray,
+    calls: Sequence[Call],
+    output: OutputSpec,
+    *,
+    images: Mapping[str, DecodedImage] | None = None,
+    seed: int | None = None,
+) -> Rendered:
+    """Run ``calls`` on ``image`` in order and encode the result as ``output`` says.
+
+    ``images`` are the extra images every call that takes them receives as keyword arguments
+    (a fill's ``mask``); ``seed`` goes to every call whose op has a seed. Raises
+    ``LampyrisError`` for what the input or parameters make impossible (the fidelity guard's
+    ``FidelityError`` included)."""
+    keep_settings = output.sidecar == "only"
+    pixels, reports, timings = run_calls(image, calls, images=images, seed=seed,
+                                         settings_only=keep_settings)
+    start = time.perf_counter()
+    sidecar = None
+    if output.sidecar != "none":
+        settings = ToneSettings.model_validate(reports.get(calls[-1].step, {}).get("settings",
+                                                                                  {}))
+        sidecar = write_xmp(settings)
+    if output.sidecar == "only":
+        assert sidecar is not None
+        timings["encode"] = time.perf_counter() - start
+        return Rendered(sidecar, XMP_MEDIA_TYPE, ".xmp", pixels, reports, timings, seed=seed)
+    if (output.flatten is not None and output.format == "jpeg" and pixels.ndim == 3
+            and pixels.shape[2] == 4):
+        pixels = over_background(pixels, output.flatten)  # JPEG has no alpha
+    source = image if isinstance(image, DecodedImage) and output.keep_metadata else None
+    data = encode(pixels, output.format, quality=output.quality, lossless=output.lossless,
+                  png_compression=output.png_compression,
+                  exif=source.exif if source else None, xmp=source.xmp if source else None)
+    timings["encode"] = time.perf_counter() - start
+    return Rendered(data, f"image/{output.format}", extension(output.format), pixels, reports,
+                    timings, sidecar, seed)
+
+
+def run_calls(
+    image: DecodedImage | np.ndarray,
+    calls: Sequence[Call],
+    *,
+    images: Mapping[str, DecodedImage] | None = None,
+    seed: int | None = None,
+    settings_only: bool = False,
+) -> tuple[np.ndarray, dict[str, Any], dict[str, float]]:
+    """The calls alone: the final pixels, what each step reported and the seconds per stage.
+    ``settings_only``: the last call, a develop op, returns its settings over unrendered
+    pixels."""
+    timings: dict[str, float] = {}
+    reports: dict[str, Any] = {}
+    pixels: Any = image
+    start = time.perf_counter()
+    for index, call in enumerate(calls):
+        params = call.params
+        if seed is not None and "seed" in CATALOG[call.op].params.model_fields:
+            params = {**params, "seed": seed}
+        if call.op == "finish" and "bottom" in reports.get("cutout", {}).get(
+                "frame_edges", ()):
+            params = {**params, "grow": False}  # the photo's cut stays on the bottom edge
+        op = CATALOG[call.op]
+        kwargs: dict[str, Any] = {k: v for k, v in (images or {}).items() if k in op.images}
+        if settings_only and index == len(calls) - 1 and call.op in _SETTINGS_ONLY:
+            kwargs["render"] = False
+        result = run(call.op, pixels, params, **kwargs)
+        pixels = result.pixels
+        reports[call.step] = {**reports.get(call.step, {}), **result.plain_metadata()}
+        for stage, seconds in result.metadata.get("timings", {}).items():
+            timings[stage] = timings.get(stage, 0.0) + seconds
+    timings["ops"] = time.perf_counter() - start
+    return pixels, reports, timings
+
+
+def notices(reports: Mapping[str, Any]) -> list[str]:
+    """What the steps want a person to know about a result they did produce (a subject kept
+    smaller than the canvas asked for, prompt words the backdrop did not use), one line each,
+    prefixed by the step: for the summary, the report and the ledger."""
+    lines: list[str] = []
+    for name, report in reports.items():
+        if not isinstance(report, dict):
+            continue
+        lines.extend(f"{name}: {text}" for text in report.get("notices", ()))
+        if unused := report.get("unused_words"):
+            lines.append(f"{name}: prompt words not used: {', '.join(map(str, unused))}")
+    return lines
