@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from lampyris.client.base import ServiceClient
-from lampyris.client.errors import ServiceConnectionError, ServiceError, error_from_response
+from lampyris.client.errors import ServiceError
 from lampyris.client.jobs import Job, JobRef
 from lampyris.client.retry import SERVER_STATUSES, with_retries
 from lampyris.client.transfer import download
@@ -66,23 +66,8 @@ class FireflyClient(ServiceClient):
         )
 
     def _upload_once(self, data: bytes, media_type: str) -> str:
-        url = self.session.url(UPLOAD_PATH)
-        for attempt in range(2):
-            token = self.tokens.get_token()
-            headers = {**self.session.headers(token), "Content-Type": media_type}
-            try:
-                response = self.session.http.post(url, content=data, headers=headers)
-            except httpx.TransportError as exc:
-                raise ServiceConnectionError(
-                    None, "connection_error", f"POST {url}: {exc}"
-                ) from exc
-            if response.status_code == 401 and attempt == 0:
-                self.tokens.invalidate(token)
-                continue
-            if not response.is_success:
-                raise error_from_response(response)
-            return _upload_id(response)
-        raise AssertionError("unreachable: the second attempt returns or raises")
+        response = self.session.send("POST", UPLOAD_PATH, content=data, media_type=media_type)
+        return _upload_id(response)
 
     def fill(
         self,

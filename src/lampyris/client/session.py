@@ -73,16 +73,22 @@ class ServiceSession:
             "User-Agent": USER_AGENT,
         }
 
-    def send(self, method: str, path_or_url: str, *, json: Any = None) -> httpx.Response:
-        """One request; on a 401 the cached token is dropped and the request sent once more.
+    def send(self, method: str, path_or_url: str, *, json: Any = None,
+             content: bytes | None = None, media_type: str | None = None) -> httpx.Response:
+        """One request (a JSON body, or raw ``content`` of ``media_type``: an upload); on a
+        401 the cached token is dropped and the request sent once more.
 
         Raises the :mod:`~lampyris.client.errors` class for any non-2xx answer.
         """
         url = self.url(path_or_url)
         for attempt in range(2):
             token = self.tokens.get_token()
+            headers = self.headers(token)
+            if media_type is not None:
+                headers["Content-Type"] = media_type
             try:
-                response = self.http.request(method, url, json=json, headers=self.headers(token))
+                response = self.http.request(method, url, json=json, content=content,
+                                             headers=headers)
             except httpx.TransportError as exc:
                 raise ServiceConnectionError(
                     None, "connection_error", f"{method} {url}: {exc}"

@@ -32,8 +32,10 @@ from lampyris.jobs.task import Task, TaskFailure, WorkerEnv, execute
 from lampyris.ops.pool import (
     InlinePool,
     Pool,
+    RestartPolicy,
     WorkerDied,
     WorkerPool,
+    WorkerStart,
     available_cores,
     release_worker_context,
 )
@@ -167,15 +169,14 @@ class LocalExecutor:
         """The workers, made on first use. No limit on restarts, unlike a batch: a server
         keeps serving, and a job that kills every worker fails after ``max_attempts``."""
         if self._pool is None:
+            start = WorkerStart(_init_worker, (self.env,), self._model)
+            restarts = RestartPolicy("job", None, logging.ERROR)
             if self._inline:
-                self._pool = InlinePool(setup=_init_worker, setup_args=(self.env,),
-                                        model=self._model, background=True, noun="job",
-                                        max_barren_restarts=None)
+                self._pool = InlinePool(start=start, background=True, restarts=restarts)
             else:
                 self._pool = WorkerPool(
-                    self.workers, preload=("lampyris.jobs.task",), setup=_init_worker,
-                    setup_args=(self.env,), model=self._model, lifeline=True, noun="job",
-                    max_barren_restarts=None, death_log_level=logging.ERROR)
+                    self.workers, preload=("lampyris.jobs.task",), start=start, lifeline=True,
+                    restarts=restarts)
         return self._pool
 
     def _loop(self) -> None:

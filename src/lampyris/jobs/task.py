@@ -185,7 +185,7 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
                 refs.write(StorageRef(key, "hosted"), rendered.data, rendered.media_type)
             seconds["deliver"] = seconds.get("deliver", 0.0) + time.perf_counter() - start
             outputs.append(TaskOutput(
-                mediaType=rendered.media_type, width=rendered.width, height=rendered.height,
+                mediaType=rendered.media_type, width=rendered.size[0], height=rendered.size[1],
                 bytes=len(rendered.data), key=key, seed=seed,
                 metadata=None if seed is None else rendered.reports.get(task.op, {})))
     except LampyrisError as exc:

@@ -81,12 +81,10 @@ class Rendered:
     seed: int | None = None
 
     @property
-    def width(self) -> int:
-        return int(self.pixels.shape[1])
-
-    @property
-    def height(self) -> int:
-        return int(self.pixels.shape[0])
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the output's pixels."""
+        height, width = self.pixels.shape[:2]
+        return int(width), int(height)
 
     @property
     def notices(self) -> list[str]:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from multiprocessing import forkserver, util
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -157,21 +157,26 @@ def watch_lifeline(reader: Connection) -> None:
 
 
 # -- the pools ---------------------------------------------------------------------------------
-def _start_worker(
-    lifeline: Connection | None,
-    setup: Callable[..., None] | None,
-    setup_args: tuple[Any, ...],
-    model: str | None,
-    threads: int,
-    settings: ModelSettings | None,
-) -> None:
-    """A worker's first act: watch the lifeline first (a worker that hangs while loading
-    still dies with its parent), then the caller's own setup, then the model."""
-    if lifeline is not None:
-        watch_lifeline(lifeline)
-    if setup is not None:
-        setup(*setup_args)
-    warm(model, threads, settings)
+@dataclass(frozen=True)
+class WorkerStart:
+    """What a worker does before its first call, in either pool: ``setup(*setup_args)``, then
+    ONNX Runtime and OpenCV capped at ``threads`` (0: uncapped; ``WorkerPool`` defaults it to
+    its share of the cores) with ``settings``, then ``model`` loaded."""
+
+    setup: Callable[..., None] | None = None
+    setup_args: tuple[Any, ...] = ()
+    model: str | None = None
+    threads: int | None = None
+    settings: ModelSettings | None = None
+
+    def __call__(self, lifeline: Connection | None = None) -> None:
+        """In the worker: watch the lifeline first (a worker that hangs while loading still
+        dies with its parent), then the caller's own setup, then the model."""
+        if lifeline is not None:
+            watch_lifeline(lifeline)
+        if self.setup is not None:
+            self.setup(*self.setup_args)
+        warm(self.model, self.threads or 0, self.settings)
 
 
 def _noop() -> None:
@@ -203,16 +208,27 @@ def _watch_new_workers(pool: ProcessPoolExecutor) -> None:
             wakeup.wakeup()
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How a pool takes its workers' deaths: ``noun`` names a call in the messages (``file``,
+    ``job``); after ``limit`` deaths in a row with no call finished in between it gives up
+    (None: never, for a server that must keep serving); deaths are logged at ``log_level``."""
+
+    noun: str = "call"
+    limit: int | None = MAX_BARREN_RESTARTS
+    log_level: int = logging.INFO
+
+
 class _Restarts:
     """The bookkeeping both pools share: which breakage a death belongs to (so several futures
     failing together restart the pool once), and when deaths in a row mean giving up."""
 
-    def __init__(self, noun: str, max_barren_restarts: int | None, death_log_level: int) -> None:
-        self.noun = noun
-        self.died = died_message(noun)
+    def __init__(self, policy: RestartPolicy) -> None:
+        self.noun = policy.noun
+        self.died = died_message(policy.noun)
         self.restarts = 0  # how many times the pool was started again after a death
-        self._max_barren = max_barren_restarts
-        self._log_level = death_log_level
+        self._max_barren = policy.limit
+        self._log_level = policy.log_level
         self._lock = threading.RLock()
         self._generation = 0  # one per start of the workers; a death names the one it ended
         self._broken = False
@@ -272,15 +288,15 @@ class WorkerPool(_Restarts):
     """``workers`` processes that run module-level functions; the one way ops leave this process.
 
     Each worker starts from a forkserver that imported ``preload`` (``worker_context``),
-    watches the optional ``Lifeline``, runs ``setup(*setup_args)``, caps ONNX Runtime and
-    OpenCV at ``threads`` (default: its share of the cores, so workers do not oversubscribe
-    them) and loads ``model``. A call whose worker dies fails with ``WorkerDied``; so do the
-    others in flight then (which one killed it is unknowable), and the pool starts fresh
-    workers for the next call. After ``max_barren_restarts`` deaths in a row with no call
-    finished in between (None: never), it stops restarting and ``submit`` raises ``JobError``.
+    watches the optional ``Lifeline`` and runs ``start`` (setup, thread caps — by default its
+    share of the cores, so workers do not oversubscribe them — and the model). A call whose
+    worker dies fails with ``WorkerDied``; so do the others in flight then (which one killed
+    it is unknowable), and the pool starts fresh workers for the next call, until its
+    ``RestartPolicy`` gives up: then ``submit`` raises ``JobError``.
 
     Usage:
-        pool = WorkerPool(4, preload=("lampyris.workflows.item",), model="u2netp", noun="file")
+        pool = WorkerPool(4, preload=("lampyris.workflows.item",),
+                          start=WorkerStart(model="u2netp"), restarts=RestartPolicy("file"))
         try:
             pool.submit(process, item).result()  # or WorkerDied
         finally:
@@ -292,30 +308,26 @@ class WorkerPool(_Restarts):
         workers: int = 0,
         *,
         preload: Sequence[str] = (),
-        setup: Callable[..., None] | None = None,
-        setup_args: tuple[Any, ...] = (),
-        model: str | None = None,
-        threads: int | None = None,
-        settings: ModelSettings | None = None,
+        start: WorkerStart = WorkerStart(),
         lifeline: bool = False,
-        noun: str = "call",
-        max_barren_restarts: int | None = MAX_BARREN_RESTARTS,
-        death_log_level: int = logging.INFO,
+        restarts: RestartPolicy = RestartPolicy(),
     ) -> None:
-        super().__init__(noun, max_barren_restarts, death_log_level)
+        super().__init__(restarts)
         self.workers = workers or available_cores()
-        self.threads = max(1, available_cores() // self.workers) if threads is None else threads
+        if start.threads is None:  # each its share of the cores: no oversubscription
+            start = replace(start, threads=max(1, available_cores() // self.workers))
+        self.threads = start.threads
+        self._start = start
         self._preload = tuple(preload)
         self._lifeline = Lifeline() if lifeline else None
-        reader = None if self._lifeline is None else self._lifeline.reader
-        self._initargs = (reader, setup, tuple(setup_args), model, self.threads, settings)
         self._pool: ProcessPoolExecutor | None = None
         self._replace()
 
     def _replace(self) -> None:
         old, self._pool = self._pool, ProcessPoolExecutor(
             self.workers, mp_context=worker_context(*self._preload),
-            initializer=_start_worker, initargs=self._initargs,
+            initializer=self._start,
+            initargs=(None if self._lifeline is None else self._lifeline.reader,),
         )
         if old is not None:  # broken: its workers are gone already, only its threads are left
             old.shutdown(wait=False, cancel_futures=True)
@@ -391,19 +403,13 @@ class InlinePool(_Restarts):
     def __init__(
         self,
         *,
-        setup: Callable[..., None] | None = None,
-        setup_args: tuple[Any, ...] = (),
-        model: str | None = None,
-        threads: int = 0,
-        settings: ModelSettings | None = None,
+        start: WorkerStart = WorkerStart(),
         background: bool = False,
-        noun: str = "call",
-        max_barren_restarts: int | None = MAX_BARREN_RESTARTS,
-        death_log_level: int = logging.INFO,
+        restarts: RestartPolicy = RestartPolicy(),
     ) -> None:
-        super().__init__(noun, max_barren_restarts, death_log_level)
-        self.threads = threads
-        self._start_args = (None, setup, tuple(setup_args), model, threads, settings)
+        super().__init__(restarts)
+        self.threads = start.threads or 0
+        self._start = start
         self._started = False
         self._inflight: set[Future[Any]] = set()
         self._thread = ThreadPoolExecutor(1, "lampyris-inline") if background else None
@@ -412,7 +418,7 @@ class InlinePool(_Restarts):
         """Run the setup and load the model now (once per pool)."""
         with self._lock:
             if not self._started:
-                _start_worker(*self._start_args)
+                self._start()
                 self._started = True
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:

@@ -96,7 +96,7 @@ def process(item: WorkItem) -> ItemOutcome:
                            fatal=isinstance(error, StorageCredentialsError), timings=timings)
 
     outcome = ItemOutcome(True, digest, timings=timings, details={
-        "width": rendered.width, "height": rendered.height, "output_bytes": len(rendered.data),
+        "width": rendered.size[0], "height": rendered.size[1], "output_bytes": len(rendered.data),
         "steps": rendered.reports,
     })
     if said := rendered.notices:

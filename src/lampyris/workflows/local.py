@@ -17,8 +17,10 @@ from lampyris.ops.pool import (
     MAX_BARREN_RESTARTS,
     InlinePool,
     Pool,
+    RestartPolicy,
     WorkerDied,
     WorkerPool,
+    WorkerStart,
     available_cores,
 )
 from lampyris.workflows.filejob import FileJob, FileResult, run_file
@@ -45,10 +47,11 @@ def run_batch(tasks: Iterable[FileTask], job: FileJob, *, jobs: int = 1) -> Iter
         ModelStore().path(resolve_spec(model))
     pool: Pool
     if jobs <= 1:
-        pool, in_flight = InlinePool(model=model, noun="file"), 1
+        pool, in_flight = InlinePool(start=WorkerStart(model=model),
+                                       restarts=RestartPolicy("file")), 1
     else:
-        pool = WorkerPool(jobs, preload=("lampyris.workflows.filejob",), model=model,
-                          noun="file", max_barren_restarts=MAX_BARREN_RESTARTS)
+        pool = WorkerPool(jobs, preload=("lampyris.workflows.filejob",),
+                          start=WorkerStart(model=model), restarts=RestartPolicy("file"))
         in_flight = 2 * jobs
     try:
         yield from _run_pool(iter(tasks), job, pool, in_flight)

@@ -37,7 +37,7 @@ def test_one_call_gives_the_ops_own_pixels_encoded() -> None:
     rendered = render(photo(), [Call("auto_tone", "auto_tone")], OutputSpec("png"))
     assert np.array_equal(pixels_of(rendered.data), run("auto_tone", photo()).pixels)
     assert rendered.media_type == "image/png" and rendered.suffix == ".png"
-    assert (rendered.width, rendered.height) == (96, 64)
+    assert rendered.size == (96, 64)
     assert rendered.reports["auto_tone"]["settings"]  # what it chose, by step name
     assert {"estimate", "render", "ops", "encode"} <= set(rendered.timings)
 

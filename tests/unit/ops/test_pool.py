@@ -92,7 +92,7 @@ def _threads_seen(model: str) -> tuple[str | None, int, int, int, int]:
 
 
 def test_a_worker_that_dies_fails_only_its_call_and_the_pool_keeps_serving():
-    workers = pool.WorkerPool(1, noun="file")
+    workers = pool.WorkerPool(1, restarts=pool.RestartPolicy("file"))
     try:
         assert workers.submit(_square, 3).result(timeout=60) == 9
         with pytest.raises(pool.WorkerDied) as died:
@@ -122,7 +122,8 @@ def test_calls_that_die_together_restart_the_pool_once():
 
 
 def test_workers_that_keep_dying_stop_the_pool():
-    workers = pool.WorkerPool(1, setup=_setup_fails, noun="file")
+    workers = pool.WorkerPool(1, start=pool.WorkerStart(_setup_fails),
+                              restarts=pool.RestartPolicy("file"))
     try:
         for _ in range(pool.MAX_BARREN_RESTARTS):  # every worker dies before its first call
             with pytest.raises(pool.WorkerDied):
@@ -139,7 +140,7 @@ def test_workers_that_keep_dying_stop_the_pool():
 
 
 def test_a_finished_call_between_deaths_keeps_the_pool_restarting():
-    workers = pool.WorkerPool(1, max_barren_restarts=2)
+    workers = pool.WorkerPool(1, restarts=pool.RestartPolicy(limit=2))
     try:
         for _ in range(3):
             with pytest.raises(pool.WorkerDied):
@@ -155,7 +156,7 @@ def test_the_thread_cap_reaches_the_session_as_a_setting_not_through_the_environ
 ):
     monkeypatch.delenv("LAMPYRIS_MODELS_INTRA_OP_THREADS", raising=False)
     before = dict(os.environ)
-    workers = pool.WorkerPool(1, model="u2netp", threads=3)
+    workers = pool.WorkerPool(1, start=pool.WorkerStart(model="u2netp", threads=3))
     try:
         workers.start_all()
         env, cap, ort_threads, cv2_threads, sessions = workers.submit(
@@ -175,7 +176,7 @@ def test_the_inline_pool_runs_in_the_callers_thread_after_its_setup() -> None:
         calls.append(threading.current_thread().name)
         return 7
 
-    inline = pool.InlinePool(setup=calls.append, setup_args=("setup",))
+    inline = pool.InlinePool(start=pool.WorkerStart(calls.append, ("setup",)))
     assert inline.submit(call).result(timeout=0) == 7
     assert calls == ["setup", threading.current_thread().name]
     with pytest.raises(ValueError, match="the call's own error"):
@@ -186,7 +187,7 @@ def test_the_inline_pool_runs_in_the_callers_thread_after_its_setup() -> None:
 
 
 def test_the_inline_pool_acts_out_a_death_like_the_worker_pool():
-    inline = pool.InlinePool(background=True, noun="job", max_barren_restarts=2)
+    inline = pool.InlinePool(background=True, restarts=pool.RestartPolicy("job", 2))
     gate = threading.Event()
     try:
         running = inline.submit(gate.wait, 30)
@@ -211,7 +212,7 @@ def test_the_inline_pool_acts_out_a_death_like_the_worker_pool():
 
 
 def test_the_inline_pools_failing_setup_fails_the_call_with_its_own_error() -> None:
-    inline = pool.InlinePool(setup=_setup_fails, background=True)
+    inline = pool.InlinePool(start=pool.WorkerStart(_setup_fails), background=True)
     try:
         with pytest.raises(RuntimeError, match="crashes on load"):
             inline.submit(_square, 2).result(timeout=10)

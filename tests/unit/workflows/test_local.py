@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lampyris.errors import JobError
-from lampyris.ops.pool import InlinePool, WorkerDied
+from lampyris.ops.pool import InlinePool, RestartPolicy, WorkerDied
 from lampyris.workflows import local
 from lampyris.workflows.filejob import FileJob, FileResult
 from lampyris.workflows.files import FileTask
@@ -40,7 +40,7 @@ def _outcomes(pool: InlinePool, tasks: list[FileTask], in_flight: int) -> list[s
 
 
 def test_a_death_fails_the_file_it_held_and_the_batch_goes_on(monkeypatch: pytest.MonkeyPatch):
-    pool = InlinePool(noun="file")
+    pool = InlinePool(restarts=RestartPolicy("file"))
     _scripted(monkeypatch, pool, ".d.dd.")
     assert _outcomes(pool, _tasks(6), 1) == [
         "done", local.DIED, "done", local.DIED, local.DIED, "done"]
@@ -50,7 +50,7 @@ def test_a_death_fails_the_file_it_held_and_the_batch_goes_on(monkeypatch: pytes
 def test_workers_that_keep_dying_stop_the_batch_after_reporting_the_files_they_held(
     monkeypatch: pytest.MonkeyPatch,
 ):
-    pool = InlinePool(noun="file", max_barren_restarts=local.MAX_BARREN_RESTARTS)
+    pool = InlinePool(restarts=RestartPolicy("file", local.MAX_BARREN_RESTARTS))
     _scripted(monkeypatch, pool, "d" * 10)
     results = local._run_pool(iter(_tasks(10)), JOB, pool, 1)
     seen = [next(results).outcome for _ in range(local.MAX_BARREN_RESTARTS)]
@@ -73,4 +73,4 @@ def test_one_job_runs_in_this_process(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_the_died_message_is_the_pools():
-    assert str(WorkerDied(InlinePool(noun="file").died)) == local.DIED
+    assert str(WorkerDied(InlinePool(restarts=RestartPolicy("file")).died)) == local.DIED

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from lampyris.ops.pool import WorkerDied, WorkerPool
+from lampyris.ops.pool import RestartPolicy, WorkerDied, WorkerPool, WorkerStart
 from lampyris.workflows.item import ItemOutcome, WorkItem, process
 
 DIED = "a worker process died while this file was in progress (out of memory?)"
@@ -22,8 +22,9 @@ class LocalBackend:
     def __init__(self, workers: int = 0, model: str | None = "u2netp") -> None:
         # No limit on restarts: a died item is retryable, and the runner's per-item retries
         # bound how often one bad input can kill a worker.
-        self._pool = WorkerPool(workers, preload=("lampyris.workflows.item",), model=model,
-                                noun="file", max_barren_restarts=None)
+        self._pool = WorkerPool(workers, preload=("lampyris.workflows.item",),
+                                start=WorkerStart(model=model),
+                                restarts=RestartPolicy("file", None))
         self.workers = self._pool.workers
         self.capacity = 2 * self.workers
 

@@ -437,7 +437,7 @@ class RemoteBackend:
                                timings=timings)
 
         details: dict[str, Any] = {
-            "width": rendered.width, "height": rendered.height,
+            "width": rendered.size[0], "height": rendered.size[1],
             "output_bytes": len(rendered.data), "job": reports[calls[-1].step]["job"],
             "steps": reports,
         }
