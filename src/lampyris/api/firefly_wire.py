@@ -260,18 +260,17 @@ def result_body(job: JobRecord, url: Callable[[str], str]) -> dict[str, Any]:
     """The sync response / the status ``result``: size, one output per seed with its URL,
     and (our extension, ignored by clients) the engine, the fidelity check and, from the
     studio engine, the prompt words used and not used, per output."""
-    result = job.result or {}
-    outputs = result.get("outputs", [])
-    first = outputs[0] if outputs else {}
+    outputs = job.outcome().outputs
     body: dict[str, Any] = {
-        "size": {"width": first.get("width"), "height": first.get("height")},
+        "size": {"width": outputs[0].width if outputs else None,
+                 "height": outputs[0].height if outputs else None},
         "outputs": [],
     }
     for out in outputs:
-        meta = out.get("metadata", {})
+        meta = out.metadata or {}
         body["outputs"].append({
-            "seed": out.get("seed"),
-            "image": {"url": url(out["key"])},
+            "seed": out.seed,
+            "image": {"url": url(out.key or "")},
             "lampyris": {"engine": meta.get("engine"), "fidelity": _fidelity(meta),
                          **_prompt_words(meta)},
         })

@@ -121,9 +121,9 @@ def _output_urls(svc: Services, request: Request, job: JobRecord) -> list[str]:
     destination = Task.model_validate(job.task).output
     ttl = hosted_validity(job.request)
     urls = []
-    for out in (job.result or {}).get("outputs", []):
-        if out.get("key"):
-            urls.append(svc.file_url(request, out["key"], ttl))
+    for out in job.outcome().outputs:
+        if out.key:
+            urls.append(svc.file_url(request, out.key, ttl))
         elif destination is not None:
             urls.append(destination.href)
     return urls

@@ -174,7 +174,7 @@ def sensei_status(job: JobRecord, status_url: str) -> dict[str, Any]:
     }
     if job.state == "succeeded":
         body["output"] = job.request.get("output")
-        body["metadata"] = dict((job.result or {}).get("metadata", {}))
+        body["metadata"] = dict(job.outcome().metadata)
         if isinstance(body["metadata"].get("model"), str):  # a model_dir file: its name only
             body["metadata"]["model"] = PurePath(body["metadata"]["model"]).name
     elif job.state == "failed":
@@ -196,7 +196,7 @@ def cutout_report(job: JobRecord) -> dict[str, Any]:
     """What a cutout reported that a client may want (the subject's box, the decontamination
     applied, the layout's scale and cut edges, notices): the ``lampyris`` object of a v2
     remove-background output. Adobe returns only pixels; clients ignore it."""
-    metadata = (job.result or {}).get("metadata", {})
+    metadata = job.outcome().metadata
     return {k: metadata[k] for k in CUTOUT_REPORT if k in metadata}
 
 
@@ -209,11 +209,10 @@ def v2_status(job: JobRecord, output_urls: list[str]) -> dict[str, Any]:
         "createdTime": timestamp(job.created), "modifiedTime": timestamp(job.modified),
     }
     if job.state == "succeeded":
-        outputs = (job.result or {}).get("outputs", [])
         body["result"] = {"outputs": [
-            {"destination": {"url": url}, "url": url, "mediaType": out["mediaType"],
-             "width": out.get("width"), "height": out.get("height")}
-            for out, url in zip(outputs, output_urls, strict=True)
+            {"destination": {"url": url}, "url": url, "mediaType": out.mediaType,
+             "width": out.width, "height": out.height}
+            for out, url in zip(job.outcome().outputs, output_urls, strict=True)
         ]}
         report = develop_report(job) if job.op != "cutout" else cutout_report(job)
         for entry in body["result"]["outputs"]:

@@ -45,9 +45,11 @@ def develop_report(job: JobRecord) -> dict[str, Any]:
     """What a develop op reported (the settings auto tone chose, the straighten angle, the
     presets applied) and the output's size: the ``lampyris`` extension of a status output.
     Adobe returns only pixels; clients ignore the extra object."""
-    result = job.result or {}
-    metadata = result.get("metadata", {})
-    report = {k: metadata[k] for k in ("settings", "straighten", "presets") if k in metadata}
-    outputs = result.get("outputs") or [{}]
-    report.update({k: outputs[0][k] for k in ("mediaType", "width", "height") if k in outputs[0]})
+    result = job.outcome()
+    report: dict[str, Any] = {k: result.metadata[k] for k in ("settings", "straighten",
+                                                                 "presets")
+                              if k in result.metadata}
+    if result.outputs:
+        first = result.outputs[0]
+        report.update(mediaType=first.mediaType, width=first.width, height=first.height)
     return report

@@ -1,6 +1,7 @@
 """Jobs: durable records, the store, the worker-side task and the local executor."""
 
 from lampyris.jobs.executor import LocalExecutor, Outcome
+from lampyris.jobs.payloads import TaskOutput, TaskResult
 from lampyris.jobs.record import TERMINAL, JobRecord, State
 from lampyris.jobs.settings import JobSettings
 from lampyris.jobs.store import SqlJobStore
@@ -8,5 +9,6 @@ from lampyris.jobs.task import Task, TaskFailure, WorkerEnv, execute
 
 __all__ = [
     "TERMINAL", "JobRecord", "JobSettings", "LocalExecutor", "Outcome",
-    "SqlJobStore", "State", "Task", "TaskFailure", "WorkerEnv", "execute",
+    "SqlJobStore", "State", "Task", "TaskFailure", "TaskOutput", "TaskResult", "WorkerEnv",
+    "execute",
 ]

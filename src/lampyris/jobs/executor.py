@@ -25,6 +25,7 @@ from typing import Any
 
 from lampyris.errors import ImageTooLargeError, LampyrisError
 from lampyris.failure import Failure
+from lampyris.jobs.payloads import TaskResult
 from lampyris.jobs.record import JobRecord, State, now
 from lampyris.jobs.settings import JobSettings
 from lampyris.jobs.store import SqlJobStore, lease_cutoff
@@ -239,7 +240,7 @@ class LocalExecutor:
     def _drop_outputs(self, job: JobRecord, result: dict[str, Any]) -> None:
         """Delete the hosted files of a result that was dropped. Outputs delivered to a
         client's own storage are theirs to keep: we hold no right to delete there."""
-        keys = [o["key"] for o in result.get("outputs", []) if o.get("key")]
+        keys = [o.key for o in TaskResult.model_validate(result).outputs if o.key]
         if not keys:
             return
         files = self.env.objects()

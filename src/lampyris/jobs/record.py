@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from lampyris.jobs.payloads import NO_RESULT, TaskResult
+
 State = Literal[
     "pending", "running", "succeeded", "failed", "cancelled", "cancel_pending", "timeout"
 ]
@@ -49,3 +51,7 @@ class JobRecord:
     @property
     def done(self) -> bool:
         return self.state in TERMINAL
+
+    def outcome(self) -> TaskResult:
+        """The result the worker recorded, typed; no outputs before the job succeeded."""
+        return NO_RESULT if self.result is None else TaskResult.model_validate(self.result)

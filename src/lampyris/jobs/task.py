@@ -1,7 +1,7 @@
 """What a worker does with one job: fetch the input, render it, deliver the outputs.
 
-Runs inside worker processes. A ``Task`` is a pydantic model stored as JSON in the job row, so
-a job re-run after a restart does exactly what was asked; the worker's storage and object-store
+Runs inside worker processes. The ``Task`` (``jobs.payloads``) is stored in the job row, so a
+job re-run after a restart does exactly what was asked; the worker's storage and object-store
 configuration arrive once, through ``WorkerEnv``. The pixels are the one pipeline's
 (``ops.pipeline.render``); this module is only the I/O around it.
 """
@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from lampyris.errors import InvalidParameterError, LampyrisError
 from lampyris.failure import Failure, Stage
 from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import OutputFormat
 from lampyris.imaging.settings import ImagingSettings
+from lampyris.jobs.payloads import Task, TaskOutput, TaskResult
 from lampyris.ops.pipeline import XMP_MEDIA_TYPE, Call, OutputSpec, render
 from lampyris.storage import (
     ObjectStore,
@@ -31,65 +30,13 @@ from lampyris.storage import (
 )
 from lampyris.storage.base import Storage
 
-__all__ = ["XMP_MEDIA_TYPE", "Task", "TaskFailure", "TaskOutput", "TaskResult", "WorkerEnv",
-           "execute", "output_format"]
+__all__ = ["XMP_MEDIA_TYPE", "Task", "TaskFailure", "WorkerEnv", "execute", "output_format"]
 
 MEDIA_TYPES: dict[str, OutputFormat] = {
     "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp",
 }
 _FORMAT_OF_INPUT: dict[str, OutputFormat] = {"JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp"}
 _WHITE = (255, 255, 255, 1.0)
-
-
-class Task(BaseModel):
-    """One op over one image. ``output`` is a user's storage reference, or ``None`` when the
-    server hosts the result itself under ``hosted_prefix`` (Photoshop v2, Firefly).
-    ``media_type`` ``None`` keeps the input's format where we can write it, PNG otherwise.
-    ``quality`` (JPEG/WebP, 1..100) and ``png_compression`` (zlib 0..9) ``None`` leave the
-    encoder's defaults. ``attachments`` are documents the op reads as text parameters
-    (Lightroom presets): each list becomes ``params[name]``. ``images`` are more images the
-    op reads (a fill mask), passed as the keyword argument ``name``. ``seeds``: one output per
-    seed (Firefly's variations), the input decoded once; ``None`` = one run."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    op: str
-    input: StorageRef
-    params: dict[str, Any] = {}
-    output: StorageRef | None = None
-    hosted_prefix: str | None = None
-    media_type: str | None = None
-    attachments: dict[str, list[StorageRef]] = {}
-    quality: int | None = None
-    png_compression: int | None = None
-    images: dict[str, StorageRef] = {}
-    seeds: list[int] | None = None
-
-
-class TaskOutput(BaseModel):
-    """One delivered output; ``key`` is set when the server hosts it, ``seed`` and
-    ``metadata`` for one of several variations."""
-
-    mediaType: str  # the wire's spelling, read back by the routes
-    width: int
-    height: int
-    bytes: int
-    key: str | None = None
-    seed: int | None = None
-    metadata: dict[str, Any] | None = None
-
-
-class TaskResult(BaseModel):
-    """What a job's result row holds: its outputs and what the op reported."""
-
-    outputs: list[TaskOutput]
-    metadata: dict[str, Any]
-
-    def dump(self) -> dict[str, Any]:
-        """Plain JSON for the job row (a single output carries no seed or metadata)."""
-        return self.model_dump(exclude={"outputs": {i: ({"seed", "metadata"} if o.seed is None
-                                                         else set())
-                                                     for i, o in enumerate(self.outputs)}})
 
 
 @dataclass(frozen=True)

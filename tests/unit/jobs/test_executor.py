@@ -17,7 +17,16 @@ import pytest
 from sqlalchemy import select, update
 
 from lampyris.failure import Failure
-from lampyris.jobs import JobRecord, JobSettings, LocalExecutor, Outcome, SqlJobStore, WorkerEnv
+from lampyris.jobs import (
+    JobRecord,
+    JobSettings,
+    LocalExecutor,
+    Outcome,
+    SqlJobStore,
+    TaskOutput,
+    TaskResult,
+    WorkerEnv,
+)
 from lampyris.jobs import executor as executor_module
 from lampyris.jobs.store import JOBS
 from lampyris.ops.pool import InlinePool, WorkerDied
@@ -41,7 +50,7 @@ def _run(executor: LocalExecutor, cancel: bool) -> tuple[JobRecord, str, list[Ou
     if cancel:
         assert store.cancel(job.id, "alice") == "running"
     done: Future[tuple[bool, dict[str, Any]]] = Future()
-    done.set_result((True, {"outputs": [{"key": key, "mediaType": "image/png"}]}))
+    done.set_result((True, _result_at(key)))
     executor._inflight[done] = (job, 0.0)
     outcomes: list[Outcome] = []
     executor._on_finish = outcomes.append
@@ -71,7 +80,7 @@ class Worker:
     def __init__(self, executor: LocalExecutor, *script: str) -> None:
         self.executor, self.script = executor, list(script)
         self.gate, self.started = threading.Event(), threading.Event()
-        self.result: dict[str, Any] = {"outputs": []}
+        self.result: dict[str, Any] = {"outputs": [], "metadata": {}}
 
     def __call__(self, task: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         act = self.script.pop(0)
@@ -210,7 +219,7 @@ def test_a_job_cancelled_while_it_runs_has_its_hosted_output_dropped(
     job, t0 = _job(inline.store), time.monotonic()
     key = f"results/{job.id}/output-1.png"
     inline.env.objects().put(key, b"png", "image/png")
-    worker.result = {"outputs": [{"key": key, "mediaType": "image/png"}]}
+    worker.result = _result_at(key)
     inline._step(t0)
     assert worker.started.wait(10)
     assert inline.store.cancel(job.id, "alice") == "running"
@@ -233,3 +242,9 @@ def test_stop_gives_a_running_job_back_without_spending_an_attempt(
     back = inline.store.get(job.id)
     assert back is not None and (back.state, back.attempts) == ("pending", 1)
     assert _lease(inline.store, job.id) == (None, None)
+
+
+def _result_at(key: str) -> dict[str, Any]:
+    """A worker's result with one hosted output under ``key``."""
+    output = TaskOutput(mediaType="image/png", width=1, height=1, bytes=3, key=key)
+    return TaskResult(outputs=[output], metadata={}).dump()
