@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from lampyris.api.errors import ApiError, describe_failure
 from lampyris.api.firefly_wire import BinaryInput, Resolve
@@ -73,18 +73,12 @@ class SenseiRequest(Wire):
     lampyris: Extensions | None = None
 
 
-class UrlSource(Wire):
-    """Adobe's ``{url}``; ``uploadId`` (an id from ``/v2/storage/image``, as Firefly's sources
-    take) is lampyris' own, so a batch can send a local file or an earlier step's result."""
+class UrlSource(BinaryInput):
+    """Adobe's ``{url}`` (pre-signed URLs may be long); ``uploadId`` (an id from
+    ``/v2/storage/image``, as Firefly's sources take) is lampyris' own, so a batch can send a
+    local file or an earlier step's result."""
 
     url: str | None = Field(default=None, min_length=1, max_length=8192)
-    uploadId: str | None = Field(default=None, min_length=1, max_length=64)
-
-    @model_validator(mode="after")
-    def _one(self) -> UrlSource:
-        if (self.url is None) == (self.uploadId is None):
-            raise ValueError("give exactly one of url and uploadId")
-        return self
 
     def ref(self, name: str, resolve: Resolve | None) -> StorageRef:
         """The storage reference: a URL as given, an upload id through ``resolve`` (the
