@@ -2,6 +2,9 @@
 
 Usage:
     app = create_app(ServerConfig())   # then serve it with uvicorn
+
+    # Tests: every route in this process, jobs on a thread of it (no worker processes)
+    with TestClient(create_app(config, inline_jobs=True)) as http: ...
 """
 
 from __future__ import annotations
@@ -88,8 +91,9 @@ class LimitBodies:
         await self.app(scope, counted, send)
 
 
-def build_services(config: ServerConfig) -> Services:
-    """Open the store (creating tables and secrets on first use) and prepare the executor."""
+def build_services(config: ServerConfig, *, inline_jobs: bool = False) -> Services:
+    """Open the store (creating tables and secrets on first use) and prepare the executor.
+    ``inline_jobs``: see ``create_app``."""
     settings = config.server
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlJobStore(settings.database)
@@ -98,11 +102,15 @@ def build_services(config: ServerConfig) -> Services:
     env = WorkerEnv(storage=config.storage, objects_dir=settings.objects_dir,
                     objects_secret=objects_secret, objects_url=settings.objects_url,
                     objects_endpoint_url=settings.objects_endpoint_url)
+    # Inline, one job runs at a time (the InlinePool has one thread): claim no more than that,
+    # so a second job stays pending, as it would behind a busy worker process.
+    jobs = config.jobs.model_copy(update={"workers": 1}) if inline_jobs else config.jobs
     executor = LocalExecutor(
-        store, config.jobs, env, on_finish=metrics.job_finished,
+        store, jobs, env, on_finish=metrics.job_finished,
         # SQLite lives in this server's data dir: whatever is running there is ours, from a
         # previous life. A shared PostgreSQL store waits for the lease to run out instead.
         recover_all=settings.database.startswith("sqlite"),
+        inline=inline_jobs,
     )
     return Services(
         config=config, store=store, clients=ClientRegistry(store.engine),
@@ -117,14 +125,27 @@ def build_services(config: ServerConfig) -> Services:
     )
 
 
-def create_app(config: ServerConfig | None = None) -> FastAPI:
+def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False) -> FastAPI:
+    """The server: every route, and (from the lifespan's start) the executor.
+
+    ``inline_jobs=True`` is for tests: the executor runs jobs on one thread of this process
+    (``LocalExecutor(inline=True)``) instead of worker processes, so a ``TestClient`` serves the
+    whole app, jobs included, in one process with tracebacks where the test sees them; the
+    store, object store, storage settings and routes are the ones a real server uses. One job
+    runs at a time, a crash in native code takes the process with it, and the executor's
+    per-worker state is this process's: one such app with running jobs at a time. Only code
+    can ask for it (no setting or option reads it), so a deployment never runs this way.
+    """
     config = config or ServerConfig()
-    svc = build_services(config)
+    svc = build_services(config, inline_jobs=inline_jobs)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc.executor.start()
-        log.info("lampyris serving with %d worker process(es)", svc.executor.workers)
+        if inline_jobs:
+            log.info("lampyris serving with jobs inline, on a thread of this process")
+        else:
+            log.info("lampyris serving with %d worker process(es)", svc.executor.workers)
         try:
             yield
         finally:
