@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lampyris import __version__
-from lampyris.api import files, firefly, ims, lightroom, photoshop
+from lampyris.api import firefly, hosted_files, ims, lightroom, photoshop
 from lampyris.api.clients import ClientRegistry
 from lampyris.api.errors import error_body, family_of, install_handlers
 from lampyris.api.firefly import UPLOAD_PATH
@@ -161,7 +161,7 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
     app.include_router(photoshop.router)
     app.include_router(lightroom.router)
     app.include_router(firefly.router)
-    app.include_router(files.router)
+    app.include_router(hosted_files.router)
 
     @app.get("/health", tags=["Server"], summary="Liveness and queue state")
     def health(svc: Services = Depends(services)) -> dict[str, Any]:
