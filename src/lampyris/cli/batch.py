@@ -1,8 +1,9 @@
 """``lampyris batch SRC DST`` / ``lampyris batch status [LEDGER]`` / ``lampyris run FILE``.
 
-The commands only build a ``BatchSpec`` and a backend from options or a workflow file, then
-drive ``workflows.batch.BatchRunner`` with a progress bar and write the JSON summary and the
-HTML report.
+The commands only turn options or a workflow file into a ``BatchSpec``, then drive
+``workflows.batch.BatchRunner`` with a progress bar, signals and the summary lines; where the
+records live and the backend a run names are ``workflows.records`` and
+``workflows.backends.choice``.
 """
 
 from __future__ import annotations
@@ -38,11 +39,16 @@ from lampyris.cli.options import Format, Holes, MirrorPass, UprightMode, cutout_
 from lampyris.errors import LampyrisError
 from lampyris.imaging.encode import OutputFormat
 from lampyris.workflows.backends.base import Backend
-from lampyris.workflows.backends.local import LocalBackend
-from lampyris.workflows.backends.remote import RemoteBackend, RemoteSettings, check_chain
+from lampyris.workflows.backends.choice import open_backend
+from lampyris.workflows.backends.remote import check_chain
 from lampyris.workflows.batch import BatchRunner, BatchSpec, Event, RunSummary
-from lampyris.workflows.ledger import LEGACY_BATCH_LEDGER, Ledger, LedgerItem, adopt, default_path
-from lampyris.workflows.report import summary_json, write_html_report, write_json
+from lampyris.workflows.ledger import Ledger, LedgerItem
+from lampyris.workflows.records import (
+    RecordPaths,
+    RunRecords,
+    forget_new_ledger,
+    missing_folders,
+)
 from lampyris.workflows.steps import step_name
 from lampyris.workflows.watch import watch
 from lampyris.workflows.workflow import (
@@ -61,49 +67,6 @@ class BackendName(StrEnum):
     ray = "ray"
 
 
-@dataclass
-class Outputs:
-    """Where a run leaves its records: the ledger and, beside it, report, summary, thumbs."""
-
-    ledger: Path
-    report: Path
-    summary: Path
-
-    @classmethod
-    def beside(cls, ledger: Path, report: Path | None = None,
-               summary: Path | None = None) -> Outputs:
-        if ledger.name == "ledger.db":  # a destination's own: .lampyris/{report.html,…}
-            return cls(ledger, report or ledger.with_name("report.html"),
-                       summary or ledger.with_name("summary.json"))
-        stem = ledger.with_suffix("").with_suffix("") if ledger.suffix == ".db" else ledger
-        return cls(ledger, report or Path(f"{stem}.report.html"),
-                   summary or Path(f"{stem}.summary.json"))
-
-    @property
-    def thumbs(self) -> Path:
-        return Path(f"{self.ledger}.thumbs")
-
-
-@dataclass(frozen=True)
-class Records:
-    """What the user said about a run's records; the ledger defaults to the destination's
-    (``ledger.default_path``), after adopting an older one found at ``legacy``."""
-
-    ledger: Path | None = None
-    report: Path | None = None
-    summary: Path | None = None
-    legacy: Path = LEGACY_BATCH_LEDGER
-
-    def outputs(self, dest: str) -> Outputs:
-        ledger = self.ledger
-        if ledger is None:
-            ledger = default_path(dest)
-            if adopt(self.legacy, ledger, dest):
-                console.print(f"note: the ledger of {dest} now lives at {ledger} (copied from "
-                              f"{self.legacy}, which can go)")
-        return Outputs.beside(ledger, self.report, self.summary)
-
-
 @dataclass(frozen=True)
 class Watching:
     """``--watch``: seconds between passes; a line at most every ``heartbeat`` seconds when
@@ -113,19 +76,7 @@ class Watching:
     heartbeat: float
 
 
-def make_backend(name: str, jobs: int, model: str | None, remote: RemoteConfig | None) -> Backend:
-    if name == "local":
-        return LocalBackend(jobs, model=model)
-    if name == "remote":
-        if remote is None:
-            raise _fail("the remote backend needs --server (or none for Adobe), --client-id "
-                        "and --client-secret (or LAMPYRIS_CLIENT_ID / LAMPYRIS_CLIENT_SECRET)")
-        return RemoteBackend(RemoteSettings(remote.client_id, remote.client_secret, remote.url,
-                                            remote.timeout), concurrency=jobs or 4)
-    raise _fail("the ray backend is not part of this version yet: use local or remote")
-
-
-def dry_run(spec: BatchSpec, outputs: Outputs) -> None:
+def dry_run(spec: BatchSpec, outputs: RunRecords) -> None:
     """List what a run would process, skip and still report as failed, on stdout; touches
     neither inputs, outputs nor ledger."""
     # No ledger yet: an empty one in memory, so a dry run leaves no file behind.
@@ -155,7 +106,7 @@ class _NoBackend:
         pass
 
 
-def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *,
+def execute(spec: BatchSpec, backend: Backend, outputs: RunRecords, *,
             watching: Watching | None = None, allow_failures: bool = False) -> None:
     """Run (or watch) with a progress bar on a terminal; write summary and report; exit 1
     when an input is failed, new or standing (unless ``allow_failures``), 130 when stopped.
@@ -175,7 +126,7 @@ def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *,
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     last: RunSummary | None = None
     said = time.monotonic()  # when the last line was printed (for the heartbeat)
-    made = _missing_folders(outputs.ledger)
+    made = missing_folders(outputs.ledger)
     try:
         with Ledger(outputs.ledger) as ledger:
             def once() -> RunSummary:
@@ -223,7 +174,7 @@ def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *,
                 watch(once, watching.interval, stop)
     except LampyrisError as exc:
         if last is None:  # refused before anything ran (a collision, a missing bucket)
-            _forget_new_ledger(outputs.ledger, made)
+            forget_new_ledger(outputs.ledger, made)
         raise _fail(str(exc)) from None
     finally:
         backend.close(cancel=True)
@@ -235,29 +186,6 @@ def execute(spec: BatchSpec, backend: Backend, outputs: Outputs, *,
         raise typer.Exit(130)
     if last is not None and (last.failed or last.standing) and not allow_failures:
         raise typer.Exit(1)
-
-
-def _missing_folders(ledger: Path) -> list[Path]:
-    """The ledger itself and the folders that opening it will create, innermost first."""
-    made, folder = [], ledger.absolute()
-    while not folder.exists():
-        made.append(folder)
-        folder = folder.parent
-    return made
-
-
-def _forget_new_ledger(ledger: Path, made: list[Path]) -> None:
-    """A run refused before it started leaves nothing behind: no ledger, no empty folder in
-    a destination that did not exist."""
-    if not made or made[0] != ledger.absolute():
-        return  # the ledger was there before: it keeps its history
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{ledger}{suffix}").unlink(missing_ok=True)
-    for folder in made[1:]:
-        try:
-            folder.rmdir()
-        except OSError:
-            break
 
 
 def _progress() -> Progress:
@@ -273,10 +201,8 @@ def _status(counts: dict[str, int], seconds: float) -> str:
             f"skipped {counts['skipped']}{rate}")
 
 
-def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: Outputs) -> None:
-    data = summary_json(summary, ledger, spec.sink.url)
-    write_json(outputs.summary, data)
-    write_html_report(outputs.report, ledger, spec.sink.url, outputs.thumbs, summary)
+def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: RunRecords) -> None:
+    outputs.write(summary, ledger, spec)
     rate = f", {summary.rate:.2f} images/s" if summary.done else ""
     failing = summary.failed or summary.standing
     console.print(
@@ -437,7 +363,7 @@ def batch_command(
         consistent=consistent, look_file=str(look_file) if look_file else None,
         look_sample=look_sample,
     )
-    _run_workflow(workflow, Records(ledger, report, summary), Path.cwd(),
+    _run_workflow(workflow, RecordPaths(ledger, report, summary), Path.cwd(),
                   Watching(interval, heartbeat * 60) if watch_ else None, dry=dry_run_,
                   remeasure=remeasure, save_look=save_look, allow_failures=allow_failures)
 
@@ -468,15 +394,15 @@ def run_command(
     def beside_file(name: str | None) -> Path | None:
         return Path(os.path.normpath(base / name)) if name else None
 
-    records = Records(beside_file(workflow.ledger), beside_file(workflow.report),
-                      beside_file(workflow.summary),
-                      legacy=base / f"{workflow_file.stem}.ledger.db")
+    records = RecordPaths(beside_file(workflow.ledger), beside_file(workflow.report),
+                          beside_file(workflow.summary),
+                          legacy=base / f"{workflow_file.stem}.ledger.db")
     _run_workflow(workflow, records, base,
                   Watching(interval, heartbeat * 60) if watch_ else None, dry=dry_run_,
                   remeasure=remeasure, save_look=save_look, allow_failures=allow_failures)
 
 
-def _run_workflow(workflow: WorkflowFile, records: Records, base: Path,
+def _run_workflow(workflow: WorkflowFile, records: RecordPaths, base: Path,
                   watching: Watching | None, *, dry: bool = False, remeasure: bool = False,
                   save_look: Path | None = None, allow_failures: bool = False) -> None:
     try:
@@ -484,17 +410,18 @@ def _run_workflow(workflow: WorkflowFile, records: Records, base: Path,
         if workflow.backend == "remote":  # a chain it cannot run as the local one: refused
             check_chain(spec.steps, spec.source,
                         adobe=workflow.remote is not None and workflow.remote.url is None)
-        outputs = records.outputs(spec.sink.url)
+        outputs, note = records.resolve(spec.sink.url)
+        if note:
+            console.print(f"note: {note}")
         spec = aim_at_house_look(spec, workflow, outputs.ledger, base, console,
                                  remeasure=remeasure, save_look=save_look, dry=dry)
         if dry:
             dry_run(spec, outputs)
             return
+        backend = open_backend(workflow.backend, workflow.concurrency, spec.steps,
+                               workflow.remote)
     except LampyrisError as exc:
         raise _fail(str(exc)) from None
-    cutout = next((s for s in spec.steps if s.name == "cutout"), None)
-    model = str(cutout.params.get("model", "u2netp")) if cutout else None
-    backend = make_backend(workflow.backend, workflow.concurrency, model, workflow.remote)
     execute(spec, backend, outputs, watching=watching, allow_failures=allow_failures)
 
 
