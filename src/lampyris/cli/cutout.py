@@ -8,11 +8,11 @@ from typing import cast
 import typer
 
 from lampyris.cli import options
-from lampyris.cli.files import expand, fail, run_files
+from lampyris.cli.file_commands import FileOptions, expand, fail, run_files
 from lampyris.cli.options import Format, Holes, MirrorPass, cutout_params
 from lampyris.imaging.encode import OutputFormat
-from lampyris.workflows.filejob import FileJob
 from lampyris.workflows.naming import Naming
+from lampyris.workflows.steps import Step
 
 
 def cutout_command(
@@ -38,6 +38,8 @@ def cutout_command(
     jobs: int = options.JOBS,
     overwrite: bool = options.OVERWRITE,
     keep_metadata: bool = options.KEEP_METADATA,
+    report: Path | None = options.REPORT,
+    ledger: Path | None = options.LEDGER,
 ) -> None:
     """Remove backgrounds: every INPUT image becomes OUTPUT/<relative path stem>.<format>.
 
@@ -56,6 +58,7 @@ def cutout_command(
     except typer.BadParameter as exc:
         raise fail(str(exc)) from None
 
-    tasks, problems = expand(inputs, output, fmt, naming)
-    job = FileJob("cutout", params, fmt, quality, lossless, keep_metadata, overwrite)
-    run_files("cutout", tasks, problems, job, jobs)
+    run = FileOptions(fmt, quality, lossless, keep_metadata, overwrite=overwrite, jobs=jobs,
+                      report=report, ledger=ledger)
+    tasks, problems = expand(inputs, output, naming, run)
+    run_files("cutout", Step("cutout", params), tasks, problems, output, run, model=model)

@@ -11,16 +11,16 @@ import typer
 from pydantic import ValidationError
 
 from lampyris.cli import options
-from lampyris.cli.files import console, expand, fail, progress, run_files
+from lampyris.cli.file_commands import FileOptions, console, expand, fail, progress, run_files
 from lampyris.cli.options import Format, UprightMode
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.autotone import HouseLook
 from lampyris.imaging.encode import OutputFormat
 from lampyris.imaging.tone_settings import ToneSettings, WhiteBalance
 from lampyris.imaging.xmp import read_preset
-from lampyris.workflows.filejob import FileJob
 from lampyris.workflows.look import describe, measure_files, read_look, write_look
 from lampyris.workflows.naming import Naming
+from lampyris.workflows.steps import Step
 
 INPUTS = typer.Argument(..., help="Image files, folders (recursive) or globs.")
 MAX_PRESETS = 10  # EditParams' limit
@@ -50,6 +50,8 @@ def auto_tone_command(
     jobs: int = options.JOBS,
     overwrite: bool = options.OVERWRITE,
     keep_metadata: bool = options.KEEP_METADATA,
+    report: Path | None = options.REPORT,
+    ledger: Path | None = options.LEDGER,
 ) -> None:
     """Lightroom-style Auto tone: exposure, contrast range, white balance and colour chosen
     for each image, or toward one house look for the whole set (--consistent).
@@ -71,7 +73,9 @@ def auto_tone_command(
     except ValidationError:
         raise fail(f"--look: the key is a lightness between 0.05 and 0.95, not {look}") from None
 
-    tasks, problems = expand(inputs, output, _format(format), naming, xmp=xmp)
+    run = FileOptions(_format(format), quality, lossless, keep_metadata, xmp, overwrite, jobs,
+                      report, ledger)
+    tasks, problems = expand(inputs, output, naming, run)
     images = 0
     if consistent and tasks:
         with progress("measure") as bar:
@@ -89,9 +93,7 @@ def auto_tone_command(
     params: dict[str, Any] = {"strength": strength, **({"mood": True} if mood else {})}
     if house is not None:
         params["look"] = house.model_dump(mode="json")
-    job = FileJob("auto_tone", params, _format(format), quality, lossless, keep_metadata,
-                  overwrite, xmp_sidecar=xmp)
-    run_files("auto-tone", tasks, problems, job, jobs)
+    run_files("auto-tone", Step("auto_tone", params), tasks, problems, output, run)
 
 
 def straighten_command(
@@ -106,6 +108,8 @@ def straighten_command(
     jobs: int = options.JOBS,
     overwrite: bool = options.OVERWRITE,
     keep_metadata: bool = options.KEEP_METADATA,
+    report: Path | None = options.REPORT,
+    ledger: Path | None = options.LEDGER,
 ) -> None:
     """Lightroom-style Upright: level the horizon and/or verticals by rotating out the tilt the
     picture's lines show; images without clear lines are left as they are.
@@ -113,10 +117,10 @@ def straighten_command(
     Usage: lampyris straighten shoot/ --output level/ --mode level
     """
     params = {"upright_mode": mode.value, "constrain_crop": crop}
-    job = FileJob("auto_straighten", params, _format(format), quality, lossless, keep_metadata,
-                  overwrite)
-    tasks, problems = expand(inputs, output, _format(format), naming)
-    run_files("straighten", tasks, problems, job, jobs)
+    run = FileOptions(_format(format), quality, lossless, keep_metadata, overwrite=overwrite,
+                      jobs=jobs, report=report, ledger=ledger)
+    tasks, problems = expand(inputs, output, naming, run)
+    run_files("straighten", Step("auto_straighten", params), tasks, problems, output, run)
 
 
 def _range(name: str) -> str:
@@ -211,6 +215,8 @@ def edit_command(
     jobs: int = options.JOBS,
     overwrite: bool = options.OVERWRITE,
     keep_metadata: bool = options.KEEP_METADATA,
+    report: Path | None = options.REPORT,
+    ledger: Path | None = options.LEDGER,
 ) -> None:
     """Apply develop settings and Lightroom presets in Lightroom's order: straighten, presets,
     auto tone, then the settings given here.
@@ -238,7 +244,7 @@ def edit_command(
         "settings": settings.changed(), "presets": _presets(preset), "auto_tone": auto_tone,
         "straighten": None if straighten is None else {"upright_mode": straighten.value},
     }
-    job = FileJob("edit", params, _format(format), quality, lossless, keep_metadata, overwrite,
-                  xmp_sidecar=xmp)
-    tasks, problems = expand(inputs, output, _format(format), naming, xmp=xmp)
-    run_files("edit", tasks, problems, job, jobs)
+    run = FileOptions(_format(format), quality, lossless, keep_metadata, xmp, overwrite, jobs,
+                      report, ledger)
+    tasks, problems = expand(inputs, output, naming, run)
+    run_files("edit", Step("edit", params), tasks, problems, output, run)

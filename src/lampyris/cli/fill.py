@@ -1,8 +1,8 @@
 """``lampyris fill``, ``expand`` and ``composite``: the generative ops over files, folders and
 globs, with one optional mask for every input and several seeded variations per input.
 
-They run through the same file engine as ``cutout`` (progress, summary, exit codes), one
-image at a time in this process unless ``--jobs`` says otherwise: the procedural engines take
+They run through the same batch runner as ``cutout`` (progress, summary, report, exit codes),
+one image at a time in this process unless ``--jobs`` says otherwise: the procedural engines take
 well under a second, and the diffusion engine wants the one accelerator to itself instead of
 a model copy per worker. Every output line names the engine
 that drew it and whether the fidelity guard held (outside the mask, the input's exact pixels);
@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import cast
 
 import typer
 
 from lampyris.cli import options
+from lampyris.cli.file_commands import FileOptions
 from lampyris.cli.generate import MAX_SEED, generation, run_generation
 from lampyris.cli.options import Format
+from lampyris.imaging.encode import OutputFormat
 from lampyris.workflows.naming import Naming
 
 MAX_VARIATIONS = 16
@@ -82,7 +85,6 @@ def _value(choice: StrEnum | None) -> str | None:
     return None if choice is None else choice.value
 
 
-
 def fill_command(
     inputs: list[str] = INPUTS,
     output: Path = options.OUTPUT,
@@ -108,6 +110,8 @@ def fill_command(
     lossless: bool = options.LOSSLESS,
     overwrite: bool = options.OVERWRITE,
     jobs: int = JOBS,
+    report: Path | None = options.REPORT,
+    ledger: Path | None = options.LEDGER,
 ) -> None:
     """Generative fill: redraw the masked area of every image (or a cutout's background); the
     rest stays the input's exact pixels.
@@ -116,9 +120,10 @@ def fill_command(
     """
     params = {"engine": engine.value, "prompt": prompt, "negative_prompt": negative_prompt,
               "invert_mask": invert_mask}
-    job, seeds = generation("fill", params, seed=seed, variations=variations, mask=mask,
-                     format=format, quality=quality, lossless=lossless, overwrite=overwrite)
-    run_generation("fill", inputs, output, naming, job, seeds, jobs)
+    seeds, images = generation("fill", params, seed=seed, variations=variations, mask=mask)
+    run = FileOptions(cast(OutputFormat, format.value), quality, lossless, overwrite=overwrite,
+                      jobs=jobs, report=report, ledger=ledger)
+    run_generation("fill", "fill", params, inputs, output, naming, seeds, images, run)
 
 
 def expand_command(
@@ -153,6 +158,8 @@ def expand_command(
     lossless: bool = options.LOSSLESS,
     overwrite: bool = options.OVERWRITE,
     jobs: int = JOBS,
+    report: Path | None = options.REPORT,
+    ledger: Path | None = options.LEDGER,
 ) -> None:
     """Generative expand: put every image on a larger canvas and generate the new area around
     it. The picture itself is not redrawn: it is only shrunk when it does not fit the room the
@@ -164,9 +171,10 @@ def expand_command(
               "size": size, "top": top, "bottom": bottom, "left": left, "right": right,
               "horizontal": _value(align_x), "vertical": _value(align_y),
               "invert_mask": invert_mask}
-    job, seeds = generation("expand", params, seed=seed, variations=variations, mask=mask,
-                     format=format, quality=quality, lossless=lossless, overwrite=overwrite)
-    run_generation("expand", inputs, output, naming, job, seeds, jobs)
+    seeds, images = generation("expand", params, seed=seed, variations=variations, mask=mask)
+    run = FileOptions(cast(OutputFormat, format.value), quality, lossless, overwrite=overwrite,
+                      jobs=jobs, report=report, ledger=ledger)
+    run_generation("expand", "expand", params, inputs, output, naming, seeds, images, run)
 
 
 def composite_command(
@@ -204,6 +212,8 @@ def composite_command(
     lossless: bool = options.LOSSLESS,
     overwrite: bool = options.OVERWRITE,
     jobs: int = JOBS,
+    report: Path | None = options.REPORT,
+    ledger: Path | None = options.LEDGER,
 ) -> None:
     """Object composite: the product of every image, trimmed and stood in a scene generated
     from the prompt. By default it is scaled to fill the lower middle of the frame; with some
@@ -214,7 +224,10 @@ def composite_command(
     params = {"engine": engine.value, "prompt": prompt, "negative_prompt": negative_prompt,
               "size": size, "top": top, "bottom": bottom, "left": left, "right": right,
               "horizontal": _value(align_x), "vertical": _value(align_y), "model": model}
-    job, seeds = generation("object_composite", params, seed=seed, variations=variations, mask=mask,
-                     format=format, quality=quality, lossless=lossless, overwrite=overwrite)
-    run_generation("composite", inputs, output, naming, job, seeds, jobs)
+    seeds, images = generation("object_composite", params, seed=seed, variations=variations,
+                               mask=mask)
+    run = FileOptions(cast(OutputFormat, format.value), quality, lossless, overwrite=overwrite,
+                      jobs=jobs, report=report, ledger=ledger)
+    run_generation("composite", "object_composite", params, inputs, output, naming, seeds,
+                   images, run)
 

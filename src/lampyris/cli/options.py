@@ -1,5 +1,5 @@
 """Command-line options shared by the file commands (``cutout``, ``auto-tone``, ``straighten``,
-``edit``) and ``batch``: one definition, one help text."""
+``edit``, ``fill``, ``expand``, ``composite``) and ``batch``: one definition, one help text."""
 
 from __future__ import annotations
 
@@ -111,6 +111,13 @@ MIRROR_PASS = typer.Option(
     "first pass is unsure; always is best quality, never is fastest.")
 JOBS = typer.Option(0, "--jobs", "-j", min=0, envvar="LAMPYRIS_JOBS",
                     help="Worker processes (0: one per core).")
+REPORT = typer.Option(None, "--report", dir_okay=False, show_default=False,
+                      help="Also write the run's HTML report here (counts, failures, notices, "
+                      "before/after thumbnails).")
+LEDGER = typer.Option(
+    None, "--ledger", dir_okay=False, show_default=False,
+    help="Keep the run's ledger (SQLite) here, so a re-run skips what it records as done with "
+    "the same settings, even with --overwrite (default: none kept).")
 
 
 def cutout_params(

@@ -1,4 +1,4 @@
-"""Worker processes that run ops: one pool for the server's jobs and both batch runners.
+"""Worker processes that run ops: one pool for the server's jobs and the batch runner.
 
 ``WorkerPool`` owns everything about its workers: how they start (forked from a clean process,
 each capped to its share of the cores, model loaded before the first image), what a caller

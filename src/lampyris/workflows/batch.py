@@ -9,6 +9,11 @@ verified written. An input that failed before and has not changed is reported ag
 run (a standing failure), not hidden as skipped. A local file still being written (modified
 less than ``settle`` seconds ago) is waited for, not failed. Ctrl-C stops submitting, lets what
 is running finish for a moment, and leaves the rest for the next run.
+
+The file commands (``cutout``, ``auto-tone``, … ``composite``) run through it too: they hand
+it their inputs already expanded and named (``Entry``: ``workflows.inputs``) instead of a
+source to list, with a ledger in memory unless one is named, and existing outputs kept
+(``BatchSpec.skip_existing``) unless ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import os
 import posixpath
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -31,7 +36,7 @@ from lampyris.storage.atomic import write_atomic
 from lampyris.storage.locations import Location, SourceFile, list_images, local_file, probe
 from lampyris.storage.translate import translate
 from lampyris.workflows.backends.base import Backend
-from lampyris.workflows.item import ItemOutcome, WorkItem
+from lampyris.workflows.item import ExtraImage, ItemOutcome, WorkItem
 from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.naming import TEMPLATES, Naming, collision_message, numbered
 from lampyris.workflows.steps import OutputSpec, Step, fingerprint
@@ -48,7 +53,10 @@ class BatchSpec:
     ``workflows.naming``), or a template over ``{dir}`` (the input's folder below the source,
     with a trailing slash, or empty), ``{stem}``, ``{name}`` and ``{ext}``.
     ``on_success`` is ``keep``, ``delete`` or ``move:URL`` (processed inputs go there).
-    ``settle``: seconds a local input must have been left alone before it is read."""
+    ``settle``: seconds a local input must have been left alone before it is read.
+    ``skip_existing``: an output already there (whoever wrote it) is kept and its input
+    skipped, as the file commands do without ``--overwrite``. ``images``: extra images every
+    item gets (a fill's mask)."""
 
     source: Location
     sink: Location
@@ -61,6 +69,8 @@ class BatchSpec:
     report_sample: int = 200
     backoff: float = 1.0
     settle: float = 2.0
+    skip_existing: bool = False
+    images: tuple[ExtraImage, ...] = ()
 
     @property
     def template(self) -> str:
@@ -80,6 +90,24 @@ class BatchSpec:
         except (AttributeError, KeyError, IndexError, ValueError) as exc:
             raise InvalidParameterError(f"naming template {self.naming!r}: {exc}") from None
         return name.lstrip("/")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One input its caller listed and named itself, instead of the runner listing
+    ``spec.source``: the file commands' inputs (files, folders, globs), already expanded and
+    named by ``workflows.inputs``. ``key`` is the input's name in the ledger, the summary and
+    the report, unique per entry (a variation of one file has its own: ``path#seed=5``);
+    ``path`` is where it is on ``spec.source``'s filesystem and ``stamp`` changes when it
+    does; ``output_rel`` is the output's path below the sink; ``output`` its own settings
+    (None: ``spec.output``) and ``seed`` the seed of its variation."""
+
+    key: str
+    path: str
+    stamp: str
+    output_rel: str
+    output: OutputSpec | None = None
+    seed: int | None = None
 
 
 @dataclass
@@ -139,14 +167,22 @@ class BatchRunner:
 
     def __init__(self, spec: BatchSpec, ledger: Ledger, backend: Backend, *,
                  thumbs_dir: Path | None = None, listener: Listener | None = None,
-                 on_listed: Callable[[int], None] | None = None) -> None:
+                 on_listed: Callable[[int], None] | None = None,
+                 entries: Sequence[Entry] | None = None) -> None:
         self.spec = spec
         self.on_listed = on_listed or (lambda total: None)
         self.ledger = ledger
         self.backend = backend
         self.thumbs_dir = thumbs_dir
         self.listener = listener or (lambda event, item: None)
-        self.fingerprint = fingerprint(list(spec.steps), spec.output)
+        self.fingerprint = fingerprint(list(spec.steps), spec.output, self._extra(None))
+        # inputs listed by the caller (``Entry``), by key; None: list ``spec.source``
+        self._entries = None if entries is None else {e.key: e for e in entries}
+        if self._entries is not None and len(self._entries) != len(entries or ()):
+            raise InvalidParameterError("two entries of one batch share a key")
+        self._fingerprints = {key: self._entry_fingerprint(e)
+                              for key, e in (self._entries or {}).items()}
+        known = {self.fingerprint, *self._fingerprints.values()}
         self._stop = False
         self._single = False  # the source is one file, not a folder
         self._outputs: dict[str, str] = {}  # input URL → output URL (``_name_outputs``)
@@ -155,8 +191,7 @@ class BatchRunner:
         self._young: list[tuple[SourceFile, LedgerItem | None]] = []  # still being written
         # thumbnails already kept for these steps (older steps' results are being replaced)
         self._sampled = sum(1 for done in ledger.items(status="done", dest=spec.sink.url)
-                            if done.fingerprint == self.fingerprint
-                            and "thumb_after" in done.details)
+                            if done.fingerprint in known and "thumb_after" in done.details)
 
     def stop(self) -> None:
         """Ask the run to stop submitting (a signal handler may call this)."""
@@ -254,7 +289,25 @@ class BatchRunner:
         return summary
 
     # -- planning --------------------------------------------------------------------------
+    def _extra(self, seed: int | None) -> dict[str, Any]:
+        """What else a result depends on: its seed, the extra images (none for a batch's)."""
+        extra: dict[str, Any] = {} if seed is None else {"seed": seed}
+        if self.spec.images:
+            extra["images"] = [[i.name, i.url, i.stamp] for i in self.spec.images]
+        return extra
+
+    def _entry_fingerprint(self, entry: Entry) -> str:
+        return fingerprint(list(self.spec.steps), entry.output or self.spec.output,
+                           self._extra(entry.seed))
+
+    def _fingerprint_of(self, url: str) -> str:
+        return self._fingerprints.get(url, self.fingerprint)
+
     def _list(self) -> list[SourceFile]:
+        if self._entries is not None:  # listed by the caller: the key stands for the rel
+            self._single = False
+            return [SourceFile(path=e.path, rel=e.key, size=0, stamp=e.stamp)
+                    for e in self._entries.values()]
         _, source_root = self.spec.source.open()
         listing = list(list_images(self.spec.source))
         # a file's path is its root only when the source names that one file
@@ -262,6 +315,8 @@ class BatchRunner:
         return listing
 
     def _input_url(self, source: SourceFile) -> str:
+        if self._entries is not None:
+            return source.rel
         return self.spec.source.url if self._single else self.spec.source.url_of(source.rel)
 
     def _name_outputs(self, listing: list[SourceFile]) -> None:
@@ -277,7 +332,8 @@ class BatchRunner:
         self._outputs, self._clashes = {}, {}
         for source in listing:
             url = self._input_url(source)
-            base = spec.output_rel(source.rel)
+            base = (self._entries[url].output_rel if self._entries is not None
+                    else spec.output_rel(source.rel))
             output = spec.sink.url_of(base)
             if spec.numbered and url in before and before[url] not in owner:
                 output = before[url]
@@ -301,11 +357,12 @@ class BatchRunner:
         spec = self.spec
         self._young, self._clashed = [], []
         now = time.time()
+        sink_fs, sink_root = spec.sink.open()
         for source in sources:
             summary.listed += 1
             url = self._input_url(source)
             prior = self.ledger.get(url, spec.sink.url)
-            same = prior is not None and prior.fingerprint == self.fingerprint
+            same = prior is not None and prior.fingerprint == self._fingerprint_of(url)
             unchanged = prior is not None and same and prior.stamp == source.stamp
             if unchanged and prior is not None and prior.status == "done":
                 summary.skipped += 1
@@ -326,6 +383,11 @@ class BatchRunner:
             if clash:
                 self._clashed.append(self._refuse(source, prior, self._clashes[url], summary))
                 continue
+            if spec.skip_existing and sink_fs.exists(
+                    posixpath.join(sink_root, self._output_rel(self._outputs[url]))):
+                summary.skipped += 1
+                self.listener("skipped", self._record_for(source, prior))
+                continue
             if (spec.settle > 0 and source.modified is not None
                     and now - source.modified < spec.settle):
                 self._young.append((source, prior))
@@ -333,11 +395,12 @@ class BatchRunner:
             yield source, self._record_for(source, prior)
 
     def _record_for(self, source: SourceFile, prior: LedgerItem | None) -> LedgerItem:
-        same = prior is not None and prior.fingerprint == self.fingerprint
         url = self._input_url(source)
+        same = prior is not None and prior.fingerprint == self._fingerprint_of(url)
         record = LedgerItem(
             input_url=url, dest=self.spec.sink.url, rel=source.rel,
-            fingerprint=self.fingerprint, stamp=source.stamp, output_url=self._outputs[url],
+            fingerprint=self._fingerprint_of(url), stamp=source.stamp,
+            output_url=self._outputs[url],
             content_hash=prior.content_hash if prior else None,
             attempts=0, details=prior.details if prior and same else {},
         )
@@ -392,15 +455,18 @@ class BatchRunner:
         if sample and not kept:
             self._sampled += 1
         known = record.details.pop("known_hash", None)
+        entry = None if self._entries is None else self._entries[record.input_url]
+        output = entry.output if entry is not None and entry.output else self.spec.output
         return WorkItem(
             source=self.spec.source, source_path=source.path, sink=self.spec.sink,
-            output_path=posixpath.join(sink_root, self._output_rel(record)),
-            steps=self.spec.steps, output=self.spec.output, known_hash=known, thumbs=sample,
+            output_path=posixpath.join(sink_root, self._output_rel(record.output_url)),
+            steps=self.spec.steps, output=output, known_hash=known, thumbs=sample,
+            seed=entry.seed if entry is not None else None, images=self.spec.images,
         )
 
-    def _output_rel(self, record: LedgerItem) -> str:
+    def _output_rel(self, output_url: str | None) -> str:
         """The output's path below the sink, from the URL ``_name_outputs`` chose."""
-        return (record.output_url or "")[len(self.spec.sink.url.rstrip("/")) + 1:]
+        return (output_url or "")[len(self.spec.sink.url.rstrip("/")) + 1:]
 
     # -- outcomes --------------------------------------------------------------------------
     def _record(self, outcome: ItemOutcome, record: LedgerItem, work: WorkItem,
@@ -483,7 +549,8 @@ class BatchRunner:
         if action == "keep":
             return
         fs, root = self.spec.source.open()
-        path = root if self._single else posixpath.join(root, record.rel)
+        path = (work.source_path if self._entries is not None
+                else root if self._single else posixpath.join(root, record.rel))
         try:
             problem = self._output_problem(record, work)
             if problem is not None:
@@ -497,7 +564,8 @@ class BatchRunner:
                 data = fs.cat_file(path)
                 target = Location(action[len("move:"):], self.spec.source.options)
                 target_fs, target_root = target.open()
-                rel = PurePosixPath(record.rel).name if self._single else record.rel
+                rel = (PurePosixPath(path).name if self._single or self._entries is not None
+                       else record.rel)
                 moved = _free_target(target_fs, posixpath.join(target_root, rel), data)
                 if moved is not None:
                     write_atomic(moved, data, target_fs)  # makes the folders a local target needs

@@ -2,13 +2,18 @@
 
 Runs in a worker process (local backend) and never raises for a problem with the file: the
 outcome says what happened and whether trying again could help (a storage hiccup) or not (a
-corrupt image).
+corrupt image). What every batch and every file command does to one input: besides the steps
+an item may carry a seed (one variation of a generative op) and extra images every item of a
+run shares (a fill's mask: read and decoded once per worker process, not sent with each item);
+an XMP sidecar the output asks for is written before the image, so no image is without it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
+import posixpath
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +21,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from lampyris.errors import InputError, LampyrisError, StorageCredentialsError
-from lampyris.imaging.decode import decode
+from lampyris.errors import (
+    FidelityError,
+    InputError,
+    InvalidParameterError,
+    LampyrisError,
+    StorageCredentialsError,
+)
+from lampyris.imaging.decode import DecodedImage, decode
 from lampyris.ops.pipeline import OutputSpec, render
 from lampyris.storage.atomic import write_atomic
 from lampyris.storage.locations import Location
@@ -25,6 +36,20 @@ from lampyris.storage.translate import retryable, translate
 from lampyris.workflows.steps import Step, execution
 
 THUMB_SIDE = 160
+
+
+@dataclass(frozen=True)
+class ExtraImage:
+    """An image every item of a run gets besides its input, under the op's keyword ``name``
+    (``mask``). Items carry only where it is (a local path or an fsspec URL) and its
+    ``stamp`` (which changes with the file); each worker process reads and decodes it once.
+    ``sized_like_input``: it must be the size of every input (a fill's mask; not expand's,
+    which is the new canvas's)."""
+
+    name: str
+    url: str
+    stamp: str
+    sized_like_input: bool = True
 
 
 @dataclass(frozen=True)
@@ -39,6 +64,8 @@ class WorkItem:
     output: OutputSpec
     known_hash: str | None = None  # the input's hash when it was last done with these steps
     thumbs: bool = False
+    seed: int | None = None  # every op that takes a seed gets this one (a variation)
+    images: tuple[ExtraImage, ...] = ()
 
 
 @dataclass
@@ -71,15 +98,22 @@ def process(item: WorkItem) -> ItemOutcome:
         image = decode(data)
         before = thumbnail(image.pixels) if item.thumbs else None
         del data
-        rendered = render(image, execution(item.steps), item.output)
+        images = {extra.name: _extra(extra, image) for extra in item.images}
+        rendered = render(image, execution(item.steps), item.output, images=images,
+                          seed=item.seed)
         del image
         timings["process"] = time.perf_counter() - start
 
         stage = "write"
         start = time.perf_counter()
         fs_out, _ = item.sink.open()
+        if rendered.sidecar is not None:  # before the image: no image without its sidecar
+            write_atomic(sidecar_path(item.output_path), rendered.sidecar, fs_out)
         write_atomic(item.output_path, rendered.data, fs_out)
         timings["write"] = time.perf_counter() - start
+    except FidelityError as exc:  # this seed's fill; another seed may hold
+        reason = str(exc) if item.seed is None else f"seed {item.seed}: {exc}"
+        return ItemOutcome(False, error=reason, timings=timings)
     except InputError as exc:
         return ItemOutcome(False, error=str(exc), timings=timings)
     except StorageCredentialsError as exc:
@@ -104,6 +138,30 @@ def process(item: WorkItem) -> ItemOutcome:
     if before is not None:
         outcome.thumbs = {"before": before, "after": thumbnail(rendered.pixels)}
     return outcome
+
+
+def sidecar_path(output_path: str) -> str:
+    """Where an output's XMP sidecar goes: beside it, ``<stem>.xmp``."""
+    return posixpath.splitext(output_path)[0] + ".xmp"
+
+
+def _extra(extra: ExtraImage, image: DecodedImage) -> DecodedImage:
+    """``extra`` decoded (once per process and stamp), checked against the input's size."""
+    decoded = _decoded(extra.url, extra.stamp)
+    if extra.sized_like_input:
+        (mh, mw), (h, w) = decoded.pixels.shape[:2], image.pixels.shape[:2]
+        if (mw, mh) != (w, h):
+            raise InvalidParameterError(
+                f"the {extra.name} is {mw}x{mh} but the image is {w}x{h}: one --{extra.name} "
+                "applies to every input, so they must be the same size")
+    return decoded
+
+
+@functools.lru_cache(maxsize=4)
+def _decoded(url: str, stamp: str) -> DecodedImage:
+    """The image at ``url`` as it was at ``stamp`` (the stamp only keys the cache)."""
+    fs, path = Location(url).open()
+    return decode(fs.cat_file(path))
 
 
 def thumbnail(pixels: np.ndarray) -> bytes:

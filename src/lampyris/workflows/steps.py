@@ -40,12 +40,15 @@ _FINISH = ("shadow", "shadow_opacity", "background")  # the cutout's, done after
 
 @dataclass(frozen=True)
 class Step:
+    """A step of the chain; a step named for a catalog op that is no batch step (a file
+    command's ``expand``, ``object_composite``) runs that op."""
+
     name: str
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def op(self) -> str:
-        return STEPS[self.name]
+        return STEPS.get(self.name, self.name)
 
 
 def step_name(name: str) -> str:
@@ -180,10 +183,16 @@ def _settings(output: OutputSpec) -> dict[str, Any]:
             if name in _FINGERPRINTED or value != getattr(default, name)}
 
 
-def fingerprint(steps: Sequence[Step], output: OutputSpec) -> str:
-    """Changes whenever the result would: any step, parameter or output setting. Output
-    settings a batch did not have before (left at their defaults) stay out of it, so a
-    ledger written by an earlier version still knows what it did."""
-    blob = json.dumps({"steps": [[s.name, s.params] for s in steps],
-                       "output": _settings(output)}, sort_keys=True, default=str)
+def fingerprint(steps: Sequence[Step], output: OutputSpec,
+                extra: dict[str, Any] | None = None) -> str:
+    """Changes whenever the result would: any step, parameter or output setting, and
+    ``extra`` (what else one input's result depends on: a file command's seed and mask).
+    Output settings a batch did not have before (left at their defaults) and an empty
+    ``extra`` stay out of it, so a ledger written by an earlier version still knows what it
+    did."""
+    data: dict[str, Any] = {"steps": [[s.name, s.params] for s in steps],
+                            "output": _settings(output)}
+    if extra:
+        data["extra"] = extra
+    blob = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -14,7 +14,7 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 import lampyris.cli.develop as cli_develop
-import lampyris.cli.files as cli_files
+import lampyris.cli.file_commands as cli_files
 from lampyris.cli.app import app
 from lampyris.imaging.xmp import read_preset
 from lampyris.workflows.look import read_look

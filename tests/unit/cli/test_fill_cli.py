@@ -13,7 +13,7 @@ from PIL import Image
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-import lampyris.cli.files as cli_files
+import lampyris.cli.file_commands as cli_files
 from lampyris.cli.app import app
 
 W, H = 240, 180

@@ -1,6 +1,7 @@
 """The inline backend: each item runs in the caller's thread, one at a time.
 
-For tests (``memory://`` filesystems are per process, so worker processes cannot see them) and
+For a file command with one job (no process to start; the libraries use their own threads),
+for tests (``memory://`` filesystems are per process, so worker processes cannot see them) and
 for debugging a step with a plain traceback-free loop; the local backend is the fast one.
 """
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from lampyris.ops.pool import RestartPolicy, WorkerDied, WorkerPool, WorkerStart
+from lampyris.ops.pool import RestartPolicy, WorkerDied, WorkerPool, WorkerStart, died_message
 from lampyris.workflows.item import ItemOutcome, WorkItem, process
 
-DIED = "a worker process died while this file was in progress (out of memory?)"
+DIED = died_message("file")
 
 
 class LocalBackend:

@@ -1,21 +1,27 @@
-"""Turning command-line inputs (files, folders, globs) into (source, output) pairs.
+"""Turning the file commands' inputs (files, folders, globs) into (source, output) pairs,
+and those into the batch runner's entries.
 
 A folder keeps its tree under the output folder; a glob keeps the tree below its first
 wildcard; a file lands at the top. Outputs are ``<relative path stem>.<ext>`` by default;
 ``workflows.naming`` says how else they can be named, and two inputs that would share an
-output (or its sidecar) are refused before anything runs.
+output (or its sidecar) are refused before anything runs. ``entries`` hands the tasks to
+``workflows.batch.BatchRunner``, which runs every command the same way.
 """
 
 from __future__ import annotations
 
 import glob
-from collections.abc import Callable, Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.decode import IMAGE_SUFFIXES
 from lampyris.imaging.encode import OutputFormat
+from lampyris.ops.pipeline import OutputSpec
+from lampyris.storage.locations import local_file
+from lampyris.workflows.batch import Entry
 from lampyris.workflows.naming import Naming, collision_message, numbered
 
 _WRITABLE: dict[str, OutputFormat] = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg",
@@ -31,12 +37,20 @@ def same_format(path: Path) -> OutputFormat:
 
 @dataclass(frozen=True)
 class FileTask:
-    """One image to process and where its result goes; ``seed`` for one variation of a
-    generative op."""
+    """One image to process and where its result goes; ``seed`` for a generative op, and
+    ``variation`` when it is one of several seeds of its source (so it needs a name of its
+    own in the ledger: ``key``)."""
 
     source: Path
     destination: Path
     seed: int | None = None
+    variation: bool = False
+
+    @property
+    def key(self) -> str:
+        """The input's name in the ledger, the summary and the report (``entries`` tells
+        apart one file named twice, by two inputs, to two outputs)."""
+        return f"{self.source}#seed={self.seed}" if self.variation else str(self.source)
 
 
 @dataclass(frozen=True)
@@ -149,3 +163,23 @@ def _unique(found: list[tuple[Path, Path]], sidecar: str | None, *, numbering: b
             owners[path] = source
         unique[i] = dest
     return [unique[i] for i in range(len(found))]
+
+
+def entries(tasks: Sequence[FileTask], output_dir: Path,
+            output: Callable[[Path], OutputSpec]) -> list[Entry]:
+    """The batch runner's entries for ``tasks`` (destinations below ``output_dir``, as
+    ``expand_inputs`` made them), each written as ``output(destination)`` says. A source that
+    cannot be read now still gets its entry: the item then fails with the reason."""
+    root = output_dir.resolve()
+    listed, keys = [], set()
+    for task in tasks:
+        try:
+            stamp = local_file(str(task.source), "", os.stat(task.source)).stamp
+        except OSError:
+            stamp = ""
+        rel = task.destination.relative_to(root).as_posix()
+        key = task.key if task.key not in keys else f"{task.key}#to={rel}"  # named twice
+        keys.add(key)
+        listed.append(Entry(key=key, path=str(task.source), stamp=stamp, output_rel=rel,
+                            output=output(task.destination), seed=task.seed))
+    return listed

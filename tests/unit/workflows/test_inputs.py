@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lampyris.errors import InvalidParameterError
-from lampyris.workflows.files import expand_inputs, same_format
+from lampyris.workflows.inputs import expand_inputs, same_format
 from lampyris.workflows.naming import HINT, Naming, collision_message
 
 
