@@ -18,21 +18,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import TextColumn
 
 from lampyris.cli import look as look_options
 from lampyris.cli import options
 from lampyris.cli.batch_status import show_status, status_ledger
 from lampyris.cli.console import err as console
 from lampyris.cli.console import fail as _fail
-from lampyris.cli.console import out
+from lampyris.cli.console import out, progress_bar
 from lampyris.cli.fill import MAX_SEED, FillEngine
 from lampyris.cli.look import aim_at_house_look
 from lampyris.cli.options import Format, Holes, MirrorPass, UprightMode, cutout_params
@@ -131,7 +124,7 @@ def execute(spec: BatchSpec, backend: Backend, outputs: RunRecords, *,
         with Ledger(outputs.ledger) as ledger:
             def once() -> RunSummary:
                 nonlocal last, said
-                progress = _progress()
+                progress = progress_bar("batch", TextColumn("{task.fields[status]}"))
                 bar = progress.add_task("batch", total=None, status="")
                 counts = {"done": 0, "failed": 0, "skipped": 0}
                 started = time.monotonic()
@@ -186,13 +179,6 @@ def execute(spec: BatchSpec, backend: Backend, outputs: RunRecords, *,
         raise typer.Exit(130)
     if last is not None and (last.failed or last.standing) and not allow_failures:
         raise typer.Exit(1)
-
-
-def _progress() -> Progress:
-    """The bar, on a terminal only: a pipe or a log file gets the summary lines alone."""
-    return Progress(TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, disable=not console.is_terminal)
 
 
 def _status(counts: dict[str, int], seconds: float) -> str:

@@ -14,6 +14,15 @@ import traceback
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 PIPE_WIDTH = 1000  # wide enough that a table never truncates a cell on a pipe
 
@@ -62,3 +71,11 @@ def fail(message: str, code: int = 2) -> typer.Exit:
         print_traceback()
     err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
     return typer.Exit(code)
+
+
+def progress_bar(label: str, *more: ProgressColumn) -> Progress:
+    """A bar on stderr, on a terminal only: a pipe or a log file gets the summary lines alone.
+    ``more`` columns go after the count (the batch's running status)."""
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), *more,
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err,
+                    disable=not err.is_terminal)

@@ -11,7 +11,8 @@ import typer
 from pydantic import ValidationError
 
 from lampyris.cli import options
-from lampyris.cli.file_commands import FileOptions, console, expand, fail, progress, run_files
+from lampyris.cli.console import progress_bar
+from lampyris.cli.file_commands import FileOptions, console, expand, fail, run_files
 from lampyris.cli.options import Format, UprightMode
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.autotone import HouseLook
@@ -78,7 +79,7 @@ def auto_tone_command(
     tasks, problems = expand(inputs, output, naming, run)
     images = 0
     if consistent and tasks:
-        with progress("measure") as bar:
+        with progress_bar("measure") as bar:
             task = bar.add_task("measure", total=len(tasks))
             house, images = measure_files([t.source for t in tasks],
                                           tick=lambda: bar.advance(task))

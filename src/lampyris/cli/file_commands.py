@@ -21,17 +21,9 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from lampyris.cli.console import err as console
-from lampyris.cli.console import fail
+from lampyris.cli.console import fail, progress_bar
 from lampyris.errors import InvalidParameterError, LampyrisError
 from lampyris.imaging.encode import OutputFormat, extension
 from lampyris.models import ModelStore, resolve_spec
@@ -75,12 +67,6 @@ class FileOptions:
         return OutputSpec(self.format or same_format(destination), self.quality,
                           self.lossless, sidecar="also" if self.xmp else "none",
                           keep_metadata=self.keep_metadata)
-
-
-def progress(label: str) -> Progress:
-    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                    transient=False, disable=not console.is_terminal)  # a pipe gets the summary
 
 
 def expand(inputs: list[str], output: Path, naming: Naming, options: FileOptions
@@ -156,7 +142,7 @@ def _thumbs_dir(options: FileOptions) -> Path | None:
 def _run(label: str, step: Step, spec: BatchSpec, ledger: Ledger, backend: Backend,
          tasks: list[FileTask], output: Path, options: FileOptions, thumbs: Path | None,
          by_key: dict[str, FileTask]) -> RunSummary:
-    with progress(label) as bar:
+    with progress_bar(label) as bar:
         task = bar.add_task(label, total=len(tasks))
 
         def on_event(event: Event, record: LedgerItem) -> None:
