@@ -30,7 +30,7 @@ services:  # the real servers the integration tests start (Ceph radosgw, Azurite
 	bash scripts/install-test-services.sh
 
 test: lint services
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 bench-setup: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[bench]'

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from lampyris.errors import JobError
+from lampyris.failure import Failure
 from lampyris.jobs import JobRecord, SqlJobStore
 from lampyris.jobs.record import now
 
@@ -158,7 +160,9 @@ class TestJobStoreContract:
         store.claim("w", 1)
         assert store.release(added.id, "w", 3, "worker died") == "failed"
         gone = store.get(added.id)
-        assert gone is not None and gone.error == {"type": "JobError", "message": "worker died"}
+        assert gone is not None and gone.error is not None
+        failure = Failure.read(gone.error)
+        assert (failure.error_class(), failure.message) == (JobError, "worker died")
 
     def test_counts_and_purge(self, store: SqlJobStore):
         old = store.add(job())
