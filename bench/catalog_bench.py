@@ -51,7 +51,8 @@ import_lampyris()
 from lampyris.imaging.decode import decode  # noqa: E402
 from lampyris.imaging.encode import encode  # noqa: E402
 from lampyris.imaging.layout import subject_box  # noqa: E402
-from lampyris.workflows.steps import Step, execution, make_steps, notices, run_calls  # noqa: E402
+from lampyris.ops.pipeline import notices, run_calls  # noqa: E402
+from lampyris.workflows.steps import Step, execution, make_steps  # noqa: E402
 
 CANVAS = "1200x1200"
 PROMPT = "white marble counter, sandy beach, palm trees, soft window light"
@@ -205,7 +206,8 @@ def samples() -> list[Case]:
 
 def run_chain(steps: list[Step], rgb: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     """The chain as a batch worker runs it, on pixels already decoded."""
-    return run_calls(execution(steps), steps, rgb)
+    pixels, reports, _ = run_calls(rgb, execution(steps))
+    return pixels, reports
 
 
 def _opaque(pixels: np.ndarray) -> np.ndarray:
