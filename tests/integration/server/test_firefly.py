@@ -11,7 +11,6 @@ concurrent cancels on a live server: test_cancel_races.py."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from pathlib import Path
@@ -20,50 +19,29 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from PIL import Image
 
-from support import node, s3
+from support import fill_scenes, node, s3
 from support.ceph import CephS3
+from support.fill_scenes import decoded, png
 from support.lampyris_server import LampyrisServer, running_server
 
 SCRIPT = Path(__file__).with_name("adobe_firefly_sdks.cjs")
-HOLE = (slice(300, 420), slice(40, 200))  # rows, cols of the fill mask: a corner object
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, "PNG")
-    return out.getvalue()
-
-
-def _pixels(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)))
+HOLE = fill_scenes.hole(2)  # rows, cols of the fill mask: a corner object
 
 
 @pytest.fixture(scope="module")
 def scene() -> np.ndarray:
-    """A textured product photo (640x480) with a box in the lower-left corner to remove."""
-    rng = np.random.default_rng(7)
-    img = np.full((480, 640, 3), 228, np.uint8)
-    img[...] += rng.integers(0, 12, img.shape, dtype=np.uint8)
-    yy, xx = np.mgrid[:480, :640]
-    img[(yy - 220) ** 2 + (xx - 380) ** 2 < 130**2] = (190, 40, 40)
-    img[320:400, 70:170] = (40, 90, 160)
-    return img
+    return fill_scenes.scene(2)
 
 
 @pytest.fixture(scope="module")
 def hole_mask() -> np.ndarray:
-    mask = np.zeros((480, 640), np.uint8)
-    mask[HOLE] = 255
-    return mask
+    return fill_scenes.hole_mask(2)
 
 
 @pytest.fixture(scope="module")
-def cutout(scene: np.ndarray) -> np.ndarray:
-    yy, xx = np.mgrid[:480, :640]
-    alpha = np.where((yy - 220) ** 2 + (xx - 380) ** 2 < 130**2, 255, 0).astype(np.uint8)
-    return np.dstack([scene, alpha])
+def cutout() -> np.ndarray:
+    return fill_scenes.cutout(2)
 
 
 def _outside_equal(original: np.ndarray, output: np.ndarray, mask: np.ndarray) -> bool:
@@ -104,7 +82,7 @@ def test_firefly_sdk_upload_fill_expand_composite(
     env = {"LAMPYRIS_URL": server.url}
     for name, pixels in files.items():
         path = tmp_path / f"{name.lower()}.png"
-        path.write_bytes(_png(pixels))
+        path.write_bytes(png(pixels))
         env[name] = str(path)
     assert server.client is not None
     env |= {"CLIENT_ID": server.client.client_id, "CLIENT_SECRET": server.client.client_secret}
@@ -117,7 +95,7 @@ def test_firefly_sdk_upload_fill_expand_composite(
     fill = lines["fillImage"]
     assert fill["size"] == {"width": 640, "height": 480}
     assert [o["seed"] for o in fill["outputs"]] == [11, 12]
-    filled = [_pixels(_download(o["image"]["url"])) for o in fill["outputs"]]
+    filled = [decoded(_download(o["image"]["url"])) for o in fill["outputs"]]
     for out, meta in zip(filled, fill["outputs"], strict=True):
         assert out.shape == scene.shape
         assert _outside_equal(scene, out, hole_mask)
@@ -131,7 +109,7 @@ def test_firefly_sdk_upload_fill_expand_composite(
 
     expand = lines["expandImage"]
     assert expand["size"] == {"width": 960, "height": 720}
-    (expanded,) = [_pixels(_download(o["image"]["url"])) for o in expand["outputs"]]
+    (expanded,) = [decoded(_download(o["image"]["url"])) for o in expand["outputs"]]
     assert expanded.shape == (720, 960, 3)
     assert np.array_equal(expanded[:480, :640], scene)  # placed top-left, untouched
     assert expanded[480:, 640:].std() > 0  # generated, not left empty
@@ -142,7 +120,7 @@ def test_firefly_sdk_upload_fill_expand_composite(
     (placed,) = composite["outputs"]
     assert placed["lampyris"]["engine"] == "studio"
     assert placed["lampyris"]["fidelity"]["held"] is True
-    scene_out = _pixels(_download(placed["image"]["url"]))
+    scene_out = decoded(_download(placed["image"]["url"]))
     assert scene_out.shape == (800, 800, 3)
     red = (scene_out[..., 0] == 190) & (scene_out[..., 1] == 40) & (scene_out[..., 2] == 40)
     assert red.sum() > 0.9 * np.pi * 130**2 * 0.5  # the product, scaled, colours exact
@@ -158,8 +136,8 @@ def test_async_fill_with_the_seed_request_shape(
     scene: np.ndarray, hole_mask: np.ndarray,
 ):
     client = s3.client_for(ceph_s3)
-    s3.put_object(client, s3_bucket, "photo.png", _png(scene), content_type="image/png")
-    s3.put_object(client, s3_bucket, "mask.png", _png(hole_mask), content_type="image/png")
+    s3.put_object(client, s3_bucket, "photo.png", png(scene), content_type="image/png")
+    s3.put_object(client, s3_bucket, "mask.png", png(hole_mask), content_type="image/png")
     body = {  # the seed workflow's fill-async body, verbatim but for the URLs
         "prompt": "string",
         "image": {"source": {"url": s3.presign_get(client, s3_bucket, "photo.png")}},
@@ -179,7 +157,7 @@ def test_async_fill_with_the_seed_request_shape(
     assert status["jobId"] == job["jobId"]
     (output,) = status["result"]["outputs"]
     assert isinstance(output["seed"], int)
-    out = _pixels(_download(output["image"]["url"]))
+    out = decoded(_download(output["image"]["url"]))
     assert _outside_equal(scene, out, hole_mask)
     assert not np.array_equal(out[HOLE], scene[HOLE])
 
@@ -202,17 +180,17 @@ def test_diffusion_engine_served_from_local_weights(
     with running_server("lampyris-diffusion-", workers=1, env={
             "LAMPYRIS_DIFFUSION_MODEL": str(model), "LAMPYRIS_DIFFUSION_STEPS": "2",
             "LAMPYRIS_FILL_ENGINE": "diffusion"}) as live:
-        photo, mask = _upload(live, _png(scene)), _upload(live, _png(hole_mask))
+        photo, mask = _upload(live, png(scene)), _upload(live, png(hole_mask))
         body = {"prompt": "a wooden floor", "negativePrompt": "blurry", "seeds": [7, 8],
                 "image": {"source": {"uploadId": photo}, "mask": {"uploadId": mask}}}
         answer = live.post("/v3/images/fill", body)
         assert answer.status_code == 200, answer.text
         outputs = answer.json()["outputs"]
         assert [o["lampyris"]["engine"] for o in outputs] == ["diffusion", "diffusion"]
-        first, second = (_pixels(_download(o["image"]["url"])) for o in outputs)
+        first, second = (decoded(_download(o["image"]["url"])) for o in outputs)
         for out in (first, second):
             assert _outside_equal(scene, out, hole_mask)
         assert not np.array_equal(first, second)
         again = live.post("/v3/images/fill", {**body, "seeds": [7]})
-        assert np.array_equal(_pixels(_download(again.json()["outputs"][0]["image"]["url"])),
+        assert np.array_equal(decoded(_download(again.json()["outputs"][0]["image"]["url"])),
                               first)

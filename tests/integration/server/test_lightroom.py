@@ -18,6 +18,7 @@ from support.azurite import Azurite
 from support.ceph import CephS3
 from support.images import dark_scene, mean_luminance
 from support.lampyris_server import LampyrisServer
+from support.wire_cases import lr_outputs, lr_ref
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +45,6 @@ def _object(bucket: dict[str, Any], key: str) -> bytes:
     return s3.get_object(bucket["client"], bucket["name"], key)
 
 
-def _ref(href: str, storage: str = "external") -> dict[str, str]:
-    return {"href": href, "storage": storage}
-
-
-def _out(href: str, kind: str = "image/jpeg", **extra: Any) -> list[dict[str, Any]]:
-    return [{"href": href, "storage": "external", "type": kind, **extra}]
-
-
 def _run(server: LampyrisServer, route: str, body: dict[str, Any]) -> dict[str, Any]:
     """Submit, check the 202, poll to the end; returns the one output entry."""
     accepted = server.post(f"/lrService/{route}", body)
@@ -69,7 +62,8 @@ def _run(server: LampyrisServer, route: str, body: dict[str, Any]) -> dict[str, 
 def test_auto_tone_between_s3_presigned_urls(
     server: LampyrisServer, bucket: dict[str, Any], dark: bytes
 ):
-    body = {"inputs": _ref(_get(bucket, "dark.jpg")), "outputs": _out(_put(bucket, "tone.jpg"))}
+    body = {"inputs": lr_ref(_get(bucket, "dark.jpg")),
+            "outputs": lr_outputs(_put(bucket, "tone.jpg"))}
     output = _run(server, "autoTone", body)
     assert output["status"] == "succeeded", output
     assert output["input"] == body["inputs"]["href"]
@@ -87,7 +81,7 @@ def test_auto_tone_between_azurite_sas_urls(
 ):
     azure_blob.upload_blob(azurite, blob_container, "in/dark.jpg", dark)
     output = _run(server, "autoTone", {
-        "inputs": _ref(azure_blob.read_sas_url(azurite, blob_container, "in/dark.jpg"), "azure"),
+        "inputs": lr_ref(azure_blob.read_sas_url(azurite, blob_container, "in/dark.jpg"), "azure"),
         "outputs": [{"href": azure_blob.write_sas_url(azurite, blob_container, "out/tone.png"),
                      "storage": "azure", "type": "image/png"}],
     })

@@ -13,8 +13,9 @@ import pytest
 
 from support import s3
 from support.ceph import CephS3
-from support.images import dark_scene, mean_luminance
+from support.images import dark_scene
 from support.lampyris_server import LampyrisServer
+from support.wire_cases import auto_tone_edit, check_auto_tone_edit
 
 
 @pytest.fixture
@@ -39,18 +40,5 @@ def _edit(server: LampyrisServer, body: dict[str, Any]) -> dict[str, Any]:
 def test_auto_tone_and_exposure_to_a_presigned_url(server: LampyrisServer,
                                                    bucket: dict[str, Any]):
     put = s3.presign_put(bucket["client"], bucket["name"], "edit.jpg")
-    done = _edit(server, {
-        "image": {"source": {"url": _get(bucket, "dark.jpg")}},
-        "edits": {"autoTone": True, "light": {"exposure": 2.0}, "sharpen": {"edgeMasking": 40}},
-        "outputs": [{"destination": {"url": put}, "mediaType": "image/jpeg",
-                     "quality": "high"}],
-    })
-    assert done["status"] == "succeeded", done
-    (output,) = done["result"]["outputs"]
-    assert output["destination"] == {"url": put} and output["mediaType"] == "image/jpeg"
-    settings = output["lampyris"]["settings"]
-    assert settings["exposure"] == 2.0, "explicit settings override auto tone's"
-    assert settings["sharpen_edge_masking"] == 40
-    assert settings["whites"] != 0, "auto tone chose the rest"
-    edited = s3.get_object(bucket["client"], bucket["name"], "edit.jpg")
-    assert mean_luminance(edited) > 2 * mean_luminance(dark_scene())
+    done = _edit(server, auto_tone_edit(_get(bucket, "dark.jpg"), put))
+    check_auto_tone_edit(done, put, s3.get_object(bucket["client"], bucket["name"], "edit.jpg"))

@@ -23,6 +23,7 @@ from support.http_server import ScriptedServer, serve
 from support.images import dark_scene, mean_luminance, tilted_scene
 from support.inprocess import URL, InProcessServer
 from support.presets import GREY_PRESET
+from support.wire_cases import auto_tone_edit, check_auto_tone_edit
 
 
 @pytest.fixture(scope="module")
@@ -44,22 +45,10 @@ def _edit(inproc: InProcessServer, body: dict[str, Any]) -> dict[str, Any]:
 
 def test_auto_tone_and_exposure_to_a_put_url(inproc: InProcessServer, files: ScriptedServer):
     put = files.url("/out/edit.jpg")
-    done = _edit(inproc, {
-        "image": {"source": {"url": files.url("/dark.jpg")}},
-        "edits": {"autoTone": True, "light": {"exposure": 2.0}, "sharpen": {"edgeMasking": 40}},
-        "outputs": [{"destination": {"url": put}, "mediaType": "image/jpeg",
-                     "quality": "high"}],
-    })
-    assert done["status"] == "succeeded", done
-    (output,) = done["result"]["outputs"]
-    assert output["destination"] == {"url": put} and output["mediaType"] == "image/jpeg"
-    settings = output["lampyris"]["settings"]
-    assert settings["exposure"] == 2.0, "explicit settings override auto tone's"
-    assert settings["sharpen_edge_masking"] == 40
-    assert settings["whites"] != 0, "auto tone chose the rest"
+    done = _edit(inproc, auto_tone_edit(files.url("/dark.jpg"), put))
     edited = files.objects["/out/edit.jpg"]
     assert edited.content_type == "image/jpeg"
-    assert mean_luminance(edited.data) > 2 * mean_luminance(dark_scene())
+    check_auto_tone_edit(done, put, edited.data)
 
 
 def test_hosted_output_with_its_validity_period(inproc: InProcessServer, files: ScriptedServer):

@@ -10,78 +10,55 @@ test_cancel_races.py (concurrent cancels on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
 from sqlalchemy import update
 
-import lampyris.imaging.fill.engines as engines
 from lampyris.api.uploads import UPLOADS
 from lampyris.jobs.record import now
 from lampyris.storage import Blob
+from support import fill_scenes
+from support.fill_scenes import decoded, png
 from support.http_server import Reply, ScriptedServer, serve
 from support.inprocess import URL, InProcessServer
 from support.procs import wait_until
 
-HOLE = (slice(150, 210), slice(20, 100))  # rows, cols of the fill mask: a corner object
+HOLE = fill_scenes.hole(1)  # rows, cols of the fill mask: a corner object
 GUARD = ("the fidelity guard did not hold: 1 pixels outside the mask changed (by up to 99 "
          "levels); nothing was delivered")
 
 
-def _png(pixels: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, "PNG")
-    return out.getvalue()
-
-
-def _pixels(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)))
-
-
 @pytest.fixture(scope="module")
 def scene() -> np.ndarray:
-    """A textured product photo (320x240: tests/integration/server/test_firefly.py's at half
-    the size) with a box in the lower-left corner to remove."""
-    rng = np.random.default_rng(7)
-    img = np.full((240, 320, 3), 228, np.uint8)
-    img[...] += rng.integers(0, 12, img.shape, dtype=np.uint8)
-    yy, xx = np.mgrid[:240, :320]
-    img[(yy - 110) ** 2 + (xx - 190) ** 2 < 65**2] = (190, 40, 40)
-    img[160:200, 35:85] = (40, 90, 160)
-    return img
+    return fill_scenes.scene(1)
 
 
 @pytest.fixture(scope="module")
 def hole_mask() -> np.ndarray:
-    mask = np.zeros((240, 320), np.uint8)
-    mask[HOLE] = 255
-    return mask
+    return fill_scenes.hole_mask(1)
 
 
 @pytest.fixture(scope="module")
-def cutout(scene: np.ndarray) -> np.ndarray:
-    yy, xx = np.mgrid[:240, :320]
-    alpha = np.where((yy - 110) ** 2 + (xx - 190) ** 2 < 65**2, 255, 0).astype(np.uint8)
-    return np.dstack([scene, alpha])
+def cutout() -> np.ndarray:
+    return fill_scenes.cutout(1)
 
 
 @pytest.fixture(scope="module")
 def files(scene: np.ndarray, hole_mask: np.ndarray) -> Iterator[ScriptedServer]:
     state = ScriptedServer()
-    state.objects["/photo.png"] = Blob(_png(scene), "image/png")
-    state.objects["/mask.png"] = Blob(_png(hole_mask), "image/png")
+    state.objects["/photo.png"] = Blob(png(scene), "image/png")
+    state.objects["/mask.png"] = Blob(png(hole_mask), "image/png")
     yield from serve(state, None)
 
 
 @pytest.fixture(scope="module")
 def uploads(inproc: InProcessServer, scene: np.ndarray, hole_mask: np.ndarray,
             cutout: np.ndarray) -> dict[str, str]:
-    return {"photo": inproc.upload(_png(scene)), "mask": inproc.upload(_png(hole_mask)),
-            "cutout": inproc.upload(_png(cutout))}
+    return {"photo": inproc.upload(png(scene)), "mask": inproc.upload(png(hole_mask)),
+            "cutout": inproc.upload(png(cutout))}
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +69,8 @@ def small(inproc: InProcessServer) -> dict[str, Any]:
     photo[40:80, 60:100] = (40, 90, 160)
     mask = np.zeros((120, 160), np.uint8)
     mask[30:90, 50:110] = 255
-    png = _png(photo)
-    return {"png": png, "photo": inproc.upload(png), "mask": inproc.upload(_png(mask))}
+    encoded = png(photo)
+    return {"png": encoded, "photo": inproc.upload(encoded), "mask": inproc.upload(png(mask))}
 
 
 def _outside_equal(original: np.ndarray, output: np.ndarray, mask: np.ndarray) -> bool:
@@ -101,14 +78,14 @@ def _outside_equal(original: np.ndarray, output: np.ndarray, mask: np.ndarray) -
 
 
 def _outputs(inproc: InProcessServer, result: dict[str, Any]) -> list[np.ndarray]:
-    return [_pixels(inproc.download(o["image"]["url"])) for o in result["outputs"]]
+    return [decoded(inproc.download(o["image"]["url"])) for o in result["outputs"]]
 
 
 # --- uploads --------------------------------------------------------------------------------
 
 
 def test_uploads_and_what_they_refuse(inproc: InProcessServer, scene: np.ndarray):
-    answer = inproc.http.post("/v2/storage/image", content=_png(scene),
+    answer = inproc.http.post("/v2/storage/image", content=png(scene),
                               headers={**inproc.headers(), "Content-Type": "image/png"})
     assert answer.status_code == 200
     (image,) = answer.json()["images"]
@@ -120,7 +97,7 @@ def test_uploads_and_what_they_refuse(inproc: InProcessServer, scene: np.ndarray
                                   headers={**inproc.headers(), "Content-Type": kind})
         assert (answer.status_code, answer.json()["error_code"]) == (status, code)
         assert set(answer.json()) == {"error_code", "message"}
-    anonymous = inproc.http.post("/v2/storage/image", content=_png(scene),
+    anonymous = inproc.http.post("/v2/storage/image", content=png(scene),
                                  headers={"Content-Type": "image/png"})
     assert anonymous.status_code == 401 and anonymous.json()["error_code"] == "401013"
 
@@ -306,8 +283,8 @@ def test_cancel_a_pending_and_a_running_job(inproc: InProcessServer, files: Scri
 
 def test_expired_upload_and_wrong_size_mask_get_firefly_errors(inproc: InProcessServer,
                                                                scene: np.ndarray):
-    photo = inproc.upload(_png(scene))
-    small_mask = inproc.upload(_png(np.full((100, 100), 255, np.uint8)))
+    photo = inproc.upload(png(scene))
+    small_mask = inproc.upload(png(np.full((100, 100), 255, np.uint8)))
     before = inproc.svc.store.counts()
     wrong = inproc.post("/v3/images/fill-async", {
         "image": {"source": {"uploadId": photo}}, "mask": {"source": {"uploadId": small_mask}}})
@@ -331,7 +308,7 @@ def test_expired_upload_and_wrong_size_mask_get_firefly_errors(inproc: InProcess
 
 
 def test_another_clients_upload_and_job_are_unknown(inproc: InProcessServer):
-    small = inproc.upload(_png(np.full((48, 64, 3), 200, np.uint8)))
+    small = inproc.upload(png(np.full((48, 64, 3), 200, np.uint8)))
     body = {"image": {"source": {"uploadId": small}}, "size": {"width": 80, "height": 60}}
     other = inproc.add_client("other")
     borrowed = inproc.post("/v3/images/expand-async", body, other)
@@ -389,20 +366,8 @@ def test_a_corrupt_input_fails_the_job(inproc: InProcessServer, files: ScriptedS
 
 @pytest.fixture
 def leaky_enforce(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``enforce`` that lets one pixel outside the mask through, changed by 99 levels: the
-    guard cannot fail with the engines as they are (tests/unit/imaging/test_fill_refusal.py).
-    The executor's thread runs in this process, so it sees the change."""
-    real = engines.enforce
-
-    def leaky(original: np.ndarray, filled: np.ndarray, mask: np.ndarray,
-              **kwargs: int) -> np.ndarray:
-        out = real(original, filled, mask, **kwargs)
-        y, x = np.argwhere(mask == 0)[0]
-        v = out[y, x].astype(int)
-        out[y, x] = np.where(v < 128, v + 99, v - 99)
-        return out
-
-    monkeypatch.setattr(engines, "enforce", leaky)
+    """The executor's thread runs in this process, so it sees the leak."""
+    fill_scenes.leak_one_pixel(monkeypatch)
 
 
 @pytest.mark.usefixtures("leaky_enforce")

@@ -23,6 +23,7 @@ from support.http_server import ScriptedServer, serve
 from support.images import dark_scene, mean_luminance, tilted_scene
 from support.inprocess import URL, InProcessServer
 from support.presets import GREY_PRESET
+from support.wire_cases import lr_outputs, lr_ref
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +34,6 @@ def files() -> Iterator[ScriptedServer]:
     state.objects["/grey.xmp"] = Blob(GREY_PRESET.encode(), "application/rdf+xml")
     state.objects["/bad.xmp"] = Blob(b"<x:xmpmeta>not closed", "application/rdf+xml")
     yield from serve(state, None)
-
-
-def _ref(href: str, storage: str = "external") -> dict[str, str]:
-    return {"href": href, "storage": storage}
-
-
-def _out(href: str, kind: str = "image/jpeg", **extra: Any) -> list[dict[str, Any]]:
-    return [{"href": href, "storage": "external", "type": kind, **extra}]
 
 
 def _run(inproc: InProcessServer, route: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -59,8 +52,8 @@ def _stored(files: ScriptedServer, path: str) -> bytes:
 
 
 def test_auto_tone_brightens_a_dark_photo(inproc: InProcessServer, files: ScriptedServer):
-    body: dict[str, Any] = {"inputs": _ref(files.url("/dark.jpg")),
-                            "outputs": _out(files.url("/out/tone.jpg"))}
+    body: dict[str, Any] = {"inputs": lr_ref(files.url("/dark.jpg")),
+                            "outputs": lr_outputs(files.url("/out/tone.jpg"))}
     output = _run(inproc, "autoTone", body)
     assert output["status"] == "succeeded", output
     assert output["input"] == body["inputs"]["href"]
@@ -74,9 +67,9 @@ def test_auto_tone_brightens_a_dark_photo(inproc: InProcessServer, files: Script
 
 def test_edit_exposure_plus_one_is_a_stop_brighter(inproc: InProcessServer,
                                                    files: ScriptedServer):
-    source = {"source": _ref(files.url("/dark.jpg"))}
+    source = {"source": lr_ref(files.url("/dark.jpg"))}
     output = _run(inproc, "edit", {
-        "inputs": source, "outputs": _out(files.url("/out/edit.jpg")),
+        "inputs": source, "outputs": lr_outputs(files.url("/out/edit.jpg")),
         "options": {"Exposure": 1, "SharpenEdgeMasking": 5, "WhiteBalance": "As Shot"},
     })
     assert output["status"] == "succeeded", output
@@ -85,7 +78,7 @@ def test_edit_exposure_plus_one_is_a_stop_brighter(inproc: InProcessServer,
     assert 1.7 < ratio < 2.3, f"one stop doubles linear light, got x{ratio:.2f}"
 
     low = _run(inproc, "edit", {"inputs": source, "options": {"Exposure": 1},
-                                "outputs": _out(files.url("/out/low.jpg"), quality=1)})
+                                "outputs": lr_outputs(files.url("/out/low.jpg"), quality=1)})
     assert low["status"] == "succeeded"
     assert len(_stored(files, "/out/low.jpg")) < 0.8 * len(_stored(files, "/out/edit.jpg")), \
         "quality 1 writes a smaller JPEG than the default 12"
@@ -93,9 +86,9 @@ def test_edit_exposure_plus_one_is_a_stop_brighter(inproc: InProcessServer,
 
 def test_presets_by_url_are_applied(inproc: InProcessServer, files: ScriptedServer):
     output = _run(inproc, "presets", {
-        "inputs": {"source": _ref(files.url("/dark.jpg")),
-                   "presets": [_ref(files.url("/grey.xmp"))]},
-        "outputs": _out(files.url("/out/grey.png"), "image/png"),
+        "inputs": {"source": lr_ref(files.url("/dark.jpg")),
+                   "presets": [lr_ref(files.url("/grey.xmp"))]},
+        "outputs": lr_outputs(files.url("/out/grey.png"), "image/png"),
     })
     assert output["status"] == "succeeded", output
     assert output["lampyris"]["presets"] == [{"name": "Grey", "unsupported": []}]
@@ -106,9 +99,9 @@ def test_presets_by_url_are_applied(inproc: InProcessServer, files: ScriptedServ
 
 def test_inline_xmp_with_an_orientation(inproc: InProcessServer, files: ScriptedServer):
     output = _run(inproc, "xmp", {
-        "inputs": {"source": _ref(files.url("/dark.jpg"))},
+        "inputs": {"source": lr_ref(files.url("/dark.jpg"))},
         "options": {"xmp": GREY_PRESET, "orientation": 6},
-        "outputs": _out(files.url("/out/xmp.png"), "image/png"),
+        "outputs": lr_outputs(files.url("/out/xmp.png"), "image/png"),
     })
     assert output["status"] == "succeeded", output
     image = Image.open(io.BytesIO(_stored(files, "/out/xmp.png")))
@@ -118,9 +111,9 @@ def test_inline_xmp_with_an_orientation(inproc: InProcessServer, files: Scripted
 
 def test_auto_straighten_levels_a_tilted_scene(inproc: InProcessServer, files: ScriptedServer):
     output = _run(inproc, "autoStraighten", {
-        "inputs": _ref(files.url("/tilted.jpg")),
+        "inputs": lr_ref(files.url("/tilted.jpg")),
         "options": {"uprightMode": "level", "constrainCrop": True},
-        "outputs": _out(files.url("/out/level.jpg")),
+        "outputs": lr_outputs(files.url("/out/level.jpg")),
     })
     assert output["status"] == "succeeded", output
     report = output["lampyris"]["straighten"]
@@ -134,8 +127,8 @@ def test_auto_straighten_levels_a_tilted_scene(inproc: InProcessServer, files: S
 def test_xmp_sidecar_output_holds_the_chosen_settings(inproc: InProcessServer,
                                                       files: ScriptedServer):
     output = _run(inproc, "autoTone", {
-        "inputs": _ref(files.url("/dark.jpg")),
-        "outputs": _out(files.url("/out/tone.xmp"), "application/rdf+xml"),
+        "inputs": lr_ref(files.url("/dark.jpg")),
+        "outputs": lr_outputs(files.url("/out/tone.xmp"), "application/rdf+xml"),
     })
     assert output["status"] == "succeeded", output
     assert output["lampyris"]["mediaType"] == "application/rdf+xml"
@@ -154,23 +147,23 @@ GOOD_OUT = "https://example.com/out.jpg"
 
 
 @pytest.mark.parametrize(("route", "body", "names", "words"), [
-    ("autoTone", {"inputs": _ref(GOOD_IN), "outputs": _out(GOOD_OUT, "image/x-adobe-dng")},
+    ("autoTone", {"inputs": lr_ref(GOOD_IN), "outputs": lr_outputs(GOOD_OUT, "image/x-adobe-dng")},
      {"outputs.0.type"}, "not supported"),
-    ("autoTone", {"inputs": _ref(GOOD_IN), "outputs": _out(GOOD_OUT) * 2},
+    ("autoTone", {"inputs": lr_ref(GOOD_IN), "outputs": lr_outputs(GOOD_OUT) * 2},
      {"outputs"}, "only a single output is supported currently"),
-    ("autoTone", {"inputs": _ref(GOOD_IN, "adobe"), "outputs": _out(GOOD_OUT)},
+    ("autoTone", {"inputs": lr_ref(GOOD_IN, "adobe"), "outputs": lr_outputs(GOOD_OUT)},
      {"inputs.storage"}, "inputs.storage"),
-    ("edit", {"inputs": {"source": _ref(GOOD_IN)}, "options": {"Exposure": 6},
-              "outputs": _out(GOOD_OUT)}, {"options.Exposure"}, "less than or equal to 5"),
-    ("edit", {"inputs": {"source": _ref(GOOD_IN)}, "outputs": _out(GOOD_OUT)},
+    ("edit", {"inputs": {"source": lr_ref(GOOD_IN)}, "options": {"Exposure": 6},
+              "outputs": lr_outputs(GOOD_OUT)}, {"options.Exposure"}, "less than or equal to 5"),
+    ("edit", {"inputs": {"source": lr_ref(GOOD_IN)}, "outputs": lr_outputs(GOOD_OUT)},
      {"options"}, "field required"),
-    ("autoStraighten", {"inputs": _ref(GOOD_IN)}, {"outputs"}, "field required"),
-    ("autoStraighten", {"inputs": _ref(GOOD_IN), "options": {"uprightMode": "tilt"},
-                        "outputs": _out(GOOD_OUT)}, {"options.uprightMode"}, "uprightmode"),
-    ("presets", {"inputs": {"source": _ref(GOOD_IN), "presets": [_ref(GOOD_IN)] * 11},
-                 "outputs": _out(GOOD_OUT)}, {"inputs.presets"}, "at most 10"),
-    ("xmp", {"inputs": {"source": _ref(GOOD_IN)}, "options": {"xmp": "<not-xmp"},
-             "outputs": _out(GOOD_OUT)}, {"options.xmp"}, "not well-formed"),
+    ("autoStraighten", {"inputs": lr_ref(GOOD_IN)}, {"outputs"}, "field required"),
+    ("autoStraighten", {"inputs": lr_ref(GOOD_IN), "options": {"uprightMode": "tilt"},
+                        "outputs": lr_outputs(GOOD_OUT)}, {"options.uprightMode"}, "uprightmode"),
+    ("presets", {"inputs": {"source": lr_ref(GOOD_IN), "presets": [lr_ref(GOOD_IN)] * 11},
+                 "outputs": lr_outputs(GOOD_OUT)}, {"inputs.presets"}, "at most 10"),
+    ("xmp", {"inputs": {"source": lr_ref(GOOD_IN)}, "options": {"xmp": "<not-xmp"},
+             "outputs": lr_outputs(GOOD_OUT)}, {"options.xmp"}, "not well-formed"),
 ])
 def test_bad_requests_get_lightroom_validation_errors(
     inproc: InProcessServer, route: str, body: dict[str, Any], names: set[str], words: str
@@ -187,9 +180,9 @@ def test_bad_requests_get_lightroom_validation_errors(
 
 def test_a_malformed_preset_fails_the_job(inproc: InProcessServer, files: ScriptedServer):
     failed = _run(inproc, "presets", {
-        "inputs": {"source": _ref(files.url("/dark.jpg")),
-                   "presets": [_ref(files.url("/bad.xmp"))]},
-        "outputs": _out(files.url("/out/never.jpg")),
+        "inputs": {"source": lr_ref(files.url("/dark.jpg")),
+                   "presets": [lr_ref(files.url("/bad.xmp"))]},
+        "outputs": lr_outputs(files.url("/out/never.jpg")),
     })
     assert failed["status"] == "failed"
     assert "preset: not well-formed xml" in failed["details"].lower()
@@ -207,7 +200,8 @@ def test_an_unknown_job_and_another_clients_job_are_not_found(inproc: InProcessS
                               "title": "The job id is unknown.", "error_code": "unknown_job_id",
                               "details": []}
     href = inproc.submit("/lrService/autoTone", {
-        "inputs": _ref(files.url("/dark.jpg")), "outputs": _out(files.url("/out/mine.jpg"))})
+        "inputs": lr_ref(files.url("/dark.jpg")),
+        "outputs": lr_outputs(files.url("/out/mine.jpg"))})
     seen = inproc.get(href, inproc.add_client("other"))
     assert (seen.status_code, seen.json()) == (404, missing.json())
     assert inproc.wait_lightroom(href)["outputs"][0]["status"] == "succeeded"

@@ -19,6 +19,7 @@ from support.http_server import Reply, ScriptedServer
 from support.images import assert_sane_cutout
 from support.inprocess import URL, InProcessServer
 from support.procs import free_port
+from support.wire_cases import check_catalog_canvas
 
 
 def _sensei(source: ScriptedServer, name: str, input_path: str = "/photo.jpg",
@@ -78,16 +79,7 @@ def test_sensei_lampyris_extensions_on_an_rgb_canvas(inproc: InProcessServer,
                                                     "shadow": True})
     body["output"]["color"] = {"space": "rgb"}
     status = inproc.run("/sensei/cutout", body)
-    assert status["status"] == "succeeded", status
-    (notice,) = status["metadata"]["notices"]  # the subject is kept at 1x, and the job says so
-    assert "kept at 1x" in notice and status["metadata"]["scale"] == 1.0
-    image = Image.open(io.BytesIO(source.objects["/out/catalog.png"].data))
-    assert image.mode == "RGB" and image.size == (800, 800)
-    pixels = np.asarray(image).astype(int)
-    assert (pixels[5, 5] == 255).all(), "white canvas"
-    red = (pixels[..., 0] > 150) & (pixels[..., 1] < 80)
-    rows, cols = np.flatnonzero(red.any(1)), np.flatnonzero(red.any(0))
-    assert rows[0] >= 60 and cols[0] >= 60 and rows[-1] <= 740, "subject inside the padding"
+    check_catalog_canvas(status, source.objects["/out/catalog.png"].data)
 
 
 def test_v2_trim_background_and_the_input_format_kept(inproc: InProcessServer,

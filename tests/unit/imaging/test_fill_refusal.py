@@ -16,7 +16,6 @@ from fsspec.implementations.memory import MemoryFileSystem
 from PIL import Image
 from typer.testing import CliRunner
 
-import lampyris.imaging.fill.engines as engines
 from lampyris.api.errors import describe_failure
 from lampyris.cli.app import app
 from lampyris.errors import FidelityError
@@ -25,24 +24,14 @@ from lampyris.storage import MemoryStorage, StorageRef, StorageSettings
 from lampyris.storage.locations import Location
 from lampyris.workflows.item import WorkItem, process
 from lampyris.workflows.steps import OutputSpec, make_steps
+from support import fill_scenes
 
 REASON = "the fidelity guard did not hold: 1 pixels outside the mask changed (by up to 99 levels)"
 
 
 @pytest.fixture(autouse=True)
 def leaky_enforce(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``enforce`` that lets one pixel outside the mask through, changed by 99 levels."""
-    real = engines.enforce
-
-    def leaky(original: np.ndarray, filled: np.ndarray, mask: np.ndarray,
-              **kwargs: int) -> np.ndarray:
-        out = real(original, filled, mask, **kwargs)
-        y, x = np.argwhere(mask == 0)[0]
-        v = out[y, x].astype(int)
-        out[y, x] = np.where(v < 128, v + 99, v - 99)
-        return out
-
-    monkeypatch.setattr(engines, "enforce", leaky)
+    fill_scenes.leak_one_pixel(monkeypatch)
 
 
 def _cutout_png() -> bytes:
