@@ -62,9 +62,11 @@ class FileOptions:
     report: Path | None = None
     ledger: Path | None = None
 
-    def output(self, destination: Path) -> OutputSpec:
-        """How the output at ``destination`` is written."""
-        return OutputSpec(self.format or same_format(destination), self.quality,
+    def output(self, destination: Path | None = None) -> OutputSpec:
+        """How the output at ``destination`` is written (None: the run's default, which only
+        the ledger's fingerprint of the run as a whole reads)."""
+        fmt = self.format or (same_format(destination) if destination is not None else "png")
+        return OutputSpec(fmt, self.quality,
                           self.lossless, sidecar="also" if self.xmp else "none",
                           keep_metadata=self.keep_metadata)
 
@@ -97,7 +99,7 @@ def run_files(label: str, step: Step, tasks: list[FileTask], problems: list[Inpu
     folders = [str(task.source.parent) for task in tasks]
     spec = BatchSpec(
         source=Location(os.path.commonpath(folders) if folders else sink.url), sink=sink,
-        steps=(step,), output=options.output(output / "x.png"), retry_failed=True,
+        steps=(step,), output=options.output(), retry_failed=True,
         settle=0.0, skip_existing=not options.overwrite, images=images)
     thumbs = _thumbs_dir(options)
     backend: Backend | None = None
