@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0  # the CPU wheel, before the extra can pull CUDA
-	$(BIN)/python -m pip install -q -e '.[test,heif,postgres,diffusion]'
+	$(BIN)/python -m pip install -q -e '.[test,heif,postgres,diffusion,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -31,7 +31,7 @@ from lampyris.api.services import Services, services
 from lampyris.api.settings import ServerConfig
 from lampyris.api.tokens import TokenSigner, server_secret
 from lampyris.api.uploads import UploadRegistry
-from lampyris.jobs import LocalExecutor, SqlJobStore, WorkerEnv
+from lampyris.jobs import JobExecutor, SqlJobStore, WorkerEnv
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def build_services(config: ServerConfig, *, inline_jobs: bool = False) -> Servic
     # Inline, one job runs at a time (the InlinePool has one thread): claim no more than that,
     # so a second job stays pending, as it would behind a busy worker process.
     jobs = config.jobs.model_copy(update={"workers": 1}) if inline_jobs else config.jobs
-    executor = LocalExecutor(
+    executor = JobExecutor(
         store, jobs, env, on_finish=metrics.job_finished,
         # SQLite lives in this server's data dir: whatever is running there is ours, from a
         # previous life. A shared PostgreSQL store waits for the lease to run out instead.
@@ -129,7 +129,7 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
     """The server: every route, and (from the lifespan's start) the executor.
 
     ``inline_jobs=True`` is for tests: the executor runs jobs on one thread of this process
-    (``LocalExecutor(inline=True)``) instead of worker processes, so a ``TestClient`` serves the
+    (``JobExecutor(inline=True)``) instead of worker processes, so a ``TestClient`` serves the
     whole app, jobs included, in one process with tracebacks where the test sees them; the
     store, object store, storage settings and routes are the ones a real server uses. One job
     runs at a time, a crash in native code takes the process with it, and the executor's
@@ -145,7 +145,8 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
         if inline_jobs:
             log.info("lampyris serving with jobs inline, on a thread of this process")
         else:
-            log.info("lampyris serving with %d worker process(es)", svc.executor.workers)
+            log.info("lampyris serving with %d %s worker(s)", svc.executor.workers,
+                     svc.executor.kind)
         try:
             yield
         finally:
@@ -168,7 +169,7 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
         counts = svc.store.counts()
         return {
             "status": "ok", "version": __version__, "workers": svc.executor.workers,
-            "busy": svc.executor.busy,
+            "executor": svc.executor.kind, "busy": svc.executor.busy,
             "pending": sum(n for (_, s), n in counts.items() if s == "pending"),
             "running": sum(n for (_, s), n in counts.items() if s == "running"),
         }

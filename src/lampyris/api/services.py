@@ -16,7 +16,7 @@ from lampyris.api.ratelimit import RateLimiter, TokenThrottle
 from lampyris.api.settings import ServerConfig
 from lampyris.api.tokens import TokenSigner
 from lampyris.api.uploads import UploadRegistry
-from lampyris.jobs import LocalExecutor, SqlJobStore
+from lampyris.jobs import JobExecutor, SqlJobStore
 from lampyris.storage import ObjectStore
 
 
@@ -29,7 +29,7 @@ class Services:
     limiter: RateLimiter
     token_throttle: TokenThrottle
     objects: ObjectStore
-    executor: LocalExecutor
+    executor: JobExecutor
     metrics: Metrics
     uploads: UploadRegistry
 

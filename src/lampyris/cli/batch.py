@@ -45,6 +45,7 @@ from lampyris.workflows.records import (
 from lampyris.workflows.steps import step_name
 from lampyris.workflows.watch import watch
 from lampyris.workflows.workflow import (
+    RayConfig,
     RemoteConfig,
     WorkflowFile,
     check_on_success,
@@ -276,7 +277,11 @@ def batch_command(
         "{stem} {name} {ext}."),
     jobs: int = options.JOBS,
     backend: BackendName = typer.Option(BackendName.local, help="Where steps run: local worker "
-                                        "processes, or remote (a lampyris server / Adobe)."),
+                                        "processes, a Ray cluster, or remote (a lampyris "
+                                        "server / Adobe)."),
+    ray_address: str | None = typer.Option(
+        None, envvar="LAMPYRIS_RAY_ADDRESS", help="Ray backend: the cluster (auto, HOST:PORT "
+        "or ray://HOST:PORT; none: start a Ray on this machine)."),
     server: str | None = typer.Option(None, envvar="LAMPYRIS_SERVER_URL",
                                       help="Remote backend: the lampyris server's URL "
                                       "(none: Adobe's hosts)."),
@@ -343,7 +348,7 @@ def batch_command(
         output={"format": fmt, "quality": quality, "lossless": lossless},  # type: ignore[arg-type]
         naming=naming, storage_options=_storage_options(storage_option), retries=retries,
         retry_failed=retry_failed, on_success=on_success, concurrency=jobs,
-        backend=backend.value, settle=settle,
+        backend=backend.value, settle=settle, ray=RayConfig(address=ray_address),
         remote=(RemoteConfig(url=server, client_id=client_id, client_secret=client_secret)
                 if backend == BackendName.remote and client_id and client_secret else None),
         consistent=consistent, look_file=str(look_file) if look_file else None,
@@ -405,7 +410,7 @@ def _run_workflow(workflow: WorkflowFile, records: RecordPaths, base: Path,
             dry_run(spec, outputs)
             return
         backend = open_backend(workflow.backend, workflow.concurrency, spec.steps,
-                               workflow.remote)
+                               workflow.remote, workflow.ray)
     except LampyrisError as exc:
         raise _fail(str(exc)) from None
     execute(spec, backend, outputs, watching=watching, allow_failures=allow_failures)

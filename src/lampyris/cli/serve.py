@@ -1,4 +1,5 @@
-"""``lampyris serve``: the Adobe-compatible HTTP server (uvicorn), jobs run on local workers."""
+"""``lampyris serve``: the Adobe-compatible HTTP server (uvicorn), jobs run on local workers or
+on a Ray cluster."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 from lampyris.api.settings import ServerConfig, ServerSettings
 from lampyris.jobs.settings import JobSettings
@@ -22,6 +24,12 @@ def serve_command(
     workers: int | None = typer.Option(
         None, min=0, help="Worker processes running jobs; 0 = one per core. "
                           "[env LAMPYRIS_JOBS_WORKERS]"),
+    executor: str | None = typer.Option(
+        None, help="Where jobs run: local (worker processes) or ray (the actors of a Ray "
+                   "cluster). [env LAMPYRIS_JOBS_EXECUTOR; default local]"),
+    ray_address: str | None = typer.Option(
+        None, help="The Ray cluster for --executor ray: auto, HOST:PORT or ray://HOST:PORT "
+                   "(none: start a Ray on this machine). [env LAMPYRIS_RAY_ADDRESS]"),
     database_url: str | None = typer.Option(
         None, help="SQLAlchemy URL of the job store, e.g. postgresql+psycopg://u@h/db "
                    "(replicas share it). [env LAMPYRIS_DATABASE_URL; default SQLite in the "
@@ -43,10 +51,12 @@ def serve_command(
 
     given = {"data_dir": data_dir, "database_url": database_url, "public_url": public_url}
     overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    config = ServerConfig(
-        server=ServerSettings(**overrides),
-        jobs=JobSettings(**({"workers": workers} if workers is not None else {})),
-    )
+    jobs: dict[str, Any] = {k: v for k, v in {"workers": workers, "executor": executor,
+                              "ray_address": ray_address}.items() if v is not None}
+    try:
+        config = ServerConfig(server=ServerSettings(**overrides), jobs=JobSettings(**jobs))
+    except ValidationError as exc:
+        raise typer.BadParameter(exc.errors()[0]["msg"]) from None
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
     uvicorn.run(create_app(config), host=host, port=port, log_level=log_level,

@@ -1,4 +1,4 @@
-"""The local executor: a pool of worker processes fed from the job store.
+"""The job executor: a pool of workers fed from the job store.
 
 One dispatcher thread claims as many pending jobs as there are idle workers, hands them to
 the pool, and records each outcome. The store is the only queue: a job is claimed (and its
@@ -6,8 +6,10 @@ lease renewed by heartbeats) while a worker runs it, so a server that dies mid-j
 rows that the next start — or another replica, once the lease has run out — runs again.
 Workers hold a ``Lifeline`` to the server: a server killed with ``kill -9`` takes its workers
 with it instead of leaving them (and their models' memory) to init. The workers are an
-``ops.pool.WorkerPool`` (restarts after a death are its business); ``inline=True`` runs jobs
-on an ``InlinePool`` thread instead, so tests drive the bookkeeping without processes.
+``ops.pool.WorkerPool`` (restarts after a death are its business), or with the ``ray``
+executor the actors of a Ray cluster (``ops.ray_pool.RayPool``: the owner of non-detached
+actors, a server killed takes them with it too); ``inline=True`` runs jobs on an
+``InlinePool`` thread instead, so tests drive the bookkeeping without processes.
 """
 
 from __future__ import annotations
@@ -84,11 +86,11 @@ class Outcome:
     error: dict[str, Any] | None = None
 
 
-class LocalExecutor:
-    """Runs the store's pending jobs on ``settings.workers`` local processes.
+class JobExecutor:
+    """Runs the store's pending jobs on ``settings.workers`` local processes (or Ray actors).
 
     Usage:
-        executor = LocalExecutor(store, JobSettings(), env, recover_all=True)
+        executor = JobExecutor(store, JobSettings(), env, recover_all=True)
         executor.start(); …; executor.wake()  # after each submit; …; executor.stop()
 
     ``inline=True`` runs the jobs on one thread of this process (an ``InlinePool``) instead of
@@ -110,6 +112,7 @@ class LocalExecutor:
         self.settings = settings
         self.env = env
         self.workers = settings.workers or available_cores()
+        self.kind = "inline" if inline else settings.executor
         self.name = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
         self._recover_all = recover_all
         self._model = model
@@ -174,6 +177,12 @@ class LocalExecutor:
             restarts = RestartPolicy("job", None, logging.ERROR)
             if self._inline:
                 self._pool = InlinePool(start=start, background=True, restarts=restarts)
+            elif self.settings.executor == "ray":
+                from lampyris.ops.ray_pool import RayPool  # Ray is an extra
+
+                self._pool = RayPool(self.settings.workers, address=self.settings.ray_address,
+                                     start=start, restarts=restarts)
+                self.workers = self._pool.workers
             else:
                 self._pool = WorkerPool(
                     self.workers, preload=("lampyris.jobs.task",), start=start, lifeline=True,

@@ -183,7 +183,7 @@ def _noop() -> None:
     """Sent once per worker by ``start_all``: the pool starts a process for each call."""
 
 
-def _settle(outer: Future[T], result: Any = None, error: BaseException | None = None) -> None:
+def settle(outer: Future[T], result: Any = None, error: BaseException | None = None) -> None:
     """Resolve ``outer`` unless a cancel or a death got there first."""
     if outer.done():
         return
@@ -362,11 +362,11 @@ class WorkerPool(_Restarts):
             error = done.exception()
             if isinstance(error, BrokenProcessPool):
                 self._broke(generation)
-                _settle(outer, error=WorkerDied(self.died))
+                settle(outer, error=WorkerDied(self.died))
                 return
             if counts:  # a result or fn's own exception: either way the worker lived
                 self._finished(generation)
-            _settle(outer, done.result() if error is None else None, error)
+            settle(outer, done.result() if error is None else None, error)
 
         outer.add_done_callback(lambda f: f.cancelled() and inner.cancel())
         inner.add_done_callback(relay)
@@ -447,10 +447,10 @@ class InlinePool(_Restarts):
             except Exception as exc:
                 if self._started:
                     self._finished(generation)
-                _settle(outer, error=exc)
+                settle(outer, error=exc)
             else:
                 self._finished(generation)
-                _settle(outer, result)
+                settle(outer, result)
         finally:
             with self._lock:
                 self._inflight.discard(outer)
@@ -463,7 +463,7 @@ class InlinePool(_Restarts):
             self._inflight.clear()
             self._broke(self._generation)
         for future in victims:
-            _settle(future, error=WorkerDied(self.died))
+            settle(future, error=WorkerDied(self.died))
 
     def shutdown(self, *, wait: bool = True, cancel: bool = False,
                  terminate: bool = False) -> None:

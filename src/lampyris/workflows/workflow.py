@@ -58,6 +58,17 @@ class RemoteConfig(BaseModel):
     timeout: float = 600.0
 
 
+class RayConfig(BaseModel):
+    """``backend: ray``: the cluster (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``; none: a
+    Ray of this machine's cores) and the GPUs each worker takes (none: one per GPU when the
+    cluster has GPUs, else a CPU slot each; 0 keeps workers off GPUs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: str | None = None
+    gpus_per_worker: float | None = Field(default=None, ge=0)
+
+
 class WorkflowFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -70,6 +81,7 @@ class WorkflowFile(BaseModel):
     concurrency: int = Field(default=0, ge=0)
     backend: Literal["local", "remote", "ray"] = "local"
     remote: RemoteConfig | None = None
+    ray: RayConfig = RayConfig()
     retries: int = Field(default=2, ge=0)
     retry_failed: bool = False
     on_success: str = "keep"

@@ -20,7 +20,7 @@ from lampyris.failure import Failure
 from lampyris.jobs import (
     JobRecord,
     JobSettings,
-    LocalExecutor,
+    JobExecutor,
     Outcome,
     SqlJobStore,
     TaskOutput,
@@ -34,13 +34,13 @@ from lampyris.storage import StorageSettings
 
 
 @pytest.fixture
-def executor(tmp_path: Path) -> LocalExecutor:
+def executor(tmp_path: Path) -> JobExecutor:
     env = WorkerEnv(storage=StorageSettings(), objects_dir=tmp_path / "objects",
                     objects_secret=b"k" * 32)
-    return LocalExecutor(SqlJobStore("sqlite://"), JobSettings(workers=1), env, model=None)
+    return JobExecutor(SqlJobStore("sqlite://"), JobSettings(workers=1), env, model=None)
 
 
-def _run(executor: LocalExecutor, cancel: bool) -> tuple[JobRecord, str, list[Outcome]]:
+def _run(executor: JobExecutor, cancel: bool) -> tuple[JobRecord, str, list[Outcome]]:
     """A hosted job claimed by ``executor`` whose worker wrote its output and returned."""
     store, files = executor.store, executor.env.objects()
     job = store.add(JobRecord(owner="alice", kind="firefly", op="fill", task={}))
@@ -58,14 +58,14 @@ def _run(executor: LocalExecutor, cancel: bool) -> tuple[JobRecord, str, list[Ou
     return job, key, outcomes
 
 
-def test_a_job_cancelled_while_running_leaves_no_output(executor: LocalExecutor):
+def test_a_job_cancelled_while_running_leaves_no_output(executor: JobExecutor):
     job, key, outcomes = _run(executor, cancel=True)
     assert executor.store.get(job.id).state == "cancelled"  # type: ignore[union-attr]
     assert not executor.env.objects().exists(key)
     assert [o.state for o in outcomes] == ["cancelled"]
 
 
-def test_a_finished_job_keeps_its_output(executor: LocalExecutor):
+def test_a_finished_job_keeps_its_output(executor: JobExecutor):
     job, key, outcomes = _run(executor, cancel=False)
     assert executor.store.get(job.id).state == "succeeded"  # type: ignore[union-attr]
     assert executor.env.objects().exists(key)
@@ -77,7 +77,7 @@ class Worker:
     """Stands in for ``_run`` on the executor's inline pool: each call takes the next act of
     ``script`` (``ok``, ``die``: its worker dies, ``hold``: runs until ``gate`` is set)."""
 
-    def __init__(self, executor: LocalExecutor, *script: str) -> None:
+    def __init__(self, executor: JobExecutor, *script: str) -> None:
         self.executor, self.script = executor, list(script)
         self.gate, self.started = threading.Event(), threading.Event()
         self.result: dict[str, Any] = {"outputs": [], "metadata": {}}
@@ -95,24 +95,24 @@ class Worker:
 
 
 @pytest.fixture
-def inline(tmp_path: Path) -> Iterator[LocalExecutor]:
+def inline(tmp_path: Path) -> Iterator[JobExecutor]:
     env = WorkerEnv(storage=StorageSettings(), objects_dir=tmp_path / "objects",
                     objects_secret=b"k" * 32)
     store = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
     settings = JobSettings(workers=1, lease_seconds=60, max_attempts=2)
-    executor = LocalExecutor(store, settings, env, model=None, inline=True)
+    executor = JobExecutor(store, settings, env, model=None, inline=True)
     yield executor
     executor.stop(grace=0)
     store.engine.dispose()
 
 
-def _worker(monkeypatch: pytest.MonkeyPatch, executor: LocalExecutor, *script: str) -> Worker:
+def _worker(monkeypatch: pytest.MonkeyPatch, executor: JobExecutor, *script: str) -> Worker:
     worker = Worker(executor, *script)
     monkeypatch.setattr(executor_module, "_run", worker)
     return worker
 
 
-def _settle(executor: LocalExecutor) -> None:
+def _settle(executor: JobExecutor) -> None:
     """Wait for every job in flight to come back from the pool."""
     wait(list(executor._inflight), timeout=30)
 
@@ -129,7 +129,7 @@ def _job(store: SqlJobStore) -> JobRecord:
 
 
 def test_a_claimed_job_is_heartbeated_while_it_runs_and_recorded_when_done(
-    inline: LocalExecutor, monkeypatch: pytest.MonkeyPatch
+    inline: JobExecutor, monkeypatch: pytest.MonkeyPatch
 ):
     worker = _worker(monkeypatch, inline, "hold")
     outcomes: list[Outcome] = []
@@ -157,7 +157,7 @@ def test_a_claimed_job_is_heartbeated_while_it_runs_and_recorded_when_done(
 
 
 def test_a_dead_servers_job_is_recovered_once_its_lease_runs_out(
-    inline: LocalExecutor, monkeypatch: pytest.MonkeyPatch
+    inline: JobExecutor, monkeypatch: pytest.MonkeyPatch
 ):
     _worker(monkeypatch, inline, "ok")
     store, t0 = inline.store, time.monotonic()
@@ -178,7 +178,7 @@ def test_a_dead_servers_job_is_recovered_once_its_lease_runs_out(
 
 
 def test_a_job_whose_worker_died_goes_back_to_the_queue_and_costs_one_attempt(
-    inline: LocalExecutor, monkeypatch: pytest.MonkeyPatch
+    inline: JobExecutor, monkeypatch: pytest.MonkeyPatch
 ):
     _worker(monkeypatch, inline, "die", "ok")
     outcomes: list[Outcome] = []
@@ -196,7 +196,7 @@ def test_a_job_whose_worker_died_goes_back_to_the_queue_and_costs_one_attempt(
 
 
 def test_a_job_that_kills_every_worker_fails_after_its_attempts(
-    inline: LocalExecutor, monkeypatch: pytest.MonkeyPatch
+    inline: JobExecutor, monkeypatch: pytest.MonkeyPatch
 ):
     _worker(monkeypatch, inline, "die", "die")
     outcomes: list[Outcome] = []
@@ -213,7 +213,7 @@ def test_a_job_that_kills_every_worker_fails_after_its_attempts(
 
 
 def test_a_job_cancelled_while_it_runs_has_its_hosted_output_dropped(
-    inline: LocalExecutor, monkeypatch: pytest.MonkeyPatch
+    inline: JobExecutor, monkeypatch: pytest.MonkeyPatch
 ):
     worker = _worker(monkeypatch, inline, "hold")
     job, t0 = _job(inline.store), time.monotonic()
@@ -231,7 +231,7 @@ def test_a_job_cancelled_while_it_runs_has_its_hosted_output_dropped(
 
 
 def test_stop_gives_a_running_job_back_without_spending_an_attempt(
-    inline: LocalExecutor, monkeypatch: pytest.MonkeyPatch
+    inline: JobExecutor, monkeypatch: pytest.MonkeyPatch
 ):
     worker = _worker(monkeypatch, inline, "hold")
     job = _job(inline.store)

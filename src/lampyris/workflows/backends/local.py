@@ -3,29 +3,30 @@
 Workers fork from a forkserver with the model already imported, each capped to its share of
 the cores; at most two items per worker are in flight, so memory stays flat whatever the size
 of the batch. A worker that dies fails only the items it held (retryable) and the pool
-(``ops.pool.WorkerPool``) starts fresh workers.
+(``ops.pool.WorkerPool``) starts fresh workers. ``PoolBackend`` is what it shares with the
+``ray`` backend (``backends.cluster``): items go to any ``ops.pool.Pool``.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future
 
-from lampyris.ops.pool import RestartPolicy, WorkerDied, WorkerPool, WorkerStart, died_message
+from lampyris.errors import JobError
+from lampyris.ops.pool import Pool, RestartPolicy, WorkerDied, WorkerPool, WorkerStart, died_message
 from lampyris.workflows.item import ItemOutcome, WorkItem, process
 
 DIED = died_message("file")
 
 
-class LocalBackend:
-    name = "local"
+class PoolBackend:
+    """Items through ``pool``: a worker's death is a retryable outcome, never an exception."""
 
-    def __init__(self, workers: int = 0, model: str | None = "u2netp") -> None:
-        # No limit on restarts: a died item is retryable, and the runner's per-item retries
-        # bound how often one bad input can kill a worker.
-        self._pool = WorkerPool(workers, preload=("lampyris.workflows.item",),
-                                start=WorkerStart(model=model),
-                                restarts=RestartPolicy("file", None))
-        self.workers = self._pool.workers
+    name = "pool"
+
+    def __init__(self, pool: Pool, died: str = DIED) -> None:
+        self._pool = pool
+        self._died = died
+        self.workers = pool.workers
         self.capacity = 2 * self.workers
 
     def submit(self, item: WorkItem) -> Future[ItemOutcome]:
@@ -39,7 +40,9 @@ class LocalBackend:
             try:
                 outcome.set_result(done.result())
             except WorkerDied:
-                outcome.set_result(ItemOutcome(False, error=DIED, retryable=True))
+                outcome.set_result(ItemOutcome(False, error=self._died, retryable=True))
+            except JobError as exc:  # the pool gave up: every other item would fail the same
+                outcome.set_result(ItemOutcome(False, error=str(exc), fatal=True))
             except Exception as exc:  # a bug, or an item that cannot be pickled: never hang
                 outcome.set_result(ItemOutcome(False, error=f"internal error: {exc!r}"))
 
@@ -49,3 +52,14 @@ class LocalBackend:
 
     def close(self, *, cancel: bool = False) -> None:
         self._pool.shutdown(wait=True, cancel=cancel)
+
+
+class LocalBackend(PoolBackend):
+    name = "local"
+
+    def __init__(self, workers: int = 0, model: str | None = "u2netp") -> None:
+        # No limit on restarts: a died item is retryable, and the runner's per-item retries
+        # bound how often one bad input can kill a worker.
+        super().__init__(WorkerPool(workers, preload=("lampyris.workflows.item",),
+                                    start=WorkerStart(model=model),
+                                    restarts=RestartPolicy("file", None)))
