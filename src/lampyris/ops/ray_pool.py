@@ -77,7 +77,7 @@ def connect(address: str | None) -> bool:
     try:
         if address is None:
             ray.init(num_cpus=available_cores(), include_dashboard=False,
-                     _node_ip_address="127.0.0.1", **options)
+                     _node_ip_address="127.0.0.1", _temp_dir=_local_temp_dir(), **options)
         else:
             ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -88,6 +88,17 @@ def connect(address: str | None) -> bool:
         if main and sigterm is not None:
             signal.signal(signal.SIGTERM, sigterm)
     return True
+
+
+def _local_temp_dir() -> str | None:
+    """Where a Ray started here keeps its sockets: Ray's default (``$TMPDIR/ray``), or a
+    short folder under /tmp where that path is too long for them (Linux caps a socket's path
+    at 107 bytes; Ray's go ~64 bytes below its folder)."""
+    default = os.path.join(os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp",
+                           "ray")
+    if len(os.fsencode(default)) + 64 <= 107:
+        return None
+    return os.path.join("/tmp", f"lampyris-ray-{os.getuid()}")
 
 
 class _Actor:
@@ -180,6 +191,13 @@ class RayPool:
             self._spawn()
 
     # -- the Pool interface ----------------------------------------------------------------
+    @property
+    def ready(self) -> int:
+        """Actors placed and warm, taking calls now (fewer than ``workers`` while a lost
+        node's replacements wait for room)."""
+        with self._lock:
+            return sum(1 for slot in self._slots if slot.ready)
+
     @property
     def gave_up(self) -> bool:
         return self._gave_up is not None
@@ -328,5 +346,9 @@ class RayPool:
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    """What an actor's death says in one line: for an actor whose start-up raised, the
+    exception it raised (the last line of the traceback Ray wraps it in)."""
+    text = [line for line in str(error).strip().splitlines() if line.strip()]
+    if not text:
+        return type(error).__name__
+    return text[-1].strip() if getattr(error, "_actor_init_failed", False) else text[0]
