@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from lampyris.errors import InvalidParameterError, JobError
+from lampyris.models.settings import ModelSettings
 from lampyris.ops.pool import RestartPolicy, WorkerDied, WorkerStart, available_cores, settle
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,11 @@ class RayPool:
         self.workers = workers or max(1, slots)
         if start.threads is None:  # a CPU slot per actor: its share, never more
             start = replace(start, threads=max(1, int(cpus_per_worker)))
+        if self.gpus_per_worker and start.settings is None \
+                and "LAMPYRIS_MODELS_PROVIDERS" not in os.environ:
+            # an actor holding a GPU runs its model there (CUDA where this ONNX Runtime build
+            # has it), unless the providers were chosen explicitly
+            start = replace(start, settings=ModelSettings(providers=["auto"]))
         self.threads = start.threads
         self.noun = restarts.noun
         self.died = f"a Ray worker died while this {restarts.noun} was in progress " \

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from lampyris.errors import JobError
+from lampyris.models.session import default_options
 from lampyris.ops.pool import RestartPolicy, WorkerDied, WorkerStart
 from lampyris.ops.ray_pool import RayPool
 from support.procs import remove_tree, short_tempdir
@@ -55,8 +56,9 @@ def cannot_start() -> None:
     raise RuntimeError("the model file is missing")
 
 
-def gpus() -> str:
-    return os.environ.get("CUDA_VISIBLE_DEVICES", "")
+def gpus() -> tuple[str, tuple[str, ...]]:
+    """The GPUs Ray gave this actor, and the providers its models would ask for."""
+    return os.environ.get("CUDA_VISIBLE_DEVICES", ""), default_options().providers
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +144,9 @@ def test_one_actor_per_gpu_when_the_cluster_has_gpus(local_ray: None):
     pool = RayPool(0, start=WorkerStart(), restarts=RestartPolicy("call"))
     try:
         assert (pool.workers, pool.gpus_per_worker) == (1, 1.0)
-        assert pool.submit(gpus).result(120) == "0"  # Ray gave the actor the GPU slot
+        # Ray gave the actor the GPU slot, and its model would ask for the GPU's provider
+        # (ONNX Runtime falls back to the CPU here: this build has no CUDA)
+        assert pool.submit(gpus).result(120) == ("0", ("auto",))
     finally:
         pool.shutdown()
     assert cpu_pool(0).workers == 2  # CPU slots when told to keep off GPUs
