@@ -47,6 +47,8 @@ class LampyrisServer:
     env: dict[str, str] = field(default_factory=dict)
     workers: int = 2
     database_url: str | None = None
+    executor: str | None = None  # "ray": jobs on the actors of the cluster at ray_address
+    ray_address: str | None = None
     port: int = field(default_factory=free_port)
     proc: Any = None
     client: Credentials | None = None
@@ -66,6 +68,10 @@ class LampyrisServer:
                 "--data-dir", str(self.data_dir), "--workers", str(self.workers)]
         if self.database_url:
             argv += ["--database-url", self.database_url]
+        if self.executor:
+            argv += ["--executor", self.executor]
+        if self.ray_address:
+            argv += ["--ray-address", self.ray_address]
         env = {**os.environ, "LAMPYRIS_ALLOW_PRIVATE_URLS": "", **self.env}
         self.proc = spawn(argv, log=self.log, env=env)
         register_cleanup(self.proc.pid, self.stop)

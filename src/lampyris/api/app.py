@@ -169,7 +169,7 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
         counts = svc.store.counts()
         return {
             "status": "ok", "version": __version__, "workers": svc.executor.workers,
-            "executor": svc.executor.kind, "busy": svc.executor.busy,
+            "executor": svc.executor.kind, "ready": svc.executor.ready, "busy": svc.executor.busy,
             "pending": sum(n for (_, s), n in counts.items() if s == "pending"),
             "running": sum(n for (_, s), n in counts.items() if s == "running"),
         }

@@ -134,7 +134,11 @@ class JobExecutor:
         recovered = self.store.recover(cutoff, self.settings.max_attempts)
         if recovered:
             log.warning("re-queued %d job(s) left running by a stopped server", recovered)
-        self._open_pool().start_all()  # every worker (and its model) now, not with a job
+        pool = self._open_pool()
+        if self.kind != "ray":  # every worker (and its model) now, not with a job
+            pool.start_all()
+        # (Ray actors start by themselves and take jobs once warm; the cluster may have no
+        # room for them yet — another replica's — which must not stop this one serving.)
         self._beat = self._recovered = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="lampyris-dispatcher",
                                         daemon=True)
@@ -167,6 +171,11 @@ class JobExecutor:
     @property
     def busy(self) -> int:
         return len(self._inflight)
+
+    @property
+    def ready(self) -> int:
+        """Workers able to take a job now (Ray actors still waiting for room are not)."""
+        return 0 if self._pool is None else self._pool.ready
 
     # -- the dispatcher --------------------------------------------------------------------
     def _open_pool(self) -> Pool:
@@ -217,7 +226,10 @@ class JobExecutor:
 
     def _dispatch(self) -> None:
         pool = self._open_pool()
-        for job in self.store.claim(self.name, self.workers - len(self._inflight)):
+        # only as many jobs as workers can start now: a job claimed for a Ray actor still
+        # waiting for room would sit here, its lease renewed, while other replicas idle
+        free = min(self.workers, pool.ready) - len(self._inflight)
+        for job in self.store.claim(self.name, free):
             future = pool.submit(_run, job.task)
             self._inflight[future] = (job, time.perf_counter())
             future.add_done_callback(lambda _f: self._wake.set())

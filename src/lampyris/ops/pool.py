@@ -84,6 +84,12 @@ class Pool(Protocol):
 
     workers: int
 
+    @property
+    def ready(self) -> int:
+        """Workers able to take a call now: all of them for local processes (they start with
+        the calls that need them); a Ray pool's actors once placed and warm."""
+        ...
+
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]: ...
 
     def start_all(self) -> None: ...
@@ -332,6 +338,10 @@ class WorkerPool(_Restarts):
         if old is not None:  # broken: its workers are gone already, only its threads are left
             old.shutdown(wait=False, cancel_futures=True)
 
+    @property
+    def ready(self) -> int:
+        return self.workers
+
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         """Run ``fn(*args)`` in a worker. The future holds its result or exception, or
         ``WorkerDied``; ``fn``, its arguments and result travel by pickle."""
@@ -413,6 +423,10 @@ class InlinePool(_Restarts):
         self._started = False
         self._inflight: set[Future[Any]] = set()
         self._thread = ThreadPoolExecutor(1, "lampyris-inline") if background else None
+
+    @property
+    def ready(self) -> int:
+        return self.workers
 
     def start_all(self) -> None:
         """Run the setup and load the model now (once per pool)."""

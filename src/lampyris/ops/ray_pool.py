@@ -9,7 +9,8 @@ queued behind it, so an actor never idles between calls); a call whose actor die
 lost, killed for memory) fails with ``WorkerDied`` and the actor is replaced, on whichever node
 has room. A replacement the cluster cannot place now (its node is gone) waits for room without
 holding calls, so the batch goes on at the smaller size. Only the driver talks to the cluster;
-inputs and outputs never pass through it.
+inputs and outputs never pass through it. Ray's callbacks only record what happened: a thread
+of the pool's own starts actors and hands out calls (Ray deadlocks when called from them).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import functools
 import itertools
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections import deque
@@ -56,10 +59,14 @@ def _ray() -> Any:
     return ray
 
 
+_OWN_TEMP: str | None = None  # the socket folder of a Ray this process started, if private
+
+
 def connect(address: str | None) -> bool:
     """Join the cluster at ``address`` (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``), or start
     a Ray of this machine's cores when None. True when this call connected (its caller then
-    disconnects at the end); False when the process was connected already."""
+    calls ``disconnect`` at the end); False when the process was connected already."""
+    global _OWN_TEMP
     ray = _ray()
     if ray.is_initialized():
         return False
@@ -77,29 +84,43 @@ def connect(address: str | None) -> bool:
                                "runtime_env": {"env_vars": env} if env else None}
     try:
         if address is None:
+            _OWN_TEMP = _private_temp_dir()
             ray.init(num_cpus=available_cores(), include_dashboard=False,
-                     _node_ip_address="127.0.0.1", _temp_dir=_local_temp_dir(), **options)
+                     _node_ip_address="127.0.0.1", _temp_dir=_OWN_TEMP, **options)
         else:
             ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        disconnect()
         where = address or "a local Ray"
-        raise JobError(f"cannot reach the Ray cluster at {where}: {exc}; check --ray-address "
-                       "and that `ray status` works on this machine") from None
+        raise JobError(
+            f"cannot reach the Ray cluster at {where}: {_first_line(exc)}; check "
+            "--ray-address, that `ray status` works on this machine, and, on a cluster with "
+            "token authentication, RAY_AUTH_MODE=token with its RAY_AUTH_TOKEN_PATH") from None
     finally:
         if main and sigterm is not None:
             signal.signal(signal.SIGTERM, sigterm)
     return True
 
 
-def _local_temp_dir() -> str | None:
-    """Where a Ray started here keeps its sockets: Ray's default (``$TMPDIR/ray``), or a
-    short folder under /tmp where that path is too long for them (Linux caps a socket's path
-    at 107 bytes; Ray's go ~64 bytes below its folder)."""
+def disconnect() -> None:
+    """Leave the cluster (a Ray this process started stops), and remove its private folder."""
+    global _OWN_TEMP
+    with contextlib.suppress(Exception):
+        _ray().shutdown()
+    if _OWN_TEMP is not None:
+        shutil.rmtree(_OWN_TEMP, ignore_errors=True)
+        _OWN_TEMP = None
+
+
+def _private_temp_dir() -> str | None:
+    """Where a Ray started here keeps its sockets: Ray's default (``$TMPDIR/ray``), or, where
+    that path is too long for them (Linux caps a socket's path at 107 bytes; Ray's go ~64
+    bytes below its folder), a new private folder under /tmp, removed by ``disconnect``."""
     default = os.path.join(os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp",
                            "ray")
     if len(os.fsencode(default)) + 64 <= 107:
         return None
-    return os.path.join("/tmp", f"lampyris-ray-{os.getuid()}")
+    return tempfile.mkdtemp(prefix="lampyris-ray-", dir="/tmp")
 
 
 class _Actor:
@@ -132,7 +153,6 @@ class _Call:
     outer: Future[Any]
     fn: Callable[..., Any]
     args: tuple[Any, ...]
-    counts: bool = True
 
 
 class RayPool:
@@ -191,10 +211,18 @@ class RayPool:
         self._queue: deque[_Call] = deque()
         self._numbers = itertools.count(1)
         self._barren = 0  # actor deaths since a call last finished
+        self._replace = 0  # actors lost, to be started again by the manager thread
         self._gave_up: str | None = None
         self._closed = False
+        self._wake = threading.Event()
         for _ in range(self.workers):
             self._spawn()
+        # Ray runs its futures' callbacks on its own threads, where calling Ray again can
+        # deadlock it (an actor started from there waits for the very thread it runs on): the
+        # callbacks only record what happened, and this thread starts actors and hands calls.
+        self._manager = threading.Thread(target=self._manage, name="lampyris-ray-pool",
+                                         daemon=True)
+        self._manager.start()
 
     # -- the Pool interface ----------------------------------------------------------------
     @property
@@ -215,17 +243,23 @@ class RayPool:
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         """Run ``fn(*args)`` on an actor. The future holds its result or exception, or
         ``WorkerDied``; ``fn`` travels by reference (it must be importable on the nodes)."""
-        return self._submit(fn, args, counts=True)
+        outer: Future[T] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the worker pool was shut down")
+            self.check()
+            self._queue.append(_Call(outer, fn, args))
+        self._dispatch()
+        return outer
 
     def start_all(self) -> None:
         """Wait until an actor is ready (its model loaded), so the first call is not slow and
         a cluster with no room says so now: ``JobError`` after ``READY_TIMEOUT`` seconds."""
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
-            with self._lock:
-                self.check()
-                if any(slot.ready for slot in self._slots):
-                    return
+            self.check()
+            if self.ready:
+                return
             time.sleep(0.1)
         raise JobError(f"no Ray worker was ready after {READY_TIMEOUT:.0f} s: does the "
                        "cluster have a free CPU (`ray status`)?")
@@ -236,10 +270,10 @@ class RayPool:
         ``terminate`` end the actors now (their calls fail with ``WorkerDied``); then
         disconnect from a cluster this pool connected to."""
         with self._lock:
-            self._closed = True
-            queued = list(self._queue) if cancel or terminate else []
             if cancel or terminate:
-                self._queue.clear()
+                queued, self._queue = list(self._queue), deque()
+            else:
+                queued = []
         for call in queued:
             call.outer.cancel()
         if wait and not terminate:
@@ -252,103 +286,121 @@ class RayPool:
                 for future in pending:
                     with contextlib.suppress(Exception):
                         future.exception()
-        ray = _ray()
         with self._lock:
+            self._closed = True
             slots, self._slots = self._slots, []
+        self._wake.set()
+        self._manager.join(timeout=10)
+        ray = _ray()
         for slot in slots:
             with contextlib.suppress(Exception):
                 ray.kill(slot.handle)
-            for future in slot.calls:
+            for future in list(slot.calls):
                 settle(future, error=WorkerDied(self.died))
         if self._connected:
             self._connected = False
-            with contextlib.suppress(Exception):
-                ray.shutdown()
+            disconnect()
 
-    # -- actors ----------------------------------------------------------------------------
+    # -- the manager thread: every Ray call after start-up ---------------------------------
+    def _manage(self) -> None:
+        while True:
+            self._wake.wait(0.5)
+            self._wake.clear()
+            with self._lock:
+                if self._closed:
+                    return
+                replace, self._replace = self._replace, 0
+            for _ in range(replace):
+                with self._lock:
+                    if self._closed:
+                        return
+                self.restarts += 1
+                self._spawn()
+            self._dispatch()
+
     def _spawn(self) -> None:
         """A new actor; calls go to it once it says it is ready (placed, model loaded)."""
         slot = _Slot(self._actor_class.remote(self._start), next(self._numbers))
-        self._slots.append(slot)
+        with self._lock:
+            self._slots.append(slot)
         ready: Future[str] = slot.handle.ready.remote().future()
-        ready.add_done_callback(lambda done: self._ready(slot, done))
-
-    def _ready(self, slot: _Slot, done: Future[str]) -> None:
-        error = done.exception()
-        with self._lock:
-            if error is not None:
-                self._lost(slot, error)
-            else:
-                slot.ready, slot.node = True, done.result()
-                log.debug("Ray worker %d ready on node %s", slot.number, slot.node[:12])
-            self._dispatch()
-
-    def _lost(self, slot: _Slot, error: BaseException) -> None:
-        """``slot``'s actor is dead: fail its calls, and replace it unless giving up."""
-        if slot not in self._slots:
-            return
-        self._slots.remove(slot)
-        victims, slot.calls = list(slot.calls), set()
-        for future in victims:
-            settle(future, error=WorkerDied(self.died))
-        if self._closed:
-            return
-        self._barren += 1
-        limit = self._policy.limit
-        if limit is not None and self._barren >= limit * self.workers:
-            self._gave_up = (f"Ray workers keep dying before finishing any {self.noun}: "
-                             f"{_first_line(error)}")
-            log.log(self._policy.log_level, "%s; not starting more", self._gave_up)
-            for call in self._queue:
-                settle(call.outer, error=JobError(self._gave_up))
-            self._queue.clear()
-            return
-        log.log(self._policy.log_level, "Ray worker %d died (%s); starting another",
-                slot.number, _first_line(error))
-        self.restarts += 1
-        self._spawn()
-
-    # -- calls -----------------------------------------------------------------------------
-    def _submit(self, fn: Callable[..., T], args: tuple[Any, ...], counts: bool) -> Future[T]:
-        outer: Future[T] = Future()
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the worker pool was shut down")
-            self.check()
-            self._queue.append(_Call(outer, fn, args, counts))
-            self._dispatch()
-        return outer
+        ready.add_done_callback(functools.partial(self._ready, slot))
 
     def _dispatch(self) -> None:
-        """Under the lock: hand queued calls to the least busy ready actors."""
-        while self._queue:
-            ready = [s for s in self._slots if s.ready and len(s.calls) < PER_ACTOR]
-            if not ready:
-                return
-            slot = min(ready, key=lambda s: len(s.calls))
-            call = self._queue.popleft()
-            if not call.outer.set_running_or_notify_cancel():
-                continue  # cancelled while it waited
-            slot.calls.add(call.outer)
-            inner: Future[Any] = slot.handle.call.remote(call.fn, call.args).future()
+        """Hand queued calls to the least busy ready actors (never from Ray's threads)."""
+        while True:
+            with self._lock:
+                ready = [s for s in self._slots if s.ready and len(s.calls) < PER_ACTOR]
+                if not self._queue or not ready or self._closed:
+                    return
+                slot = min(ready, key=lambda s: len(s.calls))
+                call = self._queue.popleft()
+                if not call.outer.set_running_or_notify_cancel():
+                    continue  # cancelled while it waited
+                slot.calls.add(call.outer)
+            try:
+                inner: Future[Any] = slot.handle.call.remote(call.fn, call.args).future()
+            except Exception as exc:  # the call cannot be sent (not picklable): its own fault
+                with self._lock:
+                    slot.calls.discard(call.outer)
+                settle(call.outer, error=exc)
+                continue
             inner.add_done_callback(functools.partial(self._relay, slot, call))
+
+    # -- callbacks, on Ray's threads: bookkeeping only -------------------------------------
+    def _ready(self, slot: _Slot, done: Future[str]) -> None:
+        error = done.exception()
+        if error is not None:
+            self._lost(slot, error)
+        else:
+            with self._lock:
+                slot.ready, slot.node = True, done.result()
+            log.debug("Ray worker %d ready on node %s", slot.number, slot.node[:12])
+        self._wake.set()
 
     def _relay(self, slot: _Slot, call: _Call, done: Future[Any]) -> None:
         ray = _ray()
         error = done.exception()
         with self._lock:
             slot.calls.discard(call.outer)
-            if isinstance(error, ray.exceptions.RayActorError | ray.exceptions.NodeDiedError
-                          | ray.exceptions.WorkerCrashedError | ray.exceptions.ObjectLostError):
-                self._lost(slot, error)
-                settle(call.outer, error=WorkerDied(self.died))
-            else:
-                if call.counts:  # a result or fn's own exception: either way the actor lived
-                    self._barren = 0
-                if isinstance(error, ray.exceptions.RayTaskError):
-                    error = error.cause if isinstance(error.cause, BaseException) else error
-                settle(call.outer, None if error is not None else done.result(), error)
-            self._dispatch()
+        if isinstance(error, ray.exceptions.RayActorError | ray.exceptions.NodeDiedError
+                      | ray.exceptions.WorkerCrashedError | ray.exceptions.ObjectLostError):
+            self._lost(slot, error)
+            settle(call.outer, error=WorkerDied(self.died))
+        else:
+            with self._lock:  # a result or fn's own exception: either way the actor lived
+                self._barren = 0
+            if isinstance(error, ray.exceptions.RayTaskError):
+                error = error.cause if isinstance(error.cause, BaseException) else error
+            settle(call.outer, None if error is not None else done.result(), error)
+        self._wake.set()
+
+    def _lost(self, slot: _Slot, error: BaseException) -> None:
+        """``slot``'s actor is dead: fail its calls, and have it replaced unless giving up."""
+        with self._lock:
+            if slot not in self._slots:
+                return
+            self._slots.remove(slot)
+            victims, slot.calls = list(slot.calls), set()
+            dropped: list[_Call] = []
+            if not self._closed:
+                self._barren += 1
+                limit = self._policy.limit
+                if limit is not None and self._barren >= limit * self.workers:
+                    self._gave_up = (f"Ray workers keep dying before finishing any "
+                                     f"{self.noun}: {_first_line(error)}")
+                    dropped, self._queue = list(self._queue), deque()
+                else:
+                    self._replace += 1
+        for future in victims:
+            settle(future, error=WorkerDied(self.died))
+        if self._gave_up is not None:
+            log.log(self._policy.log_level, "%s; not starting more", self._gave_up)
+            for call in dropped:
+                settle(call.outer, error=JobError(self._gave_up))
+        elif not self._closed:
+            log.log(self._policy.log_level, "Ray worker %d died (%s); starting another",
+                    slot.number, _first_line(error))
 
 
 def _first_line(error: BaseException) -> str:

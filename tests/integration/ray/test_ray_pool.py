@@ -7,6 +7,7 @@ the scheduling (one actor, holding the GPU slot), not CUDA, which cannot run her
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -65,9 +66,11 @@ def gpus() -> tuple[str, tuple[str, ...]]:
 def local_ray() -> Iterator[None]:
     require_loopback_namespace()
     ray = pytest.importorskip("ray")
-    for key, value in RAY_ENV.items():
-        os.environ.setdefault(key, value)
     temp = short_tempdir("rpool")  # Ray's socket paths must stay short; CI's TMPDIR is not
+    token = temp / "auth_token"  # a new local Ray writes none to ~/.ray
+    token.write_text(secrets.token_hex(32))
+    saved = dict(os.environ)
+    os.environ.update({**RAY_ENV, "RAY_AUTH_TOKEN_PATH": str(token)})
     # the actors import this module (its functions travel by reference)
     here = Path(__file__).parent
     path = os.pathsep.join([str(here), str(here.parent.parent)])
@@ -78,6 +81,8 @@ def local_ray() -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+        os.environ.clear()
+        os.environ.update(saved)
         remove_tree(temp)
 
 
@@ -149,4 +154,8 @@ def test_one_actor_per_gpu_when_the_cluster_has_gpus(local_ray: None):
         assert pool.submit(gpus).result(120) == ("0", ("auto",))
     finally:
         pool.shutdown()
-    assert cpu_pool(0).workers == 2  # CPU slots when told to keep off GPUs
+    pool = cpu_pool(0)
+    try:
+        assert pool.workers == 2  # CPU slots when told to keep off GPUs
+    finally:
+        pool.shutdown()
