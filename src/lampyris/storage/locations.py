@@ -29,6 +29,8 @@ _EXTRAS = {"s3": "s3", "s3a": "s3", "az": "azure", "abfs": "azure", "abfss": "az
            "gs": "gcs", "gcs": "gcs", "dropbox": "dropbox"}
 
 
+S3_PAGE_KEYS = 1000  # keys a ``list_objects_v2`` page holds at most (S3's own maximum)
+
 # What each backend calls the field that changes with the content (S3 ETag, Azure etag, local
 # mtime, Dropbox/GCS timestamps).
 _STAMP_KEYS = ("ETag", "etag", "mtime", "LastModified", "last_modified", "updated",
@@ -92,8 +94,13 @@ class Location:
         return f"{self.url.rstrip('/')}/{rel}"
 
 
-def list_images(location: Location) -> Iterator[SourceFile]:
-    """Every image below ``location`` (recursively; by suffix), in a stable order.
+def list_images(location: Location, *, page_keys: int = S3_PAGE_KEYS) -> Iterator[SourceFile]:
+    """Every image below ``location`` (recursively; by suffix), in the order of their paths.
+
+    Local folders and S3 stream: a folder at a time (``os.scandir``), a page of ``page_keys``
+    keys at a time (``list_objects_v2``, which answers in key order), so a million inputs
+    never sit in memory at once. Other backends (Azure, GCS, Dropbox, memory) list
+    everything with fsspec's ``find`` (or Dropbox's SDK) first and sort it.
 
     A storage failure is one line that says what to do (``translate``): an unreachable
     endpoint, missing or refused credentials, a missing bucket; a missing folder is "no such
@@ -103,6 +110,9 @@ def list_images(location: Location) -> Iterator[SourceFile]:
     fs, root = location.open()
     if isinstance(fs, LocalFileSystem) and os.path.isdir(root):
         yield from _local_images(root)
+        return
+    if location.protocol in ("s3", "s3a") and _pages_s3(fs):
+        yield from _s3_images(location, fs, root, page_keys)
         return
     try:
         found = _find_dropbox(fs, root) if _is_dropbox(fs) else _find(location, fs, root)
@@ -150,6 +160,67 @@ def probe(location: Location) -> None:
         raise _listing_error(location, exc) from None
 
 
+def _pages_s3(fs: Any) -> bool:
+    """s3fs, listing the latest version of each key (a versioned one goes through ``find``)."""
+    return hasattr(fs, "call_s3") and not getattr(fs, "version_aware", False)
+
+
+def _s3_images(location: Location, fs: Any, root: str, page_keys: int
+               ) -> Iterator[SourceFile]:
+    """The images below ``root`` on S3 as ``list_objects_v2`` pages arrive (key order is
+    path order: S3 sorts keys by their UTF-8 bytes, as Python sorts code points); one file
+    when ``root`` names one; nothing for an empty or missing prefix of a bucket that exists.
+    The same records as ``find``'s (path, size, ETag), without s3fs's listing cache, which
+    keeps every key of a ``find`` for the life of the process."""
+    bucket, _, key = root.partition("/")
+    kwargs = {"Bucket": bucket, "Prefix": f"{key}/" if key else "", "MaxKeys": page_keys,
+              **getattr(fs, "req_kw", {})}
+    base = f"{bucket}/{kwargs['Prefix']}"
+    listed = False
+    while True:
+        try:
+            if "ContinuationToken" not in kwargs:
+                _reach(location)
+            page = fs.call_s3("list_objects_v2", **kwargs)
+        except Exception as exc:
+            raise _listing_error(location, exc) from None
+        for obj in page.get("Contents", ()):
+            listed = True
+            path = f"{bucket}/{obj['Key']}"
+            if path.endswith("/") or PurePosixPath(path).suffix.lower() not in IMAGE_SUFFIXES:
+                continue  # a folder's placeholder (``x.png/`` too), or not an image
+            rel = path[len(base):]
+            if _hidden(rel):
+                continue
+            yield _source({**obj, "name": path, "size": obj.get("Size")}, rel)
+        if not page.get("IsTruncated"):
+            break
+        kwargs["ContinuationToken"] = page["NextContinuationToken"]
+    if not listed and key:
+        try:
+            found = _one_file(location, fs, root)
+        except Exception as exc:
+            raise _listing_error(location, exc) from None
+        if found is not None:
+            yield _source(found, PurePosixPath(root).name)
+
+
+def _one_file(location: Location, fs: AbstractFileSystem, root: str
+              ) -> dict[str, Any] | None:
+    """``root``'s info when it is one file; None for an empty folder, or an empty or missing
+    prefix of a bucket that exists (``--watch`` waits for files to arrive there); a missing
+    folder where folders are real raises, so a mistyped source is an error rather than a run
+    that quietly does nothing."""
+    try:
+        info = fs.info(root)
+    except FileNotFoundError as exc:
+        if location.protocol not in _PREFIX_STORES or not missing_path(exc):
+            raise
+        fs.info(root.split("/", 1)[0])  # but the bucket itself must exist
+        return None
+    return None if info.get("type") == "directory" else info
+
+
 def _find(location: Location, fs: AbstractFileSystem, root: str) -> dict[str, dict[str, Any]]:
     """What is below ``root`` (or ``{root: info}`` for one file): fsspec's ``find``, with a
     missing folder told from an empty one where folders are real, so a mistyped source is an
@@ -158,16 +229,8 @@ def _find(location: Location, fs: AbstractFileSystem, root: str) -> dict[str, di
     found: dict[str, dict[str, Any]] = fs.find(root, detail=True)
     if found and list(found) != [root]:
         return found
-    try:
-        info = fs.info(root)  # one file, an empty folder, or nothing
-    except FileNotFoundError as exc:
-        if location.protocol not in _PREFIX_STORES or not missing_path(exc):
-            raise
-        # In a bucket an empty prefix is just empty (``--watch`` waits for files to arrive
-        # there), but the bucket itself must exist.
-        fs.info(root.split("/", 1)[0])
-        return {}
-    return {} if info.get("type") == "directory" else {root: info}
+    info = _one_file(location, fs, root)  # one file, an empty folder, or nothing
+    return {} if info is None else {root: info}
 
 
 def _find_dropbox(fs: Any, root: str) -> dict[str, dict[str, Any]]:
@@ -245,22 +308,43 @@ def _hidden(rel: str) -> bool:
 
 
 def _local_images(root: str) -> Iterator[SourceFile]:
-    """A local tree through ``os.scandir``: no per-file dicts, so listing 100,000 files costs
-    their compact records only."""
-    images: list[SourceFile] = []
-    pending = [root]
+    """A local tree through ``os.scandir``, a folder at a time, depth first: no per-file
+    dicts, and only the names of the folders being walked in memory. Each folder's names are
+    sorted with a subfolder's as ``name/``, which walks the tree in the order of the full
+    paths (``a.png`` before ``a/b.png``, as ``.`` sorts before ``/``)."""
     base = root.rstrip("/") + "/"
-    while pending:
-        with os.scandir(pending.pop()) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue  # see _hidden
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
-                elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
-                    images.append(local_file(entry.path, entry.path[len(base):], entry.stat()))
-    images.sort(key=lambda f: f.path)
-    yield from images
+    walking = [(base, iter(_folder_names(base)))]
+    while walking:
+        folder, names = walking[-1]
+        name = next(names, None)
+        if name is None:
+            walking.pop()
+            continue
+        path = folder + name
+        try:  # gone since its folder was read: the next listing decides
+            if name.endswith("/"):
+                walking.append((path, iter(_folder_names(path))))
+                continue
+            stat = os.stat(path)
+        except FileNotFoundError:
+            continue
+        yield local_file(path, path[len(base):], stat)
+
+
+def _folder_names(folder: str) -> list[str]:
+    """The images and subfolders (``name/``) of one folder, sorted; no dot files (see
+    ``_hidden``)."""
+    names = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                names.append(entry.name + "/")
+            elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
+                names.append(entry.name)
+    names.sort()
+    return names
 
 
 def local_file(path: str, rel: str, stat: os.stat_result) -> SourceFile:

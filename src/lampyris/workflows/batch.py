@@ -1,14 +1,16 @@
 """The batch runner: every input of a source through the steps into a sink, once.
 
-It lists the source, names every output and refuses the run when two inputs would share one
-(``naming``), asks the ledger what is already done (same input, same steps), hands the rest to
-a backend with at most ``capacity`` items in flight (backpressure: memory stays flat however
-many inputs there are), retries storage hiccups with backoff, records every outcome in the
+It lists the source page by page into an on-disk spool (``spool``), names every output as it
+goes and refuses the run when two inputs would share one (``naming``), asks the ledger what is
+already done (same input, same steps), hands the rest to a backend with at most ``capacity``
+items in flight, retries storage hiccups with backoff, records every outcome in the
 ledger as it happens, and applies ``on_success`` to an input only once its own output is
 verified written. An input that failed before and has not changed is reported again on every
 run (a standing failure), not hidden as skipped. A local file still being written (modified
 less than ``settle`` seconds ago) is waited for, not failed. Ctrl-C stops submitting, lets what
-is running finish for a moment, and leaves the rest for the next run.
+is running finish for a moment, and leaves the rest for the next run. Nothing is held per
+input but the spool's rows on disk and the ledger's, so the driver's memory is the same for a
+thousand inputs and for a million (``bench/scale_bench.py``; docs/benchmarks.md).
 
 The file commands (``cutout``, ``auto-tone``, … ``composite``) run through it too: they hand
 it their inputs already expanded and named (``Entry``: ``workflows.inputs``) instead of a
@@ -27,7 +29,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -39,6 +41,7 @@ from lampyris.workflows.backends.base import Backend
 from lampyris.workflows.item import ExtraImage, ItemOutcome, WorkItem
 from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.naming import TEMPLATES, Naming, collision_message, numbered
+from lampyris.workflows.spool import Spool, Spooled
 from lampyris.workflows.steps import OutputSpec, Step, fingerprint
 
 log = logging.getLogger(__name__)
@@ -185,13 +188,11 @@ class BatchRunner:
         known = {self.fingerprint, *self._fingerprints.values()}
         self._stop = False
         self._single = False  # the source is one file, not a folder
-        self._outputs: dict[str, str] = {}  # input URL → output URL (``_name_outputs``)
-        self._clashes: dict[str, str] = {}  # input URL → why its output is another's
-        self._clashed: list[LedgerItem] = []  # those inputs' failed records, this pass
-        self._young: list[tuple[SourceFile, LedgerItem | None]] = []  # still being written
+        self._run_id = 0  # this pass's run, once started: refusals are recorded at once
+        self._clashed: list[LedgerItem] = []  # refusals planned before the run started
+        self._young: list[tuple[Spooled, LedgerItem | None]] = []  # still being written
         # thumbnails already kept for these steps (older steps' results are being replaced)
-        self._sampled = sum(1 for done in ledger.items(status="done", dest=spec.sink.url)
-                            if done.fingerprint in known and "thumb_after" in done.details)
+        self._sampled = ledger.sampled(spec.sink.url, known)
 
     def stop(self) -> None:
         """Ask the run to stop submitting (a signal handler may call this)."""
@@ -201,25 +202,30 @@ class BatchRunner:
         """What ``run`` would do, without doing it or writing to the ledger: the summary
         counts ``listed``, ``skipped`` and standing failures; the list holds the inputs it
         would process. Refuses, as ``run`` does, two inputs that would share an output."""
-        listing = self._list()
         summary = RunSummary(run_id=0)
-        self._name_outputs(listing)
-        planned = [record for _, record in self._plan(iter(listing), summary)]
-        planned += [self._record_for(source, prior) for source, prior in self._young]
+        self._run_id = 0
+        with self._spool() as spool:
+            planned = [record for _, record in self._plan(spool, summary)]
+        planned += [self._record_for(row, prior) for row, prior in self._young]
         return summary, planned
 
     def run(self, *, watching: bool = False) -> RunSummary:
         """One pass. ``watching``: a pass of ``--watch``, which records no run when it has
         nothing to do and leaves files still being written to the next pass instead of
         waiting for them."""
-        spec = self.spec
         start = time.perf_counter()
+        self._run_id = 0
+        # two inputs for one output: refused while spooling, before anything runs
+        with self._spool() as spool:
+            return self._run(spool, start, watching)
+
+    def _run(self, spool: Spool, start: float, watching: bool) -> RunSummary:
+        """The pass over the spooled inputs (``run`` deletes the spool after it)."""
+        spec = self.spec
         _, source_root = spec.source.open()
         _, sink_root = spec.sink.open()
-        listing = self._list()  # ~0.4 KB a file: 40 MB for 100,000
-        self._name_outputs(listing)  # two inputs for one output: refused before anything runs
         summary = RunSummary(0)
-        todo = self._plan(iter(listing), summary)
+        todo = self._plan(spool, summary)
         first = next(todo, None)
         if watching and first is None and not summary.failed:
             summary.settling = len(self._young)
@@ -229,11 +235,12 @@ class BatchRunner:
             probe(spec.sink)  # a wrong sink is one error now, not one per input
         run_id = self.ledger.start_run(spec.source.url, spec.sink.url,
                                        [s.name for s in spec.steps])
-        summary.run_id = run_id
+        summary.run_id = self._run_id = run_id
         for record in self._clashed:
             record.run_id = run_id
             self.ledger.put(record)
-        self.on_listed(len(listing))
+        self._clashed = []
+        self.on_listed(len(spool))
         todo = itertools.chain([first] if first else [], todo,
                                self._settled(summary, wait=not watching))
         inflight: dict[Future[ItemOutcome], tuple[LedgerItem, WorkItem]] = {}
@@ -303,64 +310,82 @@ class BatchRunner:
     def _fingerprint_of(self, url: str) -> str:
         return self._fingerprints.get(url, self.fingerprint)
 
-    def _list(self) -> list[SourceFile]:
+    def _spool(self) -> Spool:
+        """The inputs, listed (or the caller's entries) and named into a new spool; a run
+        refused while naming leaves none behind."""
+        spool = Spool()
+        try:
+            self._name_outputs(self._listing(), spool)
+        except BaseException:
+            spool.close()
+            raise
+        return spool
+
+    def _listing(self) -> Iterator[SourceFile]:
+        """The inputs as they are listed: ``spec.source`` page by page, or the entries."""
+        self._single = False
         if self._entries is not None:  # listed by the caller: the key stands for the rel
-            self._single = False
-            return [SourceFile(path=e.path, rel=e.key, size=0, stamp=e.stamp)
-                    for e in self._entries.values()]
+            for e in self._entries.values():
+                yield SourceFile(path=e.path, rel=e.key, size=0, stamp=e.stamp)
+            return
         _, source_root = self.spec.source.open()
-        listing = list(list_images(self.spec.source))
-        # a file's path is its root only when the source names that one file
-        self._single = len(listing) == 1 and listing[0].path == source_root
-        return listing
+        for n, source in enumerate(list_images(self.spec.source)):
+            if n == 0:  # a file's path is its root only when the source names that one file
+                self._single = source.path == source_root
+            yield source
 
     def _input_url(self, source: SourceFile) -> str:
         if self._entries is not None:
             return source.rel
         return self.spec.source.url if self._single else self.spec.source.url_of(source.rel)
 
-    def _name_outputs(self, listing: list[SourceFile]) -> None:
-        """Name every input's output (``self._outputs``), or refuse the run when two inputs
-        of the listing would share one. An output the ledger records for another input, no
+    def _name_outputs(self, listing: Iterator[SourceFile], spool: Spool) -> None:
+        """Name every input's output into ``spool``, or refuse the run when two inputs of
+        the listing would share one. An output the ledger records for another input, no
         longer listed (moved away, say), is not overwritten either: with ``number`` naming the
         input takes the next free name; otherwise it fails with the reason. With ``number``,
-        an input keeps the name it was given before, so names stay stable across runs."""
-        spec = self.spec
-        recorded = self.ledger.outputs(spec.sink.url)  # output URL → the input it came from
-        before = {source: output for output, source in recorded.items()}
-        owner: dict[str, str] = {}  # output URL → input URL, this listing
-        self._outputs, self._clashes = {}, {}
+        an input keeps the name it was given before, so names stay stable across runs. Every
+        "is it taken?" is an indexed lookup, in the spool (this listing) or the ledger
+        (earlier runs), so naming holds nothing per input in memory."""
+        spec, dest = self.spec, self.spec.sink.url
         for source in listing:
             url = self._input_url(source)
             base = (self._entries[url].output_rel if self._entries is not None
                     else spec.output_rel(source.rel))
-            output = spec.sink.url_of(base)
-            if spec.numbered and url in before and before[url] not in owner:
-                output = before[url]
+            output, clash = spec.sink.url_of(base), None
+            if spec.numbered:
+                before = self.ledger.output_of(url, dest)
+                if before is not None and spool.owner(before) is None:
+                    output = before
             n = 1
-            while output in owner or recorded.get(output, url) != url:
-                if output in owner and not spec.numbered:
-                    raise InvalidParameterError(collision_message(output, owner[output], url))
-                if not spec.numbered:  # the ledger's: fail this input, not the run
-                    self._clashes[url] = collision_message(output, recorded[output], url) + (
-                        f" ({recorded[output]} was processed on an earlier run)")
-                    break
+            while True:
+                taken = spool.owner(output)  # by an input of this listing
+                if taken is not None:
+                    if not spec.numbered:
+                        raise InvalidParameterError(collision_message(output, taken, url))
+                else:
+                    recorded = self.ledger.owner_of(dest, output)  # done on an earlier run
+                    if recorded is None or recorded == url:
+                        break
+                    if not spec.numbered:  # the ledger's: fail this input, not the run
+                        clash = collision_message(output, recorded, url) + (
+                            f" ({recorded} was processed on an earlier run)")
+                        break
                 n += 1
                 output = spec.sink.url_of(numbered(base, n))
-            owner[output] = url
-            self._outputs[url] = output
+            spool.add(source, url, output, clash)
 
-    def _plan(self, sources: Iterator[SourceFile], summary: RunSummary
+    def _plan(self, spool: Spool, summary: RunSummary
               ) -> Iterator[tuple[SourceFile, LedgerItem]]:
-        """Inputs that need work, lazily (a 100,000-file bucket is never held twice). Local
+        """Inputs that need work, lazily, read back from the spool a chunk at a time. Local
         files modified less than ``settle`` seconds ago wait in ``self._young``."""
         spec = self.spec
         self._young, self._clashed = [], []
         now = time.time()
         sink_fs, sink_root = spec.sink.open()
-        for source in sources:
+        for row in spool:
+            source, url = row.source, row.input_url
             summary.listed += 1
-            url = self._input_url(source)
             prior = self.ledger.get(url, spec.sink.url)
             same = prior is not None and prior.fingerprint == self._fingerprint_of(url)
             unchanged = prior is not None and same and prior.stamp == source.stamp
@@ -370,7 +395,7 @@ class BatchRunner:
                 continue
             # A failure stands while the input is unchanged; one of a clash only while the
             # clash does (another naming resolves it at once, with no --retry-failed).
-            clash = url in self._clashes
+            clash = row.clash is not None
             failed_before = (unchanged and prior is not None and prior.status == "failed"
                              and bool(prior.details.get("clash")) == clash)
             if failed_before and prior is not None and (clash or not spec.retry_failed):
@@ -380,27 +405,27 @@ class BatchRunner:
                     standing=True))
                 self.listener("standing", prior)
                 continue
-            if clash:
-                self._clashed.append(self._refuse(source, prior, self._clashes[url], summary))
+            if row.clash is not None:
+                self._refuse(row, prior, row.clash, summary)
                 continue
             if spec.skip_existing and sink_fs.exists(
-                    posixpath.join(sink_root, self._output_rel(self._outputs[url]))):
+                    posixpath.join(sink_root, self._output_rel(row.output_url))):
                 summary.skipped += 1
-                self.listener("skipped", self._record_for(source, prior))
+                self.listener("skipped", self._record_for(row, prior))
                 continue
             if (spec.settle > 0 and source.modified is not None
                     and now - source.modified < spec.settle):
-                self._young.append((source, prior))
+                self._young.append((row, prior))
                 continue
-            yield source, self._record_for(source, prior)
+            yield source, self._record_for(row, prior)
 
-    def _record_for(self, source: SourceFile, prior: LedgerItem | None) -> LedgerItem:
-        url = self._input_url(source)
+    def _record_for(self, row: Spooled, prior: LedgerItem | None) -> LedgerItem:
+        url, source = row.input_url, row.source
         same = prior is not None and prior.fingerprint == self._fingerprint_of(url)
         record = LedgerItem(
             input_url=url, dest=self.spec.sink.url, rel=source.rel,
             fingerprint=self._fingerprint_of(url), stamp=source.stamp,
-            output_url=self._outputs[url],
+            output_url=row.output_url,
             content_hash=prior.content_hash if prior else None,
             attempts=0, details=prior.details if prior and same else {},
         )
@@ -408,10 +433,11 @@ class BatchRunner:
                                         and prior.status == "done" else None)
         return record
 
-    def _refuse(self, source: SourceFile, prior: LedgerItem | None, reason: str,
-                summary: RunSummary) -> LedgerItem:
-        """An input whose output belongs to another: failed with ``reason``, never read."""
-        record = self._record_for(source, prior)
+    def _refuse(self, row: Spooled, prior: LedgerItem | None, reason: str,
+                summary: RunSummary) -> None:
+        """An input whose output belongs to another: failed with ``reason``, never read;
+        recorded now once the run has started, else when it starts (a dry run: never)."""
+        record = self._record_for(row, prior)
         record.details.pop("known_hash", None)
         record.status, record.error, record.finished = "failed", reason, time.time()
         record.details.setdefault("failed_since", record.finished)
@@ -420,7 +446,11 @@ class BatchRunner:
         summary.failures.append(Failure(record.input_url, reason,
                                         record.details["failed_since"]))
         self.listener("failed", record)
-        return record
+        if self._run_id:
+            record.run_id = self._run_id
+            self.ledger.put(record)
+        else:
+            self._clashed.append(record)
 
     def _settled(self, summary: RunSummary, *, wait: bool
                  ) -> Iterator[tuple[SourceFile, LedgerItem]]:
@@ -432,17 +462,18 @@ class BatchRunner:
         while waiting and wait and not self._stop and time.monotonic() < deadline:
             time.sleep(min(self.spec.settle, 0.5))
             still = []
-            for source, prior in waiting:
+            for row, prior in waiting:
+                source = row.source
                 try:
                     stat = os.stat(source.path)
                 except OSError:
                     continue  # gone meanwhile: the next listing decides
                 if stat.st_mtime != source.modified or stat.st_size != source.size:
-                    source = local_file(source.path, source.rel, stat)
+                    row = replace(row, source=local_file(source.path, source.rel, stat))
                 if time.time() - stat.st_mtime >= self.spec.settle:
-                    yield source, self._record_for(source, prior)
+                    yield row.source, self._record_for(row, prior)
                 else:
-                    still.append((source, prior))
+                    still.append((row, prior))
             waiting = still
         summary.settling = len(waiting)
 

@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (input_url, dest)
 );
 CREATE INDEX IF NOT EXISTS items_status ON items (status);
+CREATE INDEX IF NOT EXISTS items_output ON items (dest, output_url);
 CREATE TABLE IF NOT EXISTS runs (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
     started  REAL NOT NULL,
@@ -226,13 +227,34 @@ class Ledger:
         for row in self._db.execute(query + " ORDER BY rel", args):
             yield _item(row)
 
-    def outputs(self, dest: str) -> dict[str, str]:
-        """Output URL → the input URL whose result it holds, for every input done into
-        ``dest``: what a new input must not overwrite."""
-        rows = self._db.execute(
-            "SELECT output_url, input_url FROM items WHERE dest = ? AND status = 'done' "
-            "AND output_url IS NOT NULL", (dest,))
-        return {output: source for output, source in rows}
+    def owner_of(self, dest: str, output_url: str) -> str | None:
+        """The input whose result ``output_url`` holds (done into ``dest``), or None: what a
+        new input must not overwrite. One indexed lookup, so naming a million inputs never
+        loads the ledger's outputs (the latest record wins where two name one output)."""
+        row = self._db.execute(
+            "SELECT input_url FROM items WHERE dest = ? AND output_url = ? AND status = 'done' "
+            "ORDER BY rowid DESC LIMIT 1", (dest, output_url)).fetchone()
+        return None if row is None else str(row[0])
+
+    def output_of(self, input_url: str, dest: str) -> str | None:
+        """Where ``input_url`` was written into ``dest`` when it was last done, or None
+        (``number`` naming keeps that name, so names stay stable across runs)."""
+        row = self._db.execute(
+            "SELECT output_url FROM items WHERE input_url = ? AND dest = ? AND status = 'done'",
+            (input_url, dest)).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def sampled(self, dest: str, fingerprints: Collection[str]) -> int:
+        """How many inputs done into ``dest`` with one of ``fingerprints`` keep a thumbnail
+        for the report: counted in SQL, not by reading every record."""
+        if not fingerprints:
+            return 0
+        marks = ", ".join("?" * len(fingerprints))
+        row = self._db.execute(
+            f"SELECT count(*) FROM items WHERE dest = ? AND status = 'done' AND fingerprint "
+            f"IN ({marks}) AND json_extract(details, '$.thumb_after') IS NOT NULL",
+            (dest, *fingerprints)).fetchone()
+        return int(row[0])
 
     def destinations(self) -> list[str]:
         """Every destination the ledger holds items or runs for."""

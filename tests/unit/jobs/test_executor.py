@@ -18,9 +18,9 @@ from sqlalchemy import select, update
 
 from lampyris.failure import Failure
 from lampyris.jobs import (
+    JobExecutor,
     JobRecord,
     JobSettings,
-    JobExecutor,
     Outcome,
     SqlJobStore,
     TaskOutput,
