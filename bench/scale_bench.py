@@ -16,12 +16,21 @@ written), so what grows is the listing, the naming, the spool, the ledger and th
 and nothing else. It reports the resident set after the imports, the kernel's high-water
 mark, and the growth between them.
 
+``throughput`` runs ``lampyris batch IN OUT`` (cutout, JPEG in, PNG out) on the same folders
+of 2 MP and 12 MP JPEGs (made from the carvana photos of ../shared/bench, as cutout_bench's)
+with ``--backend local`` and ``--backend ray`` (a Ray the driver starts on this machine), in
+alternating order, and reports each backend's batch seconds (the run: listing to last output;
+Ray's start-up is in the process seconds beside it), Ray's per-image overhead, and the sizing
+table of docs/deploy.md from the ray backend's rate per core. Ray listens on every interface,
+so this mode re-runs itself inside a loopback-only network namespace (``unshare -n``; root).
+
 Usage::
 
     .venv/bin/python bench/scale_bench.py memory                        # 1,000 + 10,000
     .venv/bin/python bench/scale_bench.py memory --counts 500,5000 --jobs 2 --json out.json
     .venv/bin/python bench/scale_bench.py memory --backend ray          # once Ray runs here
     .venv/bin/python bench/scale_bench.py driver --counts 1000,10000,100000,1000000
+    .venv/bin/python bench/scale_bench.py throughput --count 20 --repeat 2
 
 Needs the Ceph packages (``scripts/install-test-services.sh``). Everything it makes (the
 cluster, the ledgers, summaries and logs) is under a temporary folder removed at the end.
@@ -33,13 +42,20 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
+import os
+import shlex
 import shutil
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +74,7 @@ from _common import (
 
 sys.path.insert(0, str(ROOT / "tests"))
 
+from cutout_bench import DEFAULT_SEG_DIR, DEFAULT_WORK_DIR, build_jpeg_folder, measure
 from support import s3
 from support.ceph import CephS3, start_ceph
 
@@ -293,6 +310,127 @@ def driver(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------------
+# throughput: the local backend vs the ray backend, same images, same run
+# --------------------------------------------------------------------------------------------
+
+SIZING_UTILISATION = 0.7  # a node busy 70 % of the day: queues, uploads, restarts
+SIZING_NODE_CORES = (2, 16, 64)
+SIZING_DAILY = (100_000, 1_000_000)
+
+
+def in_loopback_namespace() -> bool:
+    """Only ``lo``: Ray, which listens on every interface, can run here without exposure."""
+    return sorted(name for _, name in socket.if_nameindex()) == ["lo"]
+
+
+def reexec_in_loopback_namespace(argv: Sequence[str]) -> None:
+    """Run this script again inside ``unshare -n`` (root only), where Ray sees only loopback."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        raise SystemExit("the ray backend is measured inside a loopback-only network namespace "
+                         "(Ray listens on every interface): run this as root, or inside "
+                         "`unshare -n` yourself")
+    inner = shlex.join([sys.executable, str(Path(__file__).resolve()), *argv])
+    os.execvp("unshare", ["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {inner}"])
+
+
+@dataclass
+class BackendRun:
+    backend: str
+    size: str
+    count: int
+    wall_seconds: float  # the whole process: start-up (Ray's included) to exit
+    batch_seconds: float  # the run itself, from the summary: listing to the last output
+    peak_tree_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.batch_seconds
+
+
+def run_backend(backend: str, folder: Path, count: int, size: str, work: Path, jobs: int,
+                rep: int) -> BackendRun:
+    out = work / f"out-{backend}-{size}-{rep}"
+    shutil.rmtree(out, ignore_errors=True)
+    records = work / f"{backend}-{size}-{rep}"
+    for suffix in (".ledger.db", ".summary.json", ".report.html"):
+        Path(f"{records}{suffix}").unlink(missing_ok=True)
+    command = [*lampyris_command(), "batch", str(folder), str(out), "--backend", backend,
+               "--jobs", str(jobs), "--settle", "0", "--ledger", f"{records}.ledger.db"]
+    run = measure(command, lampyris_env(), work / "logs" / f"{backend}-{size}-{rep}.log")
+    if run.returncode != 0:
+        raise SystemExit(f"{backend} run failed ({run.returncode}): see {run.log}")
+    summary = json.loads(Path(f"{records}.summary.json").read_text())["this_run"]
+    if summary["done"] != count:
+        raise SystemExit(f"{backend}: {summary['done']} of {count} done: see {run.log}")
+    return BackendRun(backend, size, count, run.seconds, summary["seconds"],
+                      run.peak_tree_rss_mb)
+
+
+def sizing(rates: dict[str, float], jobs: int) -> list[dict[str, Any]]:
+    """Nodes needed per day's volume, from the measured per-core rate of the ray backend."""
+    rows = []
+    for size, rate in rates.items():
+        per_core_day = rate / jobs * 86400 * SIZING_UTILISATION
+        for daily in SIZING_DAILY:
+            row: dict[str, Any] = {"size": size, "images_per_day": daily,
+                                   "per_core_per_day": round(per_core_day)}
+            for cores in SIZING_NODE_CORES:
+                row[f"nodes_{cores}_cores"] = math.ceil(daily / (per_core_day * cores))
+            rows.append(row)
+    return rows
+
+
+def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
+    if not in_loopback_namespace():
+        reexec_in_loopback_namespace(sys.argv[1:])
+    work = Path(args.work_dir)
+    runs: list[BackendRun] = []
+    for size in args.sizes:
+        folder = build_jpeg_folder(work, args.seg_dir, size, args.count)
+        for rep in range(args.repeat):
+            order = ("local", "ray") if rep % 2 == 0 else ("ray", "local")
+            for backend in order:
+                run = run_backend(backend, folder, args.count, size, work, args.jobs, rep)
+                print(f"  {size} {backend:5s} rep {rep}: batch {run.batch_seconds:6.2f} s, "
+                      f"process {run.wall_seconds:6.2f} s, peak tree RSS "
+                      f"{run.peak_tree_rss_mb:,.0f} MB", flush=True)
+                runs.append(run)
+    print(f"\n### Local vs Ray backend (cutout, {args.count} JPEGs per size, --jobs {args.jobs},"
+          f" {args.repeat} runs each, medians)\n")
+    print("| size | backend | batch s | images/s | process s (start-up included) | "
+          "per-image overhead |")
+    print("|---|---|---|---|---|---|")
+    rates: dict[str, float] = {}
+    table = []
+    for size in args.sizes:
+        median = {b: statistics.median(r.batch_seconds for r in runs
+                                       if r.size == size and r.backend == b)
+                  for b in ("local", "ray")}
+        wall = {b: statistics.median(r.wall_seconds for r in runs
+                                     if r.size == size and r.backend == b)
+                for b in ("local", "ray")}
+        overhead = median["ray"] / median["local"] - 1
+        rates[size] = args.count / median["ray"]
+        for backend in ("local", "ray"):
+            extra = f"{overhead:+.1%}" if backend == "ray" else ""
+            print(f"| {size} | {backend} | {median[backend]:.2f} | "
+                  f"{args.count / median[backend]:.2f} | {wall[backend]:.1f} | {extra} |")
+        table.append({"size": size, "local_s": median["local"], "ray_s": median["ray"],
+                      "local_wall_s": wall["local"], "ray_wall_s": wall["ray"],
+                      "overhead": overhead})
+    plan = sizing(rates, args.jobs)
+    print(f"\n### Sizing from the ray backend's rate ({SIZING_UTILISATION:.0%} busy)\n")
+    head = " | ".join(f"nodes of {c} cores" for c in SIZING_NODE_CORES)
+    print(f"| size | images a day | per core a day | {head} |")
+    print("|---|---|---|" + "---|" * len(SIZING_NODE_CORES))
+    for row in plan:
+        cells = " | ".join(str(row[f"nodes_{c}_cores"]) for c in SIZING_NODE_CORES)
+        print(f"| {row['size']} | {row['images_per_day']:,} | {row['per_core_per_day']:,} | "
+              f"{cells} |")
+    return {"runs": [asdict(r) for r in runs], "table": table, "sizing": plan}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -315,7 +453,19 @@ def main() -> int:
     drv.add_argument("--work-dir", type=Path, default=None, help="for the temporary folder")
     drv.add_argument("--json", type=Path, default=None, help="write the results here")
     drv.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    tp = sub.add_parser("throughput", help="local vs ray backend, same images, same run")
+    tp.add_argument("--sizes", type=lambda v: v.split(","), default=["2mp", "12mp"],
+                    help="comma-separated: 2mp, 12mp")
+    tp.add_argument("--count", type=int, default=20, help="images per size")
+    tp.add_argument("--repeat", type=int, default=2, help="runs per backend (order alternates)")
+    tp.add_argument("--jobs", type=int, default=2, help="workers per backend")
+    tp.add_argument("--seg-dir", type=Path, default=DEFAULT_SEG_DIR)
+    tp.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
+    tp.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()
+    if args.command == "throughput":
+        write_results(args.json, {"machine": machine_info(), **cmd_throughput(args)})
+        return 0
     if args.command == "driver" and args.child is not None:
         driver_child(args.child, args.work_dir)
         return 0

@@ -8,9 +8,7 @@ import io
 import json
 import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,30 +19,12 @@ from PIL import Image
 
 from support import azure_blob, s3
 from support.azurite import Azurite
+from support.batch_ledger import done_count, lampyris, ledger_rows
 from support.ceph import CephS3
 from support.images import distinct_products
 from support.procs import spawn, stop_group, wait_until
 
 COUNT = 200
-
-
-def lampyris(*args: str) -> list[str]:
-    return [sys.executable, "-m", "lampyris.cli.app", *args]
-
-
-def ledger_rows(path: Path) -> list[dict[str, object]]:
-    if not path.exists():
-        return []
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
-        db.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in db.execute("SELECT * FROM items")]
-        except sqlite3.OperationalError:  # the run has not created its tables yet
-            return []
-
-
-def done_count(path: Path) -> int:
-    return sum(1 for r in ledger_rows(path) if r["status"] == "done")
 
 
 def kill_half_way_then_finish(

@@ -9,9 +9,7 @@ import io
 import json
 import secrets
 import signal
-import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import pytest
 from PIL import Image
 
 from support import s3
+from support.batch_ledger import done_count, lampyris, ledger_rows
 from support.ceph import CephS3
 from support.images import assert_sane_cutout, distinct_products
 from support.procs import spawn, stop_group, tail, wait_until
@@ -36,25 +35,6 @@ pytestmark = pytest.mark.ray
 
 COUNT = 200
 SIZE = (160, 120)
-
-
-def lampyris(*args: str) -> list[str]:
-    return [sys.executable, "-m", "lampyris.cli.app", *args]
-
-
-def ledger_rows(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
-        db.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in db.execute("SELECT * FROM items")]
-        except sqlite3.OperationalError:  # the run has not created its tables yet
-            return []
-
-
-def done_count(path: Path) -> int:
-    return sum(1 for r in ledger_rows(path) if r["status"] == "done")
 
 
 def summary_of(ledger: Path) -> dict[str, Any]:
