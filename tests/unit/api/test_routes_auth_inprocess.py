@@ -121,7 +121,9 @@ def test_a_removed_client_is_shut_out_at_once(inproc: InProcessServer):
 def test_health_metrics_docs_and_double_slash(inproc: InProcessServer):
     health = inproc.http.get("/health").json()
     assert health["status"] == "ok" and health["workers"] == 1  # inline: one thread
-    assert set(health) == {"status", "version", "workers", "busy", "pending", "running"}
+    assert (health["executor"], health["ready"]) == ("inline", 1)
+    assert set(health) == {"status", "version", "workers", "executor", "ready", "busy",
+                           "pending", "running"}
     assert inproc.http.get("/docs").status_code == 200
     spec = inproc.http.get("/openapi.json").json()
     assert {"/sensei/cutout", "/v2/remove-background", "/ims/token/v3", "/lrService/autoTone",

@@ -139,7 +139,6 @@ def test_a_fill_step_after_a_background_is_refused(workdir: Path) -> None:
     (["batch", "status", "nowhere"], "nothing has run into that destination yet"),
     (["batch", "in", "out", "--on-success", "archive"], "on_success is keep, delete or move:URL"),
     (["batch", "in", "out", "--storage-option", "endpoint"], "--storage-option takes"),
-    (["batch", "in", "out", "--backend", "ray"], "the ray backend is not part of this version"),
     (["batch", "in", "out", "--backend", "remote"], "the remote backend needs --server"),
     (["run", "missing.yaml"], "missing.yaml: No such file"),
 ])
@@ -147,6 +146,15 @@ def test_usage_errors_exit_2(args: list[str], message: str) -> None:
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert message in flat(result)
+
+
+def test_a_workflow_file_with_bad_ray_settings_exits_2(workdir: Path) -> None:
+    (workdir / "flow.yaml").write_text("source: in\nsink: out\nsteps: [cutout]\nbackend: ray\n"
+                                       "ray: {gpus_per_worker: -1, nodes: 3}\n")
+    result = invoke("run", "flow.yaml")
+    assert result.exit_code == 2
+    assert "ray.gpus_per_worker: Input should be greater than or equal to 0" in flat(result)
+    assert "ray.nodes: Extra inputs are not permitted" in flat(result)
 
 
 def test_a_bad_workflow_file_exits_2(workdir: Path) -> None:
