@@ -1,4 +1,5 @@
-"""ONNX Runtime sessions for matting networks: one per model per process, reused by every call.
+"""Matting sessions: one per model per process, reused by every call, on the engine
+``models.engine_choice`` picks (ONNX Runtime or OpenVINO).
 
 A session turns an RGB image into a matte at the network's own resolution; upsampling to the
 image's resolution is pixel work and lives in ``lampyris.imaging.matte``.
@@ -14,6 +15,7 @@ import cv2
 import numpy as np
 
 from lampyris.errors import ModelError
+from lampyris.models.engine_choice import build_engine, choose_engine
 from lampyris.models.settings import ModelSettings
 from lampyris.models.spec import ModelSpec
 from lampyris.models.store import ModelStore
@@ -31,70 +33,51 @@ def unsure_fraction(pred: np.ndarray) -> float:
     return float(np.count_nonzero((pred > 0.1) & (pred < 0.9))) / pred.size
 
 
-_AUTO_ORDER = (
-    "CUDAExecutionProvider",
-    "CoreMLExecutionProvider",
-    "DmlExecutionProvider",
-    "CPUExecutionProvider",
-)
-
-
-def choose_providers(wanted: list[str]) -> list[str]:
-    """Expand ``auto`` and drop providers this ONNX Runtime build lacks (CPU always remains)."""
-    import onnxruntime as ort
-
-    available = set(ort.get_available_providers())
-    expanded: list[str] = []
-    for name in wanted:
-        for provider in _AUTO_ORDER if name == "auto" else (name,):
-            if provider in available and provider not in expanded:
-                expanded.append(provider)
-    if "CPUExecutionProvider" not in expanded:
-        expanded.append("CPUExecutionProvider")
-    return expanded
-
-
 @dataclass(frozen=True)
 class SessionOptions:
-    """How ONNX Runtime runs: execution providers and thread counts (0 = one per core)."""
+    """How a model runs: runtime, precision, ONNX Runtime providers and thread counts (0 = one
+    per core)."""
 
     providers: tuple[str, ...] = ("CPUExecutionProvider",)
     intra_op_threads: int = 0
     inter_op_threads: int = 1
+    runtime: str = "auto"
+    precision: str = "auto"
 
     @classmethod
     def from_settings(cls, settings: ModelSettings | None = None) -> SessionOptions:
         settings = settings or ModelSettings()
-        return cls(tuple(settings.providers), settings.intra_op_threads, settings.inter_op_threads)
+        return cls(tuple(settings.providers), settings.intra_op_threads, settings.inter_op_threads,
+                   settings.runtime, settings.precision)
 
 
 class MattingSession:
     """One loaded network. ``predict`` is thread-safe (ONNX Runtime's ``run`` is)."""
 
     def __init__(self, spec: ModelSpec, store: ModelStore, options: SessionOptions) -> None:
-        import onnxruntime as ort
-
         self.spec = spec
         self.options = options  # what it runs with: a worker pool's thread cap shows here
         path = store.path(spec)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = options.intra_op_threads
-        so.inter_op_num_threads = options.inter_op_threads
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.log_severity_level = 3
-        # Memory-pattern planning pre-allocates every activation at once: ~190 MB more per
-        # u2netp session, for no measurable speed-up on CPU.
-        so.enable_mem_pattern = False
-        self.providers = choose_providers(list(options.providers))
         try:
-            self._session = ort.InferenceSession(str(path), so, providers=self.providers)
-        except Exception as exc:  # ORT raises untyped errors for broken files
-            raise ModelError(f"could not load model {spec.name!r} from {path}: {exc}") from exc
-        self._input = self._session.get_inputs()[0].name
+            self.choice = choose_engine(spec, path, runtime=options.runtime,
+                                        precision=options.precision,
+                                        providers=list(options.providers),
+                                        cache_dir=store.cache_dir)
+            self.engine = build_engine(self.choice, spec, path, providers=list(options.providers),
+                                       intra_op_threads=options.intra_op_threads,
+                                       inter_op_threads=options.inter_op_threads,
+                                       cache_dir=store.cache_dir)
+        except ModelError as exc:
+            cause = exc.__cause__ or exc
+            raise ModelError(f"could not load model {spec.name!r} from {path}: {cause}") from exc
         norm = spec.normalisation
         self._mean = np.asarray(norm.mean, np.float32)
         self._std = np.asarray(norm.std, np.float32)
+
+    @property
+    def providers(self) -> list[str]:
+        """ONNX Runtime's execution providers in use, or OpenVINO's device."""
+        return list(getattr(self.engine, "providers", ["OpenVINO CPU"]))
 
     def prepare(self, rgb: np.ndarray) -> np.ndarray:
         """Resize (area filter when shrinking: no aliasing) and normalise to an NCHW batch."""
@@ -124,7 +107,7 @@ class MattingSession:
         return pred
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        out = self._session.run(None, {self._input: batch})[0]
+        out = self.engine.run(batch)
         pred: np.ndarray = np.asarray(out, np.float32).reshape(out.shape[-2], out.shape[-1])
         if self.spec.output == "logits":
             pred = 1.0 / (1.0 + np.exp(-pred))

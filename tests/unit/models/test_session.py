@@ -22,7 +22,7 @@ from lampyris.models import (
     get_session,
     resolve_spec,
 )
-from lampyris.models.session import choose_providers
+from lampyris.models.onnx_engine import choose_providers
 from lampyris.models.sources import LocalFile
 from lampyris.models.spec import NORMALISATIONS
 
@@ -75,7 +75,7 @@ def test_get_session_returns_the_same_session(u2netp: MattingSession) -> None:
     assert get_session(spec, SessionOptions.from_settings()) is first
     assert first is u2netp
     assert first.spec is REGISTRY["u2netp"]
-    assert first.providers[-1] == CPU
+    assert first.providers[-1] == (CPU if first.choice.runtime == "onnxruntime" else "OpenVINO CPU")
 
 
 def test_get_session_keys_on_the_options(tiny_onnx: Callable[..., Path]) -> None:
