@@ -99,11 +99,9 @@ def choose_engine(spec: ModelSpec, path: Path, *, runtime: str, precision: str,
     if runtime == "onnxruntime" and precision == "bf16":
         raise InvalidParameterError("bf16 runs only on the openvino runtime: "
                                     "set LAMPYRIS_MODELS_RUNTIME=openvino or auto")
-    if runtime == "openvino" or precision == "bf16":
-        if not openvino_installed():
-            raise InvalidParameterError("the openvino runtime is not installed: "
-                                        "pip install 'lampyris[openvino]', or set "
-                                        "LAMPYRIS_MODELS_RUNTIME=onnxruntime")
+    if (runtime == "openvino" or precision == "bf16") and not openvino_installed():
+        raise InvalidParameterError("the openvino runtime is not installed: pip install "
+                                    "openvino, or set LAMPYRIS_MODELS_RUNTIME=onnxruntime")
     if runtime != "auto" and precision != "auto":
         return EngineChoice(runtime, precision, "as configured")
     candidates = _candidates(spec, runtime, precision)
@@ -144,8 +142,8 @@ def _machine_key(spec: ModelSpec, path: Path) -> str:
             versions.append(f"{package}={importlib.metadata.version(package)}")
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{package}=none")
-    return "|".join([model, hashlib.sha256(cpu.encode()).hexdigest()[:12] if cpu else os.uname().machine,
-                     *versions])
+    machine = hashlib.sha256(cpu.encode()).hexdigest()[:12] if cpu else os.uname().machine
+    return "|".join([model, machine, *versions])
 
 
 @contextlib.contextmanager

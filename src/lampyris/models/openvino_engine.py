@@ -8,6 +8,7 @@ OpenVINO's own tensors, so no activation passes through numpy between them.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,7 +108,6 @@ class OpenVinoEngine:
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
-        hint = {"fp32": "f32", "bf16": "bf16"}[precision]
         try:
             whole = _static_model(core, path, input_shape)
             final = _key(whole.outputs[0].get_node().input(0).get_source_output())
@@ -143,11 +143,11 @@ class OpenVinoEngine:
         marks = [0]
         for first, last in plan.fp32_islands:
             if first not in index or last not in index:
-                raise ModelError(f"the precision plan names layers this model lacks: {first}, {last}")
+                raise ModelError(f"precision plan names layers the model lacks: {first}, {last}")
             marks += [index[first], index[last] + 1]
         marks.append(len(ops))
         return [(a, b, "bf16" if i % 2 == 0 else "f32")
-                for i, (a, b) in enumerate(zip(marks, marks[1:])) if b > a]
+                for i, (a, b) in enumerate(itertools.pairwise(marks)) if b > a]
 
     def _chain(self) -> list[Any]:
         """This thread's infer requests, the later ones reading the earlier ones' output

@@ -20,8 +20,8 @@ class ModelSettings(BaseSettings):
     CPU, whichever this ONNX Runtime build offers; a GPU provider, when present, is used
     first. Without one, ``runtime`` (onnxruntime, openvino) and ``precision`` (fp32, bf16)
     left at ``auto`` take the fastest configuration measured on this machine among those that
-    keep the reference quality (``models.engine_choice``). Thread counts of 0 let ONNX Runtime decide
-    (one per core); batch runners lower them so worker processes do not oversubscribe cores.
+    keep the reference quality (``models.engine_choice``). Thread counts of 0 let the runtime
+    decide (one per core); batch runners lower them so worker processes do not oversubscribe cores.
     """
 
     model_config = SettingsConfigDict(env_prefix="LAMPYRIS_MODELS_")

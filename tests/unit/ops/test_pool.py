@@ -81,7 +81,7 @@ def _setup_fails() -> None:
 
 def _threads_seen(model: str) -> tuple[str | None, int, int, int, int]:
     """In a worker: the environment variable, the cap as the models see it, and the inference
-    runtime's and OpenCV's own thread counts, after a call that names no options (as the ops make)."""
+    runtime's and OpenCV's own thread counts, after a call that names no options (as ops do)."""
     from lampyris.models import get_session, resolve_spec
     from lampyris.models.session import _sessions
 
