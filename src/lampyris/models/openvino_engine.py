@@ -152,9 +152,10 @@ class OpenVinoEngine:
     def _chain(self) -> list[Any]:
         """This thread's infer requests, the later ones reading the earlier ones' output
         tensors in place (bound once, so a run copies only the image in and the matte out)."""
-        chain = getattr(self._local, "chain", None)
+        chain: list[Any] | None = getattr(self._local, "chain", None)
         if chain is None:
-            chain, made = [], {}
+            chain = []
+            made: dict[str, Any] = {}
             for compiled, inputs, outputs in self._compiled:
                 request = compiled.create_infer_request()
                 for i, key in enumerate(inputs):
