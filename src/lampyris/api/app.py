@@ -9,6 +9,7 @@ Usage:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -89,6 +90,17 @@ class LimitBodies:
             return message
 
         await self.app(scope, counted, send)
+
+
+@functools.cache
+def _engine() -> dict[str, str]:
+    """The engine the default model runs on in this machine's workers (decided once per
+    machine, so it is the same for every call; Ray actors on other machines decide their own)."""
+    from lampyris.models import engine_for, resolve_spec
+
+    choice = engine_for(resolve_spec("u2netp"))
+    return {"model": "u2netp", "runtime": choice.runtime, "precision": choice.precision,
+            "reason": choice.reason}
 
 
 def build_services(config: ServerConfig, *, inline_jobs: bool = False) -> Services:
@@ -172,6 +184,7 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
             "executor": svc.executor.kind, "ready": svc.executor.ready, "busy": svc.executor.busy,
             "pending": sum(n for (_, s), n in counts.items() if s == "pending"),
             "running": sum(n for (_, s), n in counts.items() if s == "running"),
+            "engine": _engine(),
         }
 
     @app.get("/metrics", tags=["Server"], summary="Prometheus metrics")

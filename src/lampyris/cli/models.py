@@ -8,7 +8,7 @@ from rich.table import Table
 from lampyris.cli.console import err as errors
 from lampyris.cli.console import out as console
 from lampyris.errors import ModelError
-from lampyris.models import REGISTRY, ModelStore, resolve_spec
+from lampyris.models import REGISTRY, ModelStore, engine_for, resolve_spec
 
 models_app = typer.Typer(help="List, pull and verify background-removal models.",
                          no_args_is_help=True)
@@ -30,6 +30,10 @@ def list_models() -> None:
                       where, spec.description)
     console.print(table)
     console.print(f"cache: {store.cache_dir}")
+    for spec in REGISTRY.values():
+        if store.status(spec).available:
+            choice = engine_for(spec, store=store)
+            console.print(f"{spec.name} runs on {choice.label}: {choice.reason}", highlight=False)
 
 
 @models_app.command("pull")

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from lampyris.errors import ModelError
-from lampyris.models.engine_choice import build_engine, choose_engine
+from lampyris.models.engine_choice import EngineChoice, build_engine, choose_engine
 from lampyris.models.settings import ModelSettings
 from lampyris.models.spec import ModelSpec
 from lampyris.models.store import ModelStore
@@ -147,3 +147,14 @@ def get_session(
             session = MattingSession(spec, store or ModelStore(), options)
             _sessions[key] = session
         return session
+
+
+def engine_for(spec: ModelSpec, options: SessionOptions | None = None,
+               store: ModelStore | None = None) -> EngineChoice:
+    """The engine ``get_session`` would run ``spec`` on here, without loading it (measuring
+    the candidates first if this machine has not yet)."""
+    options = options or default_options()
+    store = store or ModelStore()
+    return choose_engine(spec, store.path(spec), runtime=options.runtime,
+                         precision=options.precision, providers=list(options.providers),
+                         cache_dir=store.cache_dir)
