@@ -9,6 +9,10 @@ Three measurements, each printed as a Markdown table (for docs/benchmarks.md):
 * ``throughput`` - whole-process wall clock and peak RSS of ``rembg p`` vs ``lampyris cutout`` on
                    folders of 2 MP and 12 MP JPEGs (what a user actually waits for, start-up and
                    file I/O included).
+* ``single``     - one 2 MP JPEG end to end (``rembg i`` vs ``lampyris cutout``), interleaved
+                   runs, medians: what a script that calls the CLI per photo waits for.
+* ``steady``     - in-process, one thread: the chosen engine's bare inference time per pass vs
+                   lampyris's whole per-image time (decode, matte, refinement, PNG).
 * ``memory``     - lampyris's peak RSS on 50 vs 500 images: a streaming batch should not grow
                    with the number of inputs (target: within 10 %).
 
@@ -32,7 +36,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +61,10 @@ BENCH_DIR = ROOT / "bench"
 DEFAULT_SEG_DIR = ROOT.parent / "shared" / "bench" / "seg"
 DEFAULT_WORK_DIR = Path(tempfile.gettempdir()) / "lampyris-bench"
 DEFAULT_REMBG_VENV = ROOT / ".venv-rembg"
-TOOLS = ("rembg", "lampyris")
+TOOLS = ("rembg", "lampyris", "lampyris-onnxruntime")
+# lampyris-onnxruntime: lampyris pinned to the previous engine (ONNX Runtime fp32), so a run
+# shows what the runtime choice (models/engine_choice.py) buys on this machine.
+PINNED_ONNXRUNTIME = {"LAMPYRIS_MODELS_RUNTIME": "onnxruntime", "LAMPYRIS_MODELS_PRECISION": "fp32"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
 
 # Sizes of the throughput inputs: the carvana photos (1918x1280, 3:2) resized to ~2 and ~12 MP.
@@ -564,37 +571,25 @@ def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
     rembg_tool = f"rembg {rembg.version()}" if "rembg" in args.tools else "rembg"
     extra = shlex.split(args.lampyris_args)
     lamp_tool = "lampyris" + (f" {' '.join(extra)}" if extra else "")
+    print(f"lampyris engine here: {engine_label()}", flush=True)
     rembg_cmd = rembg_runner(rembg, args.model)
     lamp_cmd = lampyris_runner(extra, args.model)
 
     results: list[ToolRun] = []
     for size in args.sizes:
         inputs = build_jpeg_folder(args.work_dir, args.seg_dir, size, args.count)
-        # One after the other, never concurrently: both would use every core.
-        if "rembg" in args.tools:
-            results.append(
-                run_tool(
-                    rembg_tool,
-                    rembg_cmd(inputs),
-                    rembg.env(),
-                    inputs,
-                    args.work_dir,
-                    size,
-                    args.repeat,
-                )
-            )
-        if "lampyris" in args.tools:
-            results.append(
-                run_tool(
-                    lamp_tool,
-                    lamp_cmd(inputs),
-                    lampyris_env(),
-                    inputs,
-                    args.work_dir,
-                    size,
-                    args.repeat,
-                )
-            )
+        # One after the other, never concurrently: each uses every core.
+        for tool in args.tools:
+            if tool == "rembg":
+                label, command, env = rembg_tool, rembg_cmd(inputs), rembg.env()
+            else:
+                label, command, env = tool, lamp_cmd(inputs), lampyris_env()
+                if tool == "lampyris-onnxruntime":
+                    env.update(PINNED_ONNXRUNTIME)
+                elif extra:
+                    label = lamp_tool
+            results.append(run_tool(label, command, env, inputs, args.work_dir, size,
+                                    args.repeat))
 
     baseline = {r.size: r.seconds for r in results if r.tool == rembg_tool}
     print(f"\n### Cutout throughput ({args.model}, whole process, JPEG in, PNG RGBA out)\n")
@@ -640,6 +635,85 @@ def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
         "rows": [asdict(r) for r in results],
         "output_problems": problems,
     }
+
+
+def engine_label() -> str:
+    """The engine lampyris's default model runs on here, as ``models list`` says it."""
+    done = subprocess.run([*lampyris_command(), "models", "list"], env=lampyris_env(),
+                          capture_output=True, text=True, check=True)
+    return next((line for line in done.stdout.splitlines() if " runs on " in line), "?")
+
+
+def cmd_single(args: argparse.Namespace) -> dict[str, Any]:
+    """One 2 MP photo, one process per photo: ``rembg i`` vs ``lampyris cutout``, interleaved."""
+    rembg = RembgEnv(args.rembg_venv)
+    rembg.check()
+    folder = build_jpeg_folder(args.work_dir, args.seg_dir, "2mp", 1)
+    photo = list_images(folder)[0]
+    out = args.work_dir / "outputs" / "single"
+    commands = {
+        "rembg": ([str(rembg.cli), "i", "-m", args.model, str(photo), str(out / "rembg.png")],
+                  rembg.env()),
+        "lampyris": ([*lampyris_command(), "cutout", str(photo), "--output", str(out / "lamp"),
+                      "--overwrite", "--model", args.model], lampyris_env()),
+        "lampyris-onnxruntime": (
+            [*lampyris_command(), "cutout", str(photo), "--output", str(out / "ort"),
+             "--overwrite", "--model", args.model], {**lampyris_env(), **PINNED_ONNXRUNTIME}),
+    }
+    seconds: dict[str, list[float]] = {tool: [] for tool in commands}
+    out.mkdir(parents=True, exist_ok=True)
+    for _ in range(args.repeat):
+        for tool, (command, env) in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, env=env, check=True, capture_output=True)
+            seconds[tool].append(time.perf_counter() - start)
+    medians = {tool: statistics.median(times) for tool, times in seconds.items()}
+    print(f"\n### One 2 MP photo end to end ({args.model}, median of {args.repeat})\n")
+    print(markdown_table(
+        ["tool", "seconds (median)", "runs", "vs rembg"],
+        [[tool, fmt(medians[tool], 2), " · ".join(f"{t:.2f}" for t in seconds[tool]),
+          f"{medians[tool] / medians['rembg']:.2f}x"] for tool in commands]))
+    return {"seconds": seconds, "median": medians}
+
+
+def cmd_steady(args: argparse.Namespace) -> dict[str, Any]:
+    """Bare inference per pass vs the whole per-image time, one thread, in this process."""
+    import_lampyris()
+    from lampyris.imaging.decode import decode
+    from lampyris.imaging.encode import OutputFormat, encode
+    from lampyris.models import get_session, resolve_spec
+    from lampyris.models.session import SessionOptions, set_default_options
+    from lampyris.ops.cutout import cutout
+
+    cv2.setNumThreads(1)
+    set_default_options(replace(SessionOptions.from_settings(), intra_op_threads=1))
+    session = get_session(resolve_spec(args.model))
+    w, h = session.spec.input_size
+    batch = np.random.default_rng(0).standard_normal((1, 3, h, w)).astype(np.float32)
+    session.engine.run(batch)
+    bare = []
+    for _ in range(20):
+        start = time.perf_counter()
+        session.engine.run(batch)
+        bare.append(time.perf_counter() - start)
+    rows, results = [], {}
+    for size in args.sizes:
+        photos = list_images(build_jpeg_folder(args.work_dir, args.seg_dir, size, args.count))
+        cutout(decode(photos[0]))  # warm-up
+        per_image = []
+        for photo in photos:
+            start = time.perf_counter()
+            result = cutout(decode(photo))
+            encode(result.pixels, OutputFormat.PNG)
+            per_image.append(time.perf_counter() - start)
+        engine = statistics.median(bare)
+        whole = statistics.median(per_image)
+        rows.append([size, session.choice.label, fmt(engine * 1000, 0), fmt(whole * 1000, 0),
+                     f"{whole / engine:.2f}x"])
+        results[size] = {"bare_ms": engine * 1000, "per_image_ms": whole * 1000}
+    print(f"\n### Steady state per image vs bare inference ({args.model}, one thread)\n")
+    print(markdown_table(["size", "engine", "bare pass ms", "whole image ms", "ratio"], rows))
+    return results
 
 
 def cmd_memory(args: argparse.Namespace) -> dict[str, Any]:
@@ -742,7 +816,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--tools",
         type=csv_list,
         default=list(TOOLS),
-        help="comma-separated subset of rembg,lampyris (default both)",
+        help="comma-separated subset of rembg,lampyris,lampyris-onnxruntime (default all)",
     )
 
     processes = argparse.ArgumentParser(add_help=False)
@@ -788,6 +862,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parents=[common, tools, processes, throughput],
         help="whole-process speed and memory, rembg vs lampyris",
     )
+    single = argparse.ArgumentParser(add_help=False)
+    single.add_argument("--repeat", type=int, default=7, help="runs per tool (default 7)")
+    sub.add_parser("single", parents=[common, processes, single],
+                   help="one 2 MP photo end to end, rembg vs lampyris")
+    sub.add_parser("steady", parents=[common, processes, throughput],
+                   help="per-image time vs bare inference, one thread")
     sub.add_parser(
         "memory",
         parents=[common, processes, memory],
@@ -813,6 +893,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "quality": cmd_quality,
     "throughput": cmd_throughput,
     "memory": cmd_memory,
+    "single": cmd_single,
+    "steady": cmd_steady,
     "all": cmd_all,
 }
 

@@ -18,8 +18,18 @@ What it does, in order:
 5. single-client phase: ``--single-jobs`` jobs one after another, for the latency of one job
    on an otherwise idle server;
 6. stops the server (and everything in its process group, whatever happens: Ctrl-C and errors
-   included), then times the op in this process exactly as one worker runs it (same image, same
-   params, cores/workers threads): decode + cutout + PNG encode, median of ``--direct-runs``.
+   included);
+7. rembg side by side (``--rembg on``, the default when ``--rembg-venv``, i.e. .venv-rembg made
+   by bench/setup_rembg.sh, exists): starts ``rembg s`` from that virtualenv in its own process
+   group (free port, no UI, offline: u2netp from the venv's U2NET_HOME, no checksum/download),
+   sends one priming request, warms up with ``--warmup`` requests per client, then runs the
+   same ``--clients`` threads for the same ``--seconds``, each POSTing the same JPEG to
+   ``/api/remove`` (model u2netp) back to back; a job is completed on a 200 with a PNG body,
+   anything else is an error. Jobs/s, p50/p99 request latency, errors and its process tree's
+   RSS after the warm-up and at the end; then stops it (group killed, whatever happens). The
+   report gives lampyris jobs/s / rembg jobs/s, both measured in this one run;
+8. times the op in this process exactly as one worker runs it (same image, same params,
+   cores/workers threads): decode + cutout + PNG encode, median of ``--direct-runs``.
    Single-client latency minus that direct time is the server's per-job overhead.
 
 Run with lampyris's environment: ``.venv/bin/python bench/server_bench.py --seconds 60``.
@@ -45,7 +55,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import httpx
@@ -55,6 +65,8 @@ from rich.console import Console
 from rich.table import Table
 
 from _common import (
+    ROOT,
+    RembgEnv,
     available_cores,
     import_lampyris,
     kill_group,
@@ -69,10 +81,13 @@ from _common import (
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_QUALITY = 90
 RSS_GROWTH_TARGET = 0.10
+RATIO_TARGET = 2.0  # lampyris completed jobs/s over rembg s's, same run
 JOB_TIMEOUT_SECONDS = 120.0
 RSS_SAMPLE_SECONDS = 1.0
 HEALTH_TIMEOUT_SECONDS = 90.0
 STOP_GRACE_SECONDS = 20.0
+DEFAULT_REMBG_VENV = ROOT / ".venv-rembg"
+REMBG_MODEL = "u2netp"  # the model lampyris's cutout runs; the one setup_rembg.sh places
 
 console = Console()
 
@@ -407,6 +422,45 @@ class Server:
         return [line for line in text.splitlines() if any(k in line for k in keys)]
 
 
+class RembgServer(Server):
+    """``rembg s`` from its own virtualenv, in its own process group, offline (u2netp from the
+    venv's U2NET_HOME, no checksum hence no download); stopped (group and all) by ``stop()``
+    whatever state it is in. Shares Server's process handling, log and memory helpers."""
+
+    def __init__(self, rembg: RembgEnv, log_path: Path) -> None:
+        self.rembg = rembg
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.env = rembg.env()
+        # Its startup hook calls webbrowser.open(): make that a no-op rather than a console
+        # browser (lynx, w3m...) that happens to be installed.
+        self.env["BROWSER"] = "true"
+        self.command = [str(rembg.cli), "s", "--host", "127.0.0.1", "--port", str(self.port),
+                        "--log_level", "warning", "--no-ui"]
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.exit_code: int | None = None
+        self.killed = False
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            self.popen = subprocess.Popen(self.command, env=self.env, stdout=log,
+                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                          start_new_session=True)
+        deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(
+                    f"rembg s exited with {self.popen.returncode}:\n{self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                # No health route: its OpenAPI schema answers once uvicorn is up.
+                if httpx.get(f"{self.base_url}/openapi.json", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"rembg s not answering after {HEALTH_TIMEOUT_SECONDS:.0f}s:\n"
+                           f"{self.log_tail()}")
+
+
 # --------------------------------------------------------------------------------------------
 # Clients
 # --------------------------------------------------------------------------------------------
@@ -529,6 +583,44 @@ class JobError(Exception):
     pass
 
 
+class JobClient(Protocol):
+    def run_job(self) -> JobResult: ...
+
+    def close(self) -> None: ...
+
+
+class RembgClient:
+    """One ``rembg s`` client: POSTs the JPEG to /api/remove and waits for the PNG (rembg
+    answers synchronously: latency is the request's round trip)."""
+
+    def __init__(self, server_url: str, image: bytes, model: str) -> None:
+        self.url = f"{server_url}/api/remove"
+        self.image = image
+        self.model = model
+        self.http = httpx.Client(timeout=JOB_TIMEOUT_SECONDS)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def run_job(self) -> JobResult:
+        start = time.perf_counter()
+        try:
+            response = self.http.post(self.url,
+                                      files={"file": ("input.jpg", self.image, "image/jpeg")},
+                                      data={"model": self.model})
+            finished = time.perf_counter()
+            if response.status_code != 200:
+                raise JobError(f"HTTP {response.status_code} {response.text[:200]}")
+            if not response.content.startswith(PNG_SIGNATURE):
+                raise JobError("response is not a PNG")
+            return JobResult(ok=True, latency=finished - start, finished=finished,
+                             submit_seconds=finished - start, output_bytes=len(response.content))
+        except Exception as exc:  # whatever went wrong, it is this job's error
+            now = time.perf_counter()
+            return JobResult(ok=False, latency=now - start, finished=now,
+                             error=f"{type(exc).__name__}: {exc}")
+
+
 def server_seconds(status: dict[str, Any]) -> float | None:
     """How long the job took by the server's own clock: its row's ``created`` to ``modified``
     (set when it finished), both to the millisecond. Polling delay is not in it."""
@@ -553,7 +645,8 @@ def get_token(server_url: str, client_id: str, secret: str) -> str:
     return str(response.json()["access_token"])
 
 
-def run_clients(make_client: Callable[[], Client], clients: int, *, seconds: float | None = None,
+def run_clients(make_client: Callable[[], JobClient], clients: int, *,
+                seconds: float | None = None,
                 jobs_each: int | None = None) -> tuple[list[JobResult], float, float]:
     """``clients`` threads, each running jobs back to back until ``seconds`` have passed (no new
     submit after that; jobs in flight finish) or it has done ``jobs_each``. Returns the results,
@@ -724,6 +817,14 @@ def latency_summary(results: list[JobResult]) -> dict[str, Any]:
     }
 
 
+def rembg_errors(report: dict[str, Any]) -> int:
+    """The rembg run's failed jobs, 1 if it could not run at all, 0 when it was off."""
+    rembg = report.get("rembg")
+    if rembg is None:
+        return 0
+    return 1 if rembg["error"] else int(rembg["errors"])
+
+
 def ms(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value * 1000:.{digits}f}"
 
@@ -806,6 +907,43 @@ def print_report(report: dict[str, Any]) -> None:
         cpu.add_row(role, f"{seconds:.1f}", f"{per_job:.0f}",
                     f"{per_request:.1f}" if role == "server" else "")
     console.print(cpu)
+    print_comparison(report)
+
+
+def print_comparison(report: dict[str, Any]) -> None:
+    """lampyris serve next to rembg s: same image, clients and seconds, one run."""
+    rembg = report["rembg"]
+    if rembg is None:
+        console.print("rembg s: not run (--rembg off)")
+        return
+    load, mem, cfg = report["load"], report["memory"], report["config"]
+    table = Table(title=f"same run: {cfg['clients']} clients, {cfg['seconds']:g} s each, "
+                        f"{cfg['width']}x{cfg['height']} JPEG, u2netp")
+    for col in ("server", "jobs", "jobs/s", "p50 ms", "p99 ms", "errors", "RSS start→end MB"):
+        table.add_column(col, justify="left" if col == "server" else "right")
+    table.add_row(f"lampyris serve ({cfg['route']})", f"{load['succeeded']}/{load['jobs']}",
+                  f"{load['jobs_per_s']:.2f}", ms(load["p50_s"]), ms(load["p99_s"]),
+                  str(load["errors"]), f"{mem['start_mb']:.0f} → {mem['end_mb']:.0f}")
+    name = f"rembg s {rembg.get('version', '')}".strip()
+    if rembg["error"]:
+        table.add_row(name, "-", "-", "-", "-", "failed", "-")
+    else:
+        rmem = rembg["memory"]
+        table.add_row(name, f"{rembg['succeeded']}/{rembg['jobs']}",
+                      f"{rembg['jobs_per_s']:.2f}", ms(rembg["p50_s"]), ms(rembg["p99_s"]),
+                      str(rembg["errors"]), f"{rmem['start_mb']:.0f} → {rmem['end_mb']:.0f}")
+    console.print(table)
+    console.print("latency: lampyris submit -> succeeded seen (polling); rembg the POST's round "
+                  "trip. Errors: load phase only.")
+    if rembg["error"]:
+        console.print(f"[red]rembg s failed:[/] {rembg['error']}")
+        return
+    ratio = report["vs_rembg"]["jobs_per_s_ratio"]
+    if ratio is None:
+        console.print("lampyris / rembg s: - (rembg s completed no job)")
+        return
+    verdict = "" if ratio >= RATIO_TARGET else f"  [bold red]below the {RATIO_TARGET:g}x target[/]"
+    console.print(f"lampyris / rembg s: {ratio:.2f}x completed jobs/s (same run){verdict}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -820,6 +958,68 @@ def by_role(rows: list[dict[str, Any]]) -> dict[str, float]:
     return {k: round(v, 1) for k, v in sorted(roles.items())}
 
 
+def rembg_benchmark(args: argparse.Namespace, image: bytes, log_path: Path) -> dict[str, Any]:
+    """``rembg s`` under the same load as lampyris: same image, clients, warm-up and seconds.
+    A failure to start or to warm up is reported in ``error`` (the lampyris numbers stand)."""
+    rembg = RembgEnv(args.rembg_venv)
+    server = RembgServer(rembg, log_path)
+    report: dict[str, Any] = {"model": REMBG_MODEL, "command": " ".join(server.command),
+                              "clients": args.clients, "log": str(log_path), "error": None}
+    with contextlib.suppress(Exception):
+        report["version"] = rembg.version()
+
+    def make_client() -> RembgClient:
+        return RembgClient(server.base_url, image, REMBG_MODEL)
+
+    try:
+        server.start()
+        console.print(f"rembg s on {server.base_url} (pid {server.process.pid})")
+        # One request alone first: rembg s builds its model session on the first request and
+        # does not lock its cache, so concurrent first requests would each build one.
+        first, _, _ = run_clients(make_client, 1, jobs_each=1)
+        console.print(f"rembg warm-up: 1 + {args.warmup} job(s) x {args.clients} client(s)")
+        warm, _, _ = run_clients(make_client, args.clients, jobs_each=args.warmup)
+        warm_errors = [r.error for r in first + warm if not r.ok]
+        if warm_errors:
+            raise RuntimeError(f"warm-up failed: {warm_errors[:3]}\n{server.log_tail()}")
+        time.sleep(1.0)
+        start_rows = server.memory()
+        console.print(f"rembg load: {args.clients} client(s) for {args.seconds:g} s")
+        with RssSampler(server) as sampler:
+            results, start, end = run_clients(make_client, args.clients, seconds=args.seconds)
+        time.sleep(1.0)
+        end_rows = server.memory()
+    except Exception as exc:  # the lampyris numbers are still worth reporting
+        report["error"] = f"{type(exc).__name__}: {exc}"
+        return report
+    finally:
+        server.stop()
+        report.update(exit_code=server.exit_code, killed=server.killed,
+                      log_problems=server.log_problems()[:50])
+        console.print(f"rembg s stopped (exit code {server.exit_code}"
+                      f"{', killed after the grace period' if server.killed else ''})")
+
+    summary = latency_summary(results)
+    start_mb, end_mb = total(start_rows), total(end_rows)
+    report.update({
+        "seconds": end - start,
+        "jobs": summary["jobs"], "succeeded": summary["succeeded"], "errors": summary["errors"],
+        "jobs_per_s": summary["succeeded"] / (end - start) if end > start else 0.0,
+        **{k: summary[k] for k in ("p50_s", "p90_s", "p99_s", "max_s", "mean_s",
+                                   "median_output_bytes", "error_samples")},
+        "latencies_s": [round(r.latency, 4) for r in results if r.ok],
+        "memory": {
+            "start_mb": start_mb, "end_mb": end_mb,
+            "peak_mb": max([end_mb, *(mb for _, mb in sampler.samples)]),
+            "growth_pct": (end_mb - start_mb) / start_mb * 100 if start_mb else 0.0,
+            "processes_start": len(start_rows), "processes_end": len(end_rows),
+            "samples_mb": sampler.samples,
+        },
+        "cpu_s_by_role": cpu_by_role(start_rows, end_rows),
+    })
+    return report
+
+
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     width, height = size_for(args.size)
     image = jpeg_bytes(product_photo(width, height))
@@ -832,7 +1032,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "input_bytes": len(image), "poll_s": args.poll, "poll_jitter": args.poll_jitter,
         "warmup_jobs_per_client": args.warmup,
         "single_jobs": args.single_jobs, "direct_runs": args.direct_runs,
-        "data_dir": str(data_dir),
+        "data_dir": str(data_dir), "rembg": args.rembg, "rembg_venv": str(args.rembg_venv),
     }
     console.print(f"input: {width}x{height} JPEG, {len(image) / 1024:.0f} KiB; data dir "
                   f"{data_dir}")
@@ -878,6 +1078,10 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     how = ("killed after the grace period" if server.killed
            else "graceful; uvicorn re-raises SIGTERM, hence -15")
     console.print(f"server stopped (exit code {server.exit_code}, {how})")
+
+    rembg: dict[str, Any] | None = None
+    if args.rembg == "on":
+        rembg = rembg_benchmark(args, image, data_dir / "rembg.log")
 
     params = route_params(args.route, f"{storage.base_url}/input.jpg")
     threads = max(1, available_cores() // args.workers)
@@ -926,6 +1130,14 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         overhead["server_pct"] = (single["median_server_s"] / direct["median_s"] - 1) * 100
     problems = server.log_problems()
     sensei_uploads = {"count": uploads, "bytes": uploaded_bytes}
+    vs_rembg: dict[str, Any] | None = None
+    if rembg is not None:
+        rembg_rate = rembg.get("jobs_per_s")
+        vs_rembg = {
+            "lampyris_jobs_per_s": load["jobs_per_s"], "rembg_jobs_per_s": rembg_rate,
+            "jobs_per_s_ratio": load["jobs_per_s"] / rembg_rate if rembg_rate else None,
+            "target_ratio": RATIO_TARGET,
+        }
     report = {
         "config": config, "machine_cores": available_cores(), "load": load, "single": single,
         "direct": direct, "memory": memory,
@@ -935,6 +1147,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "server_health_at_end": health, "server_exit_code": server.exit_code,
         "server_killed": server.killed,
         "server_log_problems": problems[:50],
+        "rembg": rembg, "vs_rembg": vs_rembg,
         "server_metrics_jobs": [line for line in metrics.splitlines()
                                 if line.startswith(("lampyris_jobs{",
                                                     "lampyris_jobs_finished_total",
@@ -942,7 +1155,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                                                     "lampyris_job_duration_seconds_sum",
                                                     "lampyris_job_duration_seconds_count"))],
     }
-    keep = keep or bool(load["errors"] or single["errors"])
+    keep = keep or bool(load["errors"] or single["errors"] or rembg_errors(report))
     if keep:
         console.print(f"data dir kept: {data_dir} (server log: {server.log_path})")
     else:
@@ -977,12 +1190,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--log-level", default="warning", help="server log level")
     parser.add_argument("--keep-data", action="store_true",
                         help="keep the server's data dir (kept anyway when a job failed)")
+    parser.add_argument("--rembg", choices=("on", "off"),
+                        help="also load-test `rembg s` (u2netp) the same way, for the ratio "
+                             "(default: on when --rembg-venv exists)")
+    parser.add_argument("--rembg-venv", type=Path, default=DEFAULT_REMBG_VENV,
+                        help=f"rembg virtualenv from bench/setup_rembg.sh "
+                             f"(default {DEFAULT_REMBG_VENV})")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this path")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.workers < 1 or args.seconds <= 0:
         parser.error("--clients and --workers must be >= 1, --seconds > 0")
     if not 0 <= args.poll_jitter < 1 or args.poll <= 0:
         parser.error("--poll must be > 0 and --poll-jitter in [0, 1)")
+    rembg = RembgEnv(args.rembg_venv)
+    if args.rembg == "on":
+        rembg.check()  # one line and exit when setup_rembg.sh's files are missing
+    elif args.rembg is None:
+        args.rembg = "off" if rembg.missing() else "on"
+        if args.rembg == "off":
+            console.print(f"rembg s comparison skipped: no rembg virtualenv at {args.rembg_venv} "
+                          "(run bench/setup_rembg.sh)")
     return args
 
 
@@ -1005,10 +1232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_report(report)
     write_results(args.json, results)
     errors = (report["load"]["errors"] + report["single"]["errors"]
-              + report["http_errors_outside_jobs"])
+              + report["http_errors_outside_jobs"] + rembg_errors(report))
     if errors:
         for sample in report["load"]["error_samples"] + report["single"]["error_samples"]:
             console.print(f"[red]error:[/] {sample}")
+        for sample in (report["rembg"] or {}).get("error_samples", []):
+            console.print(f"[red]rembg s error:[/] {sample}")
         console.print(f"[bold red]{errors} error(s)[/]")
         return 1
     if report["memory"]["growth_pct"] >= RSS_GROWTH_TARGET * 100:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -68,6 +69,7 @@ def openvino_installed() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
+@functools.cache
 def cpu_offers_bf16() -> bool:
     """OpenVINO's own reading of the CPU: bf16 listed only where it has the instructions."""
     if not openvino_installed():
@@ -86,7 +88,7 @@ def build_engine(choice: EngineChoice, spec: ModelSpec, path: Path, *, providers
         w, h = spec.input_size
         return OpenVinoEngine(path, (1, 3, h, w), precision=choice.precision,
                               plan=plan_for(spec.sha256), threads=intra_op_threads,
-                              cache_dir=cache_dir / "openvino")
+                              cache_dir=cache_dir / "openvino", model_id=spec.sha256 or "")
     return OnnxRuntimeEngine(path, providers, intra_op_threads, inter_op_threads)
 
 

@@ -8,7 +8,11 @@ OpenVINO's own tensors, so no activation passes through numpy between them.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
+import os
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,17 +26,9 @@ from lampyris.models.precision import PrecisionPlan
 _SKIPPED = ("Constant", "Parameter", "Result")
 
 
-def _core(cache_dir: Path | None) -> Any:
-    import openvino as ov
-
-    core = ov.Core()
-    if cache_dir is not None:
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            core.set_property({"CACHE_DIR": str(cache_dir)})
-        except OSError:
-            pass  # a read-only cache only costs compile time
-    return core
+_Layout = tuple[list[tuple[Any, list[str], list[str], str]], str, str]
+"""Compiled segments with their input and output tensor names and precision; the image's and
+the matte's tensor names."""
 
 
 def _static_model(core: Any, path: Path, input_shape: Sequence[int]) -> Any:
@@ -97,36 +93,92 @@ class _Segment:
 
 
 class OpenVinoEngine:
-    """A compiled network; ``run`` is thread-safe (one infer-request chain per thread)."""
+    """A compiled network; ``run`` is thread-safe (one infer-request chain per thread).
+
+    Compiled segments are kept in ``cache_dir`` (OpenVINO's exported blobs, keyed by model,
+    shape, precision, plan, threads and OpenVINO version): a later process imports them in
+    milliseconds instead of reading, folding, cutting and compiling the ONNX file again.
+    """
 
     runtime = "openvino"
 
     def __init__(self, path: Path, input_shape: Sequence[int], *, precision: str,
-                 plan: PrecisionPlan | None, threads: int, cache_dir: Path | None) -> None:
+                 plan: PrecisionPlan | None, threads: int, cache_dir: Path | None,
+                 model_id: str = "") -> None:
+        import openvino as ov
+
         self.precision = precision
-        core = _core(cache_dir)
+        core = ov.Core()
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
+        identity = json.dumps([model_id or str(path), list(input_shape), precision,
+                               plan.fp32_islands if plan else None, threads, ov.__version__])
+        blobs = (cache_dir / hashlib.sha256(identity.encode()).hexdigest()[:24]
+                 if cache_dir is not None and model_id else None)
         try:
-            whole = _static_model(core, path, input_shape)
-            final = _key(whole.outputs[0].get_node().input(0).get_source_output())
-            cuts = self._cuts(whole, precision, plan)
-            self._compiled = []
-            for start, stop, prec in cuts:
-                if len(cuts) == 1:
-                    model, inputs, outputs = whole, [_key(whole.inputs[0])], [final]
-                else:
-                    segment = _Segment(core, path, input_shape, start, stop, final)
-                    model, inputs, outputs = segment.model, segment.inputs, segment.outputs
-                compiled = core.compile_model(model, "CPU", {**config,
-                                                             "INFERENCE_PRECISION_HINT": prec})
-                self._compiled.append((compiled, inputs, outputs))
+            layout = self._imported(core, blobs, config) if blobs else None
+            if layout is None:
+                layout = self._compiled_now(core, path, input_shape, precision, plan, config)
+                if blobs is not None:
+                    self._export(blobs, layout)
+        except ModelError:
+            raise
         except Exception as exc:  # OpenVINO raises untyped errors for graphs it cannot take
             raise ModelError(f"OpenVINO could not compile {path.name}: {exc}") from exc
-        self._input = _key(whole.inputs[0])
-        self._final = final
+        self._compiled, self._input, self._final = layout
         self._local = threading.local()
+
+    def _compiled_now(self, core: Any, path: Path, input_shape: Sequence[int], precision: str,
+                      plan: PrecisionPlan | None, config: dict[str, Any]) -> _Layout:
+        whole = _static_model(core, path, input_shape)
+        first = _key(whole.inputs[0])
+        final = _key(whole.outputs[0].get_node().input(0).get_source_output())
+        cuts = self._cuts(whole, precision, plan)
+        compiled = []
+        for start, stop, prec in cuts:
+            if len(cuts) == 1:
+                model, inputs, outputs = whole, [first], [final]
+            else:
+                segment = _Segment(core, path, input_shape, start, stop, final)
+                model, inputs, outputs = segment.model, segment.inputs, segment.outputs
+            compiled.append((core.compile_model(model, "CPU", {**config,
+                                                               "INFERENCE_PRECISION_HINT": prec}),
+                             inputs, outputs, prec))
+        return compiled, first, final
+
+    @staticmethod
+    def _export(folder: Path, layout: _Layout) -> None:
+        """Write the compiled segments and how they connect; a failed write costs nothing."""
+        compiled, first, final = layout
+        temp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
+        try:
+            temp.mkdir(parents=True, exist_ok=True)
+            segments = []
+            for i, (model, inputs, outputs, precision) in enumerate(compiled):
+                blob = model.export_model()  # a BytesIO in recent releases, bytes before
+                (temp / f"{i}.blob").write_bytes(blob.getvalue() if hasattr(blob, "getvalue")
+                                                 else blob)
+                segments.append({"inputs": inputs, "outputs": outputs, "precision": precision})
+            (temp / "layout.json").write_text(json.dumps(
+                {"segments": segments, "input": first, "final": final}))
+            temp.rename(folder)
+        except Exception:
+            shutil.rmtree(temp, ignore_errors=True)
+
+    @staticmethod
+    def _imported(core: Any, folder: Path, config: dict[str, Any]) -> _Layout | None:
+        try:
+            layout = json.loads((folder / "layout.json").read_text())
+            # The precision must be named again: an import takes the CPU's default otherwise
+            # (bf16 where the CPU has it), whatever the blob was compiled with.
+            compiled = [(core.import_model((folder / f"{i}.blob").read_bytes(), "CPU", {
+                             **config, "INFERENCE_PRECISION_HINT": segment["precision"]}),
+                         segment["inputs"], segment["outputs"], segment["precision"])
+                        for i, segment in enumerate(layout["segments"])]
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return None  # absent, partial or from another build: compile again
+        return compiled, layout["input"], layout["final"]
 
     @property
     def threads(self) -> int:
@@ -156,7 +208,7 @@ class OpenVinoEngine:
         if chain is None:
             chain = []
             made: dict[str, Any] = {}
-            for compiled, inputs, outputs in self._compiled:
+            for compiled, inputs, outputs, _ in self._compiled:
                 request = compiled.create_infer_request()
                 for i, key in enumerate(inputs):
                     if key in made:

@@ -13,6 +13,7 @@ ended by a signal (its forkserver, the ``pymp-*`` folder).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import multiprocessing
 import os
@@ -114,7 +115,8 @@ def worker_context(*preload: str) -> BaseContext:
     socket_fits = len(os.fsencode(tempfile.gettempdir())) + _SOCKET_SUFFIX <= _SOCKET_PATH_MAX
     if socket_fits and "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([*preload, "onnxruntime"])
+        runtimes = [m for m in ("onnxruntime", "openvino") if importlib.util.find_spec(m)]
+        context.set_forkserver_preload([*preload, *runtimes])
         return context
     return multiprocessing.get_context("spawn")
 

@@ -83,3 +83,20 @@ def test_auto_measures_once_per_machine_then_reads_its_record(tmp_path: Path) ->
                           providers=["CPUExecutionProvider"], cache_dir=tmp_path)
     assert again.label == "onnxruntime fp32"
     assert "onnxruntime fp32 1 ms" in again.reason
+
+
+def test_compiled_segments_are_kept_and_imported_by_the_next_engine(tmp_path: Path) -> None:
+    path = ModelStore().path(SPEC)
+    batch = np.random.default_rng(1).standard_normal((1, 3, 320, 320)).astype(np.float32)
+
+    def engine() -> OpenVinoEngine:
+        return OpenVinoEngine(path, (1, 3, 320, 320), precision="fp32", plan=None, threads=1,
+                              cache_dir=tmp_path, model_id=SPEC.sha256 or "")
+
+    first = engine()
+    (kept,) = tmp_path.iterdir()
+    assert (kept / "layout.json").is_file() and (kept / "0.blob").stat().st_size > 1_000_000
+    second = engine()  # imported: the ONNX file is not read again
+    assert np.array_equal(first.run(batch), second.run(batch))
+    (kept / "0.blob").write_bytes(b"torn")  # a damaged copy is compiled again, not trusted
+    assert np.array_equal(engine().run(batch), first.run(batch))

@@ -63,3 +63,6 @@ class LocalBackend(PoolBackend):
         super().__init__(WorkerPool(workers, preload=("lampyris.workflows.item",),
                                     start=WorkerStart(model=model),
                                     restarts=RestartPolicy("file", None)))
+        # Workers fork and load their model while the runner lists the inputs: the first
+        # item then waits for no worker's start-up but its own's remainder.
+        self._pool.start_all()
