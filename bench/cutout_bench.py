@@ -13,6 +13,9 @@ Three measurements, each printed as a Markdown table (for docs/benchmarks.md):
                    runs, medians: what a script that calls the CLI per photo waits for.
 * ``steady``     - in-process, one thread: the chosen engine's bare inference time per pass vs
                    lampyris's whole per-image time (decode, matte, refinement, PNG).
+* ``tradeoff``   - what a second, mirrored pass buys per policy (never, only when the first
+                   pass is unsure at several thresholds, always): scores per set and passes
+                   per image, from one pair of passes per image.
 * ``memory``     - lampyris's peak RSS on 50 vs 500 images: a streaming batch should not grow
                    with the number of inputs (target: within 10 %).
 
@@ -716,6 +719,56 @@ def cmd_steady(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+MIRROR_POLICIES: dict[str, float] = {"never": 2.0, "auto 0.05 (default)": 0.05,
+                                     "auto 0.02": 0.02, "auto 0.01": 0.01, "always": -1.0}
+"""Mirror-pass policies: the second pass runs when the first's undecided share exceeds this."""
+
+
+def cmd_tradeoff(args: argparse.Namespace) -> dict[str, Any]:
+    """Scores and passes per image for each mirror-pass policy, on every reference set."""
+    import_lampyris()
+    from lampyris.imaging.decode import decode
+    from lampyris.imaging.matte import refine_matte, working_copy
+    from lampyris.models import get_session, resolve_spec
+    from lampyris.models.session import unsure_fraction
+
+    session = get_session(resolve_spec(args.model))
+    rows, results = [], {}
+    sets = [d for d in sorted(args.seg_dir.iterdir()) if d.is_dir()]
+    for set_dir in sets:
+        if args.sets and set_dir.name not in args.sets:
+            continue
+        pairs = seg_pairs(set_dir, args.limit)
+        scorers = {name: Scorer() for name in MIRROR_POLICIES}
+        second = dict.fromkeys(MIRROR_POLICIES, 0)
+        print(f"  {set_dir.name} ({len(pairs)} images)...", flush=True)
+        for img_path, mask_path in pairs:
+            pixels = decode(img_path).pixels
+            if pixels.ndim == 2:
+                pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+            rgb = np.ascontiguousarray(pixels[..., :3])
+            work = working_copy(rgb)
+            batch = session.prepare(work)
+            first = session._run(batch)
+            both = (first + session._run(np.ascontiguousarray(batch[..., ::-1]))[:, ::-1]) * 0.5
+            unsure = unsure_fraction(first)
+            gt = read_gray(mask_path)
+            for name, threshold in MIRROR_POLICIES.items():
+                two = unsure > threshold
+                second[name] += two
+                scorers[name].add(refine_matte(both if two else first, rgb, work=work), gt)
+        for name in MIRROR_POLICIES:
+            mae, max_f, s_measure = scorers[name].results()
+            passes = 1 + second[name] / len(pairs)
+            rows.append([set_dir.name, name, fmt(mae, 4), fmt(max_f, 3), fmt(s_measure, 3),
+                         fmt(passes, 2)])
+            results[f"{set_dir.name}/{name}"] = {"mae": mae, "max_f": max_f,
+                                                 "s_measure": s_measure, "passes": passes}
+    print(f"\n### Mirror pass: quality per policy ({args.model}, {session.choice.label})\n")
+    print(markdown_table(["set", "policy", "MAE", "max F", "S-measure", "passes/image"], rows))
+    return results
+
+
 def cmd_memory(args: argparse.Namespace) -> dict[str, Any]:
     """lampyris's peak RSS on a small and a large batch of 2 MP images."""
     extra = shlex.split(args.lampyris_args)
@@ -866,6 +919,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     single.add_argument("--repeat", type=int, default=7, help="runs per tool (default 7)")
     sub.add_parser("single", parents=[common, processes, single],
                    help="one 2 MP photo end to end, rembg vs lampyris")
+    sub.add_parser("tradeoff", parents=[common, quality],
+                   help="mirror-pass policies: quality and passes per image")
     sub.add_parser("steady", parents=[common, processes, throughput],
                    help="per-image time vs bare inference, one thread")
     sub.add_parser(
@@ -895,6 +950,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "memory": cmd_memory,
     "single": cmd_single,
     "steady": cmd_steady,
+    "tradeoff": cmd_tradeoff,
     "all": cmd_all,
 }
 

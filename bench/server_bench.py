@@ -918,12 +918,13 @@ def print_comparison(report: dict[str, Any]) -> None:
         return
     load, mem, cfg = report["load"], report["memory"], report["config"]
     table = Table(title=f"same run: {cfg['clients']} clients, {cfg['seconds']:g} s each, "
-                        f"{cfg['width']}x{cfg['height']} JPEG, u2netp")
-    for col in ("server", "jobs", "jobs/s", "p50 ms", "p99 ms", "errors", "RSS start→end MB"):
+                        f"{cfg['width']}x{cfg['height']} JPEG, u2netp, lampyris "
+                        f"{cfg['route']} route")
+    for col in ("server", "jobs", "jobs/s", "p50 ms", "p99 ms", "errors", "RSS MB"):
         table.add_column(col, justify="left" if col == "server" else "right")
-    table.add_row(f"lampyris serve ({cfg['route']})", f"{load['succeeded']}/{load['jobs']}",
+    table.add_row("lampyris serve", f"{load['succeeded']}/{load['jobs']}",
                   f"{load['jobs_per_s']:.2f}", ms(load["p50_s"]), ms(load["p99_s"]),
-                  str(load["errors"]), f"{mem['start_mb']:.0f} → {mem['end_mb']:.0f}")
+                  str(load["errors"]), f"{mem['start_mb']:.0f}→{mem['end_mb']:.0f}")
     name = f"rembg s {rembg.get('version', '')}".strip()
     if rembg["error"]:
         table.add_row(name, "-", "-", "-", "-", "failed", "-")
@@ -931,10 +932,10 @@ def print_comparison(report: dict[str, Any]) -> None:
         rmem = rembg["memory"]
         table.add_row(name, f"{rembg['succeeded']}/{rembg['jobs']}",
                       f"{rembg['jobs_per_s']:.2f}", ms(rembg["p50_s"]), ms(rembg["p99_s"]),
-                      str(rembg["errors"]), f"{rmem['start_mb']:.0f} → {rmem['end_mb']:.0f}")
+                      str(rembg["errors"]), f"{rmem['start_mb']:.0f}→{rmem['end_mb']:.0f}")
     console.print(table)
-    console.print("latency: lampyris submit -> succeeded seen (polling); rembg the POST's round "
-                  "trip. Errors: load phase only.")
+    console.print("latency: lampyris submit -> succeeded seen (polling), rembg the POST's "
+                  "round trip; errors: load phase only; RSS MB: process tree, after warm-up→end")
     if rembg["error"]:
         console.print(f"[red]rembg s failed:[/] {rembg['error']}")
         return
@@ -1209,7 +1210,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.rembg = "off" if rembg.missing() else "on"
         if args.rembg == "off":
             console.print(f"rembg s comparison skipped: no rembg virtualenv at {args.rembg_venv} "
-                          "(run bench/setup_rembg.sh)")
+                          "(run bench/setup_rembg.sh)", soft_wrap=True)
     return args
 
 

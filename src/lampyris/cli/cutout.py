@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import typer
 
 from lampyris.cli import options
-from lampyris.cli.file_commands import FileOptions, expand, fail, run_files
+from lampyris.cli.console import fail
 from lampyris.cli.options import Format, Holes, MirrorPass, cutout_params
-from lampyris.imaging.encode import OutputFormat
 from lampyris.workflows.naming import Naming
-from lampyris.workflows.steps import Step
+
+if TYPE_CHECKING:
+    from lampyris.imaging.encode import OutputFormat
 
 
 def cutout_command(
@@ -45,7 +46,11 @@ def cutout_command(
 
     Usage: lampyris cutout photos/ --output cutouts/ --trim --padding 5% --background white
     """
-    fmt = cast(OutputFormat, format.value)
+    # Imported here, not above: help and argument errors need none of the pipeline.
+    from lampyris.cli.file_commands import FileOptions, expand, run_files
+    from lampyris.workflows.steps import Step
+
+    fmt = cast("OutputFormat", format.value)
     if fmt == "jpeg" and background is None and not mask_only:
         raise fail("JPEG has no transparency: add --background COLOUR (or use png/webp)")
     try:

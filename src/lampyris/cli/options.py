@@ -9,7 +9,6 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 
-from lampyris.ops.cutout import CutoutParams
 from lampyris.workflows.naming import Naming
 
 
@@ -137,6 +136,8 @@ def cutout_params(
     if decontaminate is None:  # the op decides from where the subject goes
         del params["decontaminate"]
     try:
+        from lampyris.ops.cutout import CutoutParams  # the ops load when a command runs
+
         CutoutParams.model_validate(params)
     except ValidationError as exc:
         raise typer.BadParameter(
