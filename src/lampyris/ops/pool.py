@@ -13,7 +13,6 @@ ended by a signal (its forkserver, the ``pymp-*`` folder).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import multiprocessing
 import os
@@ -107,6 +106,12 @@ _SOCKET_PATH_MAX = 107
 _SOCKET_SUFFIX = len("/pymp-xxxxxxxx/listener-xxxxxxxx")
 
 
+FORKSERVER_PRELOAD = ("onnxruntime",)
+"""Imported once in the forkserver, for every worker. Never a module whose import starts a
+thread (openvino does): a fork taken while that thread holds an import lock leaves the worker
+deadlocked on its first import (tests/unit/ops/test_pool.py checks)."""
+
+
 def worker_context(*preload: str) -> BaseContext:
     """A forkserver where there is one: workers fork from a clean process that has already
     imported ``preload``, so they start in milliseconds without inheriting the parent's
@@ -115,8 +120,7 @@ def worker_context(*preload: str) -> BaseContext:
     socket_fits = len(os.fsencode(tempfile.gettempdir())) + _SOCKET_SUFFIX <= _SOCKET_PATH_MAX
     if socket_fits and "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        runtimes = [m for m in ("onnxruntime", "openvino") if importlib.util.find_spec(m)]
-        context.set_forkserver_preload([*preload, *runtimes])
+        context.set_forkserver_preload([*preload, *FORKSERVER_PRELOAD])
         return context
     return multiprocessing.get_context("spawn")
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -218,3 +220,14 @@ def test_the_inline_pools_failing_setup_fails_the_call_with_its_own_error() -> N
             inline.submit(_square, 2).result(timeout=10)
     finally:
         inline.shutdown()
+
+
+@pytest.mark.parametrize("module", [*pool.FORKSERVER_PRELOAD, "lampyris.workflows.item",
+                                    "lampyris.jobs.task"])
+def test_nothing_the_forkserver_preloads_starts_a_thread(module: str) -> None:
+    # A thread in the forkserver can hold an import lock when a worker is forked: the worker
+    # then hangs on its first import (openvino's import starts one; it is loaded in workers).
+    script = f"import threading, {module}; print(threading.active_count())"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "1", (module, done.stdout, done.stderr)
