@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich.progress import TextColumn
@@ -30,27 +30,15 @@ from lampyris.cli.fill import MAX_SEED, FillEngine
 from lampyris.cli.look import aim_at_house_look
 from lampyris.cli.options import Format, Holes, MirrorPass, UprightMode, cutout_params
 from lampyris.errors import LampyrisError
-from lampyris.imaging.encode import OutputFormat
-from lampyris.workflows.backends.base import Backend
-from lampyris.workflows.backends.choice import open_backend
-from lampyris.workflows.backends.remote import check_chain
-from lampyris.workflows.batch import BatchRunner, BatchSpec, Event, RunSummary
-from lampyris.workflows.ledger import Ledger, LedgerItem
-from lampyris.workflows.records import (
-    RecordPaths,
-    RunRecords,
-    forget_new_ledger,
-    missing_folders,
-)
-from lampyris.workflows.steps import step_name
-from lampyris.workflows.watch import watch
-from lampyris.workflows.workflow import (
-    RayConfig,
-    RemoteConfig,
-    WorkflowFile,
-    check_on_success,
-    load_workflow,
-)
+from lampyris.workflows.ledger import Ledger
+
+if TYPE_CHECKING:
+    from lampyris.imaging.encode import OutputFormat
+    from lampyris.workflows.backends.base import Backend
+    from lampyris.workflows.batch import BatchSpec, Event, RunSummary
+    from lampyris.workflows.ledger import LedgerItem
+    from lampyris.workflows.records import RecordPaths, RunRecords
+    from lampyris.workflows.workflow import WorkflowFile
 
 FILL_PANEL = "Fill step"
 
@@ -73,6 +61,9 @@ class Watching:
 def dry_run(spec: BatchSpec, outputs: RunRecords) -> None:
     """List what a run would process, skip and still report as failed, on stdout; touches
     neither inputs, outputs nor ledger."""
+    # Imported here, not above: help and argument errors need none of the runner.
+    from lampyris.workflows.batch import BatchRunner
+
     # No ledger yet: an empty one in memory, so a dry run leaves no file behind.
     with Ledger(outputs.ledger if outputs.ledger.exists() else Path(":memory:")) as ledger:
         summary, todo = BatchRunner(spec, ledger, _NoBackend()).preview()
@@ -105,6 +96,11 @@ def execute(spec: BatchSpec, backend: Backend, outputs: RunRecords, *,
     """Run (or watch) with a progress bar on a terminal; write summary and report; exit 1
     when an input is failed, new or standing (unless ``allow_failures``), 130 when stopped.
     A watch pass with nothing to do prints nothing and records nothing."""
+    # Imported here, not above: help and argument errors need none of the runner.
+    from lampyris.workflows.batch import BatchRunner
+    from lampyris.workflows.records import forget_new_ledger, missing_folders
+    from lampyris.workflows.watch import watch
+
     stop = threading.Event()
     runner_ref: list[BatchRunner] = []
 
@@ -323,6 +319,11 @@ def batch_command(
         return
     if len(args) != 2:
         raise _fail("usage: lampyris batch SRC DST [options]  (or: lampyris batch status DST)")
+    # Imported here: help, argument errors and `batch status` need none of the pipeline.
+    from lampyris.workflows.records import RecordPaths
+    from lampyris.workflows.steps import step_name
+    from lampyris.workflows.workflow import RayConfig, RemoteConfig, WorkflowFile, check_on_success
+
     try:
         check_on_success(on_success)
         params = cutout_params(
@@ -333,7 +334,7 @@ def batch_command(
     except (typer.BadParameter, ValueError) as exc:
         raise _fail(str(exc)) from None
     names = [step_name(s) for s in steps.split(",") if s.strip()]
-    fmt = cast(OutputFormat, format.value)
+    fmt = cast("OutputFormat", format.value)
     step_params: dict[str, dict[str, Any]] = {
         "cutout": params,
         "auto_tone": {"strength": tone_strength, **({"mood": True} if tone_mood else {})},
@@ -376,6 +377,10 @@ def run_command(
 
     Usage: lampyris run catalog.yaml
     """
+    # Imported here, not above: help and argument errors need none of the pipeline.
+    from lampyris.workflows.records import RecordPaths
+    from lampyris.workflows.workflow import load_workflow
+
     try:
         workflow = load_workflow(workflow_file)
     except LampyrisError as exc:
@@ -396,6 +401,10 @@ def run_command(
 def _run_workflow(workflow: WorkflowFile, records: RecordPaths, base: Path,
                   watching: Watching | None, *, dry: bool = False, remeasure: bool = False,
                   save_look: Path | None = None, allow_failures: bool = False) -> None:
+    # Imported here, not above: help and argument errors need none of the backends.
+    from lampyris.workflows.backends.choice import open_backend
+    from lampyris.workflows.backends.remote import check_chain
+
     try:
         spec = workflow.batch_spec(base)
         if workflow.backend == "remote":  # a chain it cannot run as the local one: refused

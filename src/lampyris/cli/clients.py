@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from lampyris.api.clients import ClientRegistry
-from lampyris.api.settings import ServerSettings
 from lampyris.cli.console import out as console
 from lampyris.errors import InvalidParameterError
-from lampyris.jobs.database import make_engine
+
+if TYPE_CHECKING:
+    from lampyris.api.clients import ClientRegistry
 
 clients_app = typer.Typer(help="Add, list and remove API clients (id + secret).",
                           no_args_is_help=True)
@@ -23,6 +23,11 @@ _DATABASE = typer.Option(None, help="The server's database URL. [env LAMPYRIS_DA
 
 
 def _registry(data_dir: Path | None, database_url: str | None) -> ClientRegistry:
+    # Imported here, not above: help and argument errors need neither the server nor a database.
+    from lampyris.api.clients import ClientRegistry
+    from lampyris.api.settings import ServerSettings
+    from lampyris.jobs.database import make_engine
+
     given = {"data_dir": data_dir, "database_url": database_url}
     overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     settings = ServerSettings(**overrides)

@@ -5,30 +5,28 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 import typer
 from pydantic import ValidationError
 
 from lampyris.cli import options
-from lampyris.cli.console import progress_bar
-from lampyris.cli.file_commands import FileOptions, console, expand, fail, run_files
+from lampyris.cli.console import err as console
+from lampyris.cli.console import fail, progress_bar
 from lampyris.cli.options import Format, UprightMode
 from lampyris.errors import InvalidParameterError
-from lampyris.imaging.autotone import HouseLook
-from lampyris.imaging.encode import OutputFormat
 from lampyris.imaging.tone_settings import ToneSettings, WhiteBalance
-from lampyris.imaging.xmp import read_preset
-from lampyris.workflows.look import describe, measure_files, read_look, write_look
 from lampyris.workflows.naming import Naming
-from lampyris.workflows.steps import Step
+
+if TYPE_CHECKING:
+    from lampyris.imaging.encode import OutputFormat
 
 INPUTS = typer.Argument(..., help="Image files, folders (recursive) or globs.")
 MAX_PRESETS = 10  # EditParams' limit
 
 
 def _format(format: Format | None) -> OutputFormat | None:
-    return None if format is None else cast(OutputFormat, format.value)
+    return None if format is None else cast("OutputFormat", format.value)
 
 
 def auto_tone_command(
@@ -59,6 +57,12 @@ def auto_tone_command(
 
     Usage: lampyris auto-tone shoot/ --output toned/ --consistent --save-look spring.json
     """
+    # Imported here, not above: help and argument errors need none of the pipeline.
+    from lampyris.cli.file_commands import FileOptions, expand, run_files
+    from lampyris.imaging.autotone import HouseLook
+    from lampyris.workflows.look import describe, measure_files, read_look, write_look
+    from lampyris.workflows.steps import Step
+
     if sum((consistent, look is not None, look_file is not None)) > 1:
         raise fail("--consistent, --look and --look-file are alternatives: give one")
     if save_look is not None and not (consistent or look is not None or look_file):
@@ -117,6 +121,10 @@ def straighten_command(
 
     Usage: lampyris straighten shoot/ --output level/ --mode level
     """
+    # Imported here, not above: help and argument errors need none of the pipeline.
+    from lampyris.cli.file_commands import FileOptions, expand, run_files
+    from lampyris.workflows.steps import Step
+
     params = {"upright_mode": mode.value, "constrain_crop": crop}
     run = FileOptions(_format(format), quality, lossless, keep_metadata, overwrite=overwrite,
                       jobs=jobs, report=report, ledger=ledger)
@@ -155,6 +163,8 @@ def _white_balance(name: str) -> str:
 
 def _presets(paths: list[Path]) -> list[str]:
     """The presets' texts, each read and checked now: a bad one stops before any image."""
+    from lampyris.imaging.xmp import read_preset  # not above: help and errors do without it
+
     texts = []
     for path in paths:
         try:
@@ -224,6 +234,10 @@ def edit_command(
 
     Usage: lampyris edit shoot/ --output edited/ --preset warm.xmp --exposure 0.3 --clarity 15
     """
+    # Imported here, not above: help and argument errors need none of the pipeline.
+    from lampyris.cli.file_commands import FileOptions, expand, run_files
+    from lampyris.workflows.steps import Step
+
     given = {
         "exposure": exposure, "contrast": contrast, "highlights": highlights,
         "shadows": shadows, "whites": whites, "blacks": blacks, "temperature": temperature,

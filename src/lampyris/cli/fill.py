@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import typer
 
 from lampyris.cli import options
-from lampyris.cli.file_commands import FileOptions
 from lampyris.cli.generate import MAX_SEED, generation, run_generation
 from lampyris.cli.options import Format
-from lampyris.imaging.encode import OutputFormat
 from lampyris.workflows.naming import Naming
+
+if TYPE_CHECKING:
+    from lampyris.imaging.encode import OutputFormat
 
 MAX_VARIATIONS = 16
 
@@ -118,10 +119,13 @@ def fill_command(
 
     Usage: lampyris fill cutouts/ --prompt "white marble counter" --output filled/ -n 3
     """
+    # Imported here, not above: help and argument errors need none of the runner.
+    from lampyris.cli.file_commands import FileOptions
+
     params = {"engine": engine.value, "prompt": prompt, "negative_prompt": negative_prompt,
               "invert_mask": invert_mask}
     seeds, images = generation("fill", params, seed=seed, variations=variations, mask=mask)
-    run = FileOptions(cast(OutputFormat, format.value), quality, lossless, overwrite=overwrite,
+    run = FileOptions(cast("OutputFormat", format.value), quality, lossless, overwrite=overwrite,
                       jobs=jobs, report=report, ledger=ledger)
     run_generation("fill", "fill", params, inputs, output, naming, seeds, images, run)
 
@@ -167,12 +171,15 @@ def expand_command(
 
     Usage: lampyris expand photos/ --size 1600x900 --align-x left --output wide/
     """
+    # Imported here, not above: help and argument errors need none of the runner.
+    from lampyris.cli.file_commands import FileOptions
+
     params = {"engine": engine.value, "prompt": prompt, "negative_prompt": negative_prompt,
               "size": size, "top": top, "bottom": bottom, "left": left, "right": right,
               "horizontal": _value(align_x), "vertical": _value(align_y),
               "invert_mask": invert_mask}
     seeds, images = generation("expand", params, seed=seed, variations=variations, mask=mask)
-    run = FileOptions(cast(OutputFormat, format.value), quality, lossless, overwrite=overwrite,
+    run = FileOptions(cast("OutputFormat", format.value), quality, lossless, overwrite=overwrite,
                       jobs=jobs, report=report, ledger=ledger)
     run_generation("expand", "expand", params, inputs, output, naming, seeds, images, run)
 
@@ -221,12 +228,15 @@ def composite_command(
 
     Usage: lampyris composite cutouts/ --prompt "sage green linen, soft light" --output scenes/
     """
+    # Imported here, not above: help and argument errors need none of the runner.
+    from lampyris.cli.file_commands import FileOptions
+
     params = {"engine": engine.value, "prompt": prompt, "negative_prompt": negative_prompt,
               "size": size, "top": top, "bottom": bottom, "left": left, "right": right,
               "horizontal": _value(align_x), "vertical": _value(align_y), "model": model}
     seeds, images = generation("object_composite", params, seed=seed, variations=variations,
                                mask=mask)
-    run = FileOptions(cast(OutputFormat, format.value), quality, lossless, overwrite=overwrite,
+    run = FileOptions(cast("OutputFormat", format.value), quality, lossless, overwrite=overwrite,
                       jobs=jobs, report=report, ledger=ledger)
     run_generation("composite", "object_composite", params, inputs, output, naming, seeds,
                    images, run)

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from lampyris.cli.file_commands import FileOptions, expand, fail, run_files
+from lampyris.cli.console import fail
 from lampyris.errors import LampyrisError
-from lampyris.imaging.decode import decode
-from lampyris.ops import CATALOG
-from lampyris.storage.locations import local_file
-from lampyris.workflows.inputs import FileTask
-from lampyris.workflows.item import ExtraImage
-from lampyris.workflows.naming import Naming
-from lampyris.workflows.steps import Step
+
+if TYPE_CHECKING:
+    from lampyris.cli.file_commands import FileOptions
+    from lampyris.workflows.item import ExtraImage
+    from lampyris.workflows.naming import Naming
 
 MAX_SEED = 2**32 - 1
 OPTION_NAMES = {"horizontal": "--align-x", "vertical": "--align-y"}
@@ -32,6 +30,12 @@ def generation(op: str, params: dict[str, Any], *, seed: int, variations: int,
     """The seeds the options ask for and the mask every input gets, the parameters
     validated by the op's own model for every seed and the mask read (a bad option stops
     before any image is read: exit 2)."""
+    # Imported here, not above: help and argument errors need none of the ops.
+    from lampyris.imaging.decode import decode
+    from lampyris.ops import CATALOG
+    from lampyris.storage.locations import local_file
+    from lampyris.workflows.item import ExtraImage
+
     seeds = tuple(range(seed, seed + variations))
     if seeds[-1] > MAX_SEED:
         raise fail(f"--seed {seed} with --variations {variations} passes the largest seed "
@@ -61,6 +65,11 @@ def run_generation(label: str, op: str, params: dict[str, Any], inputs: list[str
     """Run ``op`` over ``inputs`` into ``output`` (outputs named by ``naming``), once per
     seed; exit 1 when an output failed, 2 before anything runs when two inputs would share an
     output."""
+    # Imported here, not above: help and argument errors need none of the runner.
+    from lampyris.cli.file_commands import expand, run_files
+    from lampyris.workflows.inputs import FileTask
+    from lampyris.workflows.steps import Step
+
     tasks, problems = expand(inputs, output, naming, options)
     if len(seeds) > 1:
         tasks = [FileTask(t.source, t.destination.with_name(

@@ -5,28 +5,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lampyris.errors import InvalidParameterError
-from lampyris.imaging.autotone import HouseLook
-from lampyris.workflows.batch import BatchSpec
 from lampyris.workflows.ledger import Ledger
-from lampyris.workflows.look import (
-    DEFAULT_SAMPLE,
-    STATE,
-    batch_look,
-    describe,
-    first_toning,
-    look_of,
-    read_look,
-    with_look,
-    write_look,
-)
-from lampyris.workflows.workflow import WorkflowFile
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lampyris.imaging.autotone import HouseLook
+    from lampyris.workflows.batch import BatchSpec
+    from lampyris.workflows.workflow import WorkflowFile
+
+DEFAULT_SAMPLE = 200
+"""``workflows.look.DEFAULT_SAMPLE``, the --look-sample default: written out, as importing that
+module loads numpy and the ops, which help and argument errors do without."""
 PANEL = "Develop steps"
 TONE_STRENGTH = typer.Option(1.0, min=0.0, max=1.0, rich_help_panel=PANEL,
                              help="auto_tone step: how much of the correction to apply (0..1).")
@@ -58,6 +54,9 @@ def aim_at_house_look(spec: BatchSpec, workflow: WorkflowFile, ledger: Path, bas
     relative to ``base``), or with ``consistent`` the one kept in ``ledger`` for this source
     and sink, measured now when there is none yet (or on ``remeasure``). A dry run measures
     nothing. Usage errors are InvalidParameterError."""
+    # Imported here, not above: help and argument errors need none of the pipeline.
+    from lampyris.workflows.look import describe, first_toning, read_look, with_look, write_look
+
     if workflow.consistent and workflow.look_file:
         raise InvalidParameterError("--consistent and --look-file are alternatives: give one")
     if not (workflow.consistent or workflow.look_file):
@@ -85,6 +84,8 @@ def aim_at_house_look(spec: BatchSpec, workflow: WorkflowFile, ledger: Path, bas
 
 
 def _stored(spec: BatchSpec, path: Path) -> HouseLook | None:
+    from lampyris.workflows.look import STATE, look_of
+
     if not path.exists():
         return None
     with Ledger(path) as ledger:
@@ -97,6 +98,8 @@ def _stored(spec: BatchSpec, path: Path) -> HouseLook | None:
 
 def _measured(spec: BatchSpec, workflow: WorkflowFile, path: Path, console: Console, *,
               remeasure: bool) -> HouseLook:
+    from lampyris.workflows.look import batch_look, describe
+
     with Ledger(path) as ledger, Progress(
             TextColumn("[bold]measure"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=console, transient=True,

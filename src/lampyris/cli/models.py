@@ -8,7 +8,6 @@ from rich.table import Table
 from lampyris.cli.console import err as errors
 from lampyris.cli.console import out as console
 from lampyris.errors import ModelError
-from lampyris.models import REGISTRY, ModelStore, engine_for, resolve_spec
 
 models_app = typer.Typer(help="List, pull and verify background-removal models.",
                          no_args_is_help=True)
@@ -21,6 +20,9 @@ def _size(n: int | None) -> str:
 @models_app.command("list")
 def list_models() -> None:
     """Show every known model, whether it is available here, and where from."""
+    # Imported here, not above: help and argument errors need none of the runtimes.
+    from lampyris.models import REGISTRY, ModelStore, engine_for
+
     store = ModelStore()
     table = Table("name", "size", "available", "location / source", "description")
     for spec in REGISTRY.values():
@@ -39,6 +41,9 @@ def list_models() -> None:
 @models_app.command("pull")
 def pull(name: str = typer.Argument(..., help="Model name, see `lampyris models list`.")) -> None:
     """Fetch a model into the cache (the only command that uses the network) and verify it."""
+    # Imported here, not above: help and argument errors need none of the runtimes.
+    from lampyris.models import ModelStore, resolve_spec
+
     try:
         path = ModelStore().pull(resolve_spec(name))
     except ModelError as exc:
@@ -52,6 +57,9 @@ def verify(
     names: list[str] = typer.Argument(None, help="Models to check; default: every available one."),
 ) -> None:
     """Check model files against their published sha256."""
+    # Imported here, not above: help and argument errors need none of the runtimes.
+    from lampyris.models import REGISTRY, ModelStore, resolve_spec
+
     store = ModelStore()
     try:
         specs = [resolve_spec(n) for n in names] if names else list(REGISTRY.values())

@@ -10,9 +10,6 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 
-from lampyris.api.settings import ServerConfig, ServerSettings
-from lampyris.jobs.settings import JobSettings
-
 
 def serve_command(
     host: str = typer.Option("127.0.0.1", envvar="LAMPYRIS_HOST",
@@ -45,9 +42,12 @@ def serve_command(
     remove background, mask, edit; uploads), /v3/* (Firefly fill, expand, object composite),
     /lrService/* (Lightroom auto tone, straighten, presets, edits), /files/* (signed result
     links), /health and /metrics. OpenAPI docs at /docs."""
+    # Imported here, not above: help and argument errors need none of the server.
     import uvicorn
 
     from lampyris.api import create_app
+    from lampyris.api.settings import ServerConfig, ServerSettings
+    from lampyris.jobs.settings import JobSettings
 
     given = {"data_dir": data_dir, "database_url": database_url, "public_url": public_url}
     overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}

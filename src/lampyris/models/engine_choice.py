@@ -29,6 +29,7 @@ import numpy as np
 
 from lampyris.errors import InvalidParameterError
 from lampyris.models.onnx_engine import OnnxRuntimeEngine, choose_providers
+from lampyris.models.openvino_import import load_openvino
 from lampyris.models.precision import plan_for
 from lampyris.models.spec import ModelSpec
 
@@ -74,8 +75,7 @@ def cpu_offers_bf16() -> bool:
     """OpenVINO's own reading of the CPU: bf16 listed only where it has the instructions."""
     if not openvino_installed():
         return False
-    import openvino as ov
-
+    ov = load_openvino()
     return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from lampyris.errors import ModelError
+from lampyris.models.openvino_import import load_openvino
 from lampyris.models.precision import PrecisionPlan
 
 _SKIPPED = ("Constant", "Parameter", "Result")
@@ -105,8 +106,8 @@ class OpenVinoEngine:
     def __init__(self, path: Path, input_shape: Sequence[int], *, precision: str,
                  plan: PrecisionPlan | None, threads: int, cache_dir: Path | None,
                  model_id: str = "") -> None:
-        import openvino as ov
-
+        ov = load_openvino()  # the first import of openvino in a process is this one or
+        # engine_choice's: every later ``import openvino`` finds it loaded, telemetry declined
         self.precision = precision
         core = ov.Core()
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}

@@ -123,7 +123,11 @@ def test_health_metrics_docs_and_double_slash(inproc: InProcessServer):
     assert health["status"] == "ok" and health["workers"] == 1  # inline: one thread
     assert (health["executor"], health["ready"]) == ("inline", 1)
     assert set(health) == {"status", "version", "workers", "executor", "ready", "busy",
-                           "pending", "running"}
+                           "pending", "running", "engine"}
+    engine = health["engine"]  # the default model's engine here, as `models list` says
+    assert engine["model"] == "u2netp" and engine["reason"]
+    assert (engine["runtime"], engine["precision"]) in {
+        ("onnxruntime", "fp32"), ("openvino", "fp32"), ("openvino", "bf16")}
     assert inproc.http.get("/docs").status_code == 200
     spec = inproc.http.get("/openapi.json").json()
     assert {"/sensei/cutout", "/v2/remove-background", "/ims/token/v3", "/lrService/autoTone",

@@ -46,3 +46,11 @@ def test_a_command_loads_when_it_is_used() -> None:
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "u2netp" in done.stdout
+
+
+def test_the_look_sample_default_is_the_workflows_own() -> None:
+    # cli/look.py keeps its own copy so that `batch --help` need not import workflows.look
+    from lampyris.cli import look as cli_look
+    from lampyris.workflows import look
+
+    assert cli_look.DEFAULT_SAMPLE == look.DEFAULT_SAMPLE

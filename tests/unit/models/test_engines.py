@@ -5,6 +5,9 @@ docs/benchmarks.md), and ``auto`` is measured once per machine and then read bac
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -100,3 +103,16 @@ def test_compiled_segments_are_kept_and_imported_by_the_next_engine(tmp_path: Pa
     assert np.array_equal(first.run(batch), second.run(batch))
     (kept / "0.blob").write_bytes(b"torn")  # a damaged copy is compiled again, not trusted
     assert np.array_equal(engine().run(batch), first.run(batch))
+
+
+def test_openvino_is_loaded_without_telemetry(tmp_path: Path) -> None:
+    # Left alone, `import openvino` sends a usage event from a thread and writes ~/intel/.
+    script = ("import threading\n"
+              "from lampyris.models.openvino_import import load_openvino\n"
+              "ov = load_openvino()\n"
+              "assert 'CPU' in ov.Core().available_devices\n"
+              "print(threading.active_count())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True, env={**os.environ, "HOME": str(tmp_path)})
+    assert done.stdout.strip() == "1", done.stderr
+    assert list(tmp_path.iterdir()) == []
