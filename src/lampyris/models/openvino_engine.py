@@ -110,7 +110,10 @@ class OpenVinoEngine:
         # engine_choice's: every later ``import openvino`` finds it loaded, telemetry declined
         self.precision = precision
         core = ov.Core()
-        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
+        # No pinning: OpenVINO pins its threads to cores from the first, so two one-thread
+        # worker processes shared one core and each ran at half speed.
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
+                                  "ENABLE_CPU_PINNING": False}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         identity = json.dumps([model_id or str(path), list(input_shape), precision,

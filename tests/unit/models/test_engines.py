@@ -97,9 +97,12 @@ def test_compiled_segments_are_kept_and_imported_by_the_next_engine(tmp_path: Pa
                               cache_dir=tmp_path, model_id=SPEC.sha256 or "")
 
     first = engine()
+    # unpinned: pinned one-thread workers all land on the first core and halve each other
+    assert first._compiled[0][0].get_property("ENABLE_CPU_PINNING") is False
     (kept,) = tmp_path.iterdir()
     assert (kept / "layout.json").is_file() and (kept / "0.blob").stat().st_size > 1_000_000
     second = engine()  # imported: the ONNX file is not read again
+    assert second._compiled[0][0].get_property("ENABLE_CPU_PINNING") is False
     assert np.array_equal(first.run(batch), second.run(batch))
     (kept / "0.blob").write_bytes(b"torn")  # a damaged copy is compiled again, not trusted
     assert np.array_equal(engine().run(batch), first.run(batch))
