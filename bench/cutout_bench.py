@@ -683,7 +683,7 @@ def cmd_steady(args: argparse.Namespace) -> dict[str, Any]:
     """Bare inference per pass vs the whole per-image time, one thread, in this process."""
     import_lampyris()
     from lampyris.imaging.decode import decode
-    from lampyris.imaging.encode import OutputFormat, encode
+    from lampyris.imaging.encode import encode
     from lampyris.models import get_session, resolve_spec
     from lampyris.models.session import SessionOptions, set_default_options
     from lampyris.ops.cutout import cutout
@@ -707,7 +707,7 @@ def cmd_steady(args: argparse.Namespace) -> dict[str, Any]:
         for photo in photos:
             start = time.perf_counter()
             result = cutout(decode(photo))
-            encode(result.pixels, OutputFormat.PNG)
+            encode(result.pixels, "png")
             per_image.append(time.perf_counter() - start)
         engine = statistics.median(bare)
         whole = statistics.median(per_image)
