@@ -363,6 +363,10 @@ class Server:
         command = [*lampyris_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--data-dir", str(self.data_dir), "--workers", str(self.workers),
                    "--log-level", self.log_level]
+        self.launch(command, "/health", "server")
+
+    def launch(self, command: list[str], ready_path: str, name: str) -> None:
+        """Start ``command`` in its own session and wait until ``ready_path`` answers 200."""
         with self.log_path.open("wb") as log:
             self.popen = subprocess.Popen(command, env=self.env, stdout=log,
                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -371,12 +375,12 @@ class Server:
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
                 raise RuntimeError(
-                    f"server exited with {self.popen.returncode}:\n{self.log_tail()}")
+                    f"{name} exited with {self.popen.returncode}:\n{self.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base_url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.base_url}{ready_path}", timeout=2).status_code == 200:
                     return
             time.sleep(0.2)
-        raise RuntimeError(f"server not healthy after {HEALTH_TIMEOUT_SECONDS:.0f}s:\n"
+        raise RuntimeError(f"{name} not answering after {HEALTH_TIMEOUT_SECONDS:.0f}s:\n"
                            f"{self.log_tail()}")
 
     @property
@@ -443,22 +447,8 @@ class RembgServer(Server):
         self.killed = False
 
     def start(self) -> None:
-        with self.log_path.open("wb") as log:
-            self.popen = subprocess.Popen(self.command, env=self.env, stdout=log,
-                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                          start_new_session=True)
-        deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise RuntimeError(
-                    f"rembg s exited with {self.popen.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                # No health route: its OpenAPI schema answers once uvicorn is up.
-                if httpx.get(f"{self.base_url}/openapi.json", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"rembg s not answering after {HEALTH_TIMEOUT_SECONDS:.0f}s:\n"
-                           f"{self.log_tail()}")
+        # No health route: its OpenAPI schema answers once uvicorn is up.
+        self.launch(self.command, "/openapi.json", "rembg s")
 
 
 # --------------------------------------------------------------------------------------------
