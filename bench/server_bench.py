@@ -556,7 +556,8 @@ class Client:
             timings = (body.get("metadata") or {}).get("timings") or {}
             result.timings = {k: float(v) for k, v in timings.items()
                               if isinstance(v, int | float)}
-            stages = ("fetch", "decode_op", "encode", "deliver")
+            # The worker's disjoint stages; "ops" already holds the op's own steps (matte, …).
+            stages = ("fetch", "decode", "ops", "encode", "deliver")
             if all(k in result.timings for k in stages):
                 result.worker_seconds = sum(result.timings[k] for k in stages)
             return
@@ -783,7 +784,7 @@ def latency_summary(results: list[JobResult]) -> dict[str, Any]:
     submit = [r.submit_seconds for r in results if r.ok and r.submit_seconds is not None]
     poll = [r.poll_seconds for r in results if r.ok and r.poll_seconds is not None]
     stages: dict[str, float] = {}
-    for key in ("fetch", "decode_op", "encode", "deliver"):
+    for key in sorted({key for r in results if r.ok for key in r.timings}):
         values = [r.timings[key] for r in results if r.ok and key in r.timings]
         if values:
             stages[key] = statistics.median(values)
