@@ -154,6 +154,9 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc.executor.start()
+        engine = _engine()  # now, so that /health never waits for a first measurement
+        log.info("the default model runs on %s %s: %s", engine["runtime"], engine["precision"],
+                 engine["reason"])
         if inline_jobs:
             log.info("lampyris serving with jobs inline, on a thread of this process")
         else:

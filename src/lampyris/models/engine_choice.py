@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -32,9 +32,6 @@ from lampyris.models.onnx_engine import OnnxRuntimeEngine, choose_providers
 from lampyris.models.openvino_import import load_openvino
 from lampyris.models.precision import plan_for
 from lampyris.models.spec import ModelSpec
-
-RuntimeName = Literal["auto", "onnxruntime", "openvino"]
-PrecisionName = Literal["auto", "fp32", "bf16"]
 
 RUNS = 4
 """Timed passes per candidate (after one untimed): the median of four is stable to a few
@@ -104,8 +101,9 @@ def choose_engine(spec: ModelSpec, path: Path, *, runtime: str, precision: str,
     if (runtime == "openvino" or precision == "bf16") and not openvino_installed():
         raise InvalidParameterError("the openvino runtime is not installed: pip install "
                                     "openvino, or set LAMPYRIS_MODELS_RUNTIME=onnxruntime")
-    if runtime != "auto" and precision != "auto":
-        return EngineChoice(runtime, precision, "as configured")
+    if precision == "bf16" or (runtime != "auto" and precision != "auto"):
+        return EngineChoice("openvino" if precision == "bf16" else runtime, precision,
+                            "as configured")
     candidates = _candidates(spec, runtime, precision)
     if len(candidates) == 1:
         return EngineChoice(*candidates[0], "the only candidate here")
@@ -116,16 +114,16 @@ def choose_engine(spec: ModelSpec, path: Path, *, runtime: str, precision: str,
 
 
 def _candidates(spec: ModelSpec, runtime: str, precision: str) -> list[tuple[str, str]]:
+    """What ``auto`` chooses among (``runtime`` or ``precision`` is auto, precision not bf16)."""
     found = []
-    if runtime in ("auto", "onnxruntime") and precision in ("auto", "fp32"):
+    if runtime in ("auto", "onnxruntime"):
         found.append(("onnxruntime", "fp32"))
-    if runtime in ("auto", "openvino") and openvino_installed():
-        if precision in ("auto", "fp32"):
-            found.append(("openvino", "fp32"))
+    if runtime != "onnxruntime" and openvino_installed():
+        found.append(("openvino", "fp32"))
         # bf16 only where it was shown to keep the reference quality (models/precision.py)
-        if precision in ("auto", "bf16") and plan_for(spec.sha256) and cpu_offers_bf16():
+        if precision == "auto" and plan_for(spec.sha256) and cpu_offers_bf16():
             found.append(("openvino", "bf16"))
-    return found or [("openvino" if runtime == "openvino" else "onnxruntime", "fp32")]
+    return found
 
 
 def _machine_key(spec: ModelSpec, path: Path) -> str:

@@ -52,17 +52,14 @@ class SessionOptions:
 
 
 class MattingSession:
-    """One loaded network. ``predict`` is thread-safe (ONNX Runtime's ``run`` is)."""
+    """One loaded network. ``predict`` is thread-safe (both engines' ``run`` is)."""
 
     def __init__(self, spec: ModelSpec, store: ModelStore, options: SessionOptions) -> None:
         self.spec = spec
         self.options = options  # what it runs with: a worker pool's thread cap shows here
         path = store.path(spec)
         try:
-            self.choice = choose_engine(spec, path, runtime=options.runtime,
-                                        precision=options.precision,
-                                        providers=list(options.providers),
-                                        cache_dir=store.cache_dir)
+            self.choice = engine_for(spec, options, store)
             self.engine = build_engine(self.choice, spec, path, providers=list(options.providers),
                                        intra_op_threads=options.intra_op_threads,
                                        inter_op_threads=options.inter_op_threads,

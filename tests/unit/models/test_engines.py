@@ -62,6 +62,19 @@ def test_bf16_is_refused_on_onnx_runtime(tmp_path: Path) -> None:
                       providers=["CPUExecutionProvider"], cache_dir=tmp_path)
 
 
+@pytest.mark.parametrize(("runtime", "precision", "label", "reason"), [
+    ("auto", "bf16", "openvino bf16", "as configured"),  # forced: with or without a plan
+    ("openvino", "fp32", "openvino fp32", "as configured"),
+    ("onnxruntime", "auto", "onnxruntime fp32", "the only candidate here"),
+])
+def test_what_is_configured_is_not_measured(tmp_path: Path, runtime: str, precision: str,
+                                            label: str, reason: str) -> None:
+    choice = choose_engine(SPEC, ModelStore().path(SPEC), runtime=runtime, precision=precision,
+                           providers=["CPUExecutionProvider"], cache_dir=tmp_path)
+    assert (choice.label, choice.reason) == (label, reason)
+    assert not (tmp_path / "engines.json").exists()
+
+
 def test_a_plan_naming_layers_the_model_lacks_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="names layers the model lacks"):
         OpenVinoEngine(ModelStore().path(SPEC), (1, 3, 320, 320), precision="bf16",

@@ -63,6 +63,6 @@ class LocalBackend(PoolBackend):
         super().__init__(WorkerPool(workers, preload=("lampyris.workflows.item",),
                                     start=WorkerStart(model=model),
                                     restarts=RestartPolicy("file", None)))
-        # Workers fork and load their model while the runner lists the inputs: the first
-        # item then waits for no worker's start-up but its own's remainder.
+        # Workers fork and load their model while the runner lists the inputs, so the first
+        # items do not wait for a cold start.
         self._pool.start_all()
