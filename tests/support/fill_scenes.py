@@ -1,6 +1,7 @@
 """The Firefly tests' picture: a textured product shot with a red disc (the product) and a
 blue box in the lower-left corner (the object to remove), at any scale of 320x240; its hole
-mask and its cutout. And ``leak_one_pixel``: a fill whose fidelity guard cannot hold."""
+mask and its cutout; ``kept_psnr``, a JPEG result's closeness to its input outside the mask.
+And ``leak_one_pixel``: a fill whose fidelity guard cannot hold."""
 
 from __future__ import annotations
 
@@ -21,6 +22,19 @@ def png(pixels: np.ndarray) -> bytes:
 
 def decoded(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def kept_psnr(original: np.ndarray, output: np.ndarray, mask: np.ndarray) -> float:
+    """PSNR (dB) of ``output`` against ``original`` where ``mask`` is 0 (the kept region):
+    how close a JPEG result stays to its input outside the fill (inf: identical)."""
+    kept = mask == 0
+    error = (original[kept].astype(np.float64) - output[kept]) ** 2
+    mse = float(error.mean())
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def is_jpeg(data: bytes) -> bool:
+    return data[:3] == b"\xff\xd8\xff"
 
 
 def scene(scale: int = 1) -> np.ndarray:

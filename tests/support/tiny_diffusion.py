@@ -1,4 +1,4 @@
-"""A tiny, randomly initialised SD-1.5-style inpainting pipeline written to disk.
+"""Tiny, randomly initialised SD-1.5-style pipelines (inpainting, text-to-image) on disk.
 
 The diffusion engine is tested through its real loading code (``from_pretrained`` on a
 directory), so the tests need a diffusers directory without a download: this builds one in a
@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HIDDEN = 32  # text width = UNet cross-attention width
 
@@ -44,19 +45,31 @@ def _write_tokenizer(folder: Path) -> None:
 
 def build_tiny_inpaint_pipeline(folder: Path, *, seed: int = 0) -> Path:
     """Save a tiny ``StableDiffusionInpaintPipeline`` under ``folder`` and return ``folder``."""
+    from diffusers import StableDiffusionInpaintPipeline
+
+    # noisy latents 4 + masked-image latents 4 + mask 1
+    StableDiffusionInpaintPipeline(**_parts(seed, in_channels=9)).save_pretrained(folder)
+    return folder
+
+
+def build_tiny_text_to_image_pipeline(folder: Path, *, seed: int = 0) -> Path:
+    """Save a tiny text-to-image ``StableDiffusionPipeline`` under ``folder``, return it."""
+    from diffusers import StableDiffusionPipeline
+
+    StableDiffusionPipeline(**_parts(seed, in_channels=4)).save_pretrained(folder)
+    return folder
+
+
+def _parts(seed: int, *, in_channels: int) -> dict[str, Any]:
+    """The pipeline's components, random but the same for a seed."""
     import torch
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        StableDiffusionInpaintPipeline,
-        UNet2DConditionModel,
-    )
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
         sample_size=32,
-        in_channels=9,  # noisy latents 4 + masked-image latents 4 + mask 1
+        in_channels=in_channels,
         out_channels=4,
         block_out_channels=(32, 64),
         layers_per_block=1,
@@ -101,15 +114,13 @@ def build_tiny_inpaint_pipeline(folder: Path, *, seed: int = 0) -> Path:
         set_alpha_to_one=False,
         steps_offset=1,
     )
-    pipe = StableDiffusionInpaintPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(folder)
-    return folder
+    return {
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "unet": unet,
+        "scheduler": scheduler,
+        "safety_checker": None,
+        "feature_extractor": None,
+        "requires_safety_checker": False,
+    }

@@ -15,16 +15,36 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lampyris import __version__
-from lampyris.api import firefly, hosted_files, ims, lightroom, photoshop
+from lampyris.api import (
+    firefly,
+    firefly_generate,
+    firefly_legacy,
+    hosted_files,
+    ims,
+    lightroom,
+    photoshop,
+    photoshop_masking,
+    photoshop_pie,
+)
+from lampyris.api.adobe_paths import adobe_operation
+from lampyris.api.auth import authenticate
 from lampyris.api.clients import ClientRegistry
-from lampyris.api.errors import error_body, family_of, install_handlers
+from lampyris.api.errors import (
+    ApiError,
+    error_body,
+    family_of,
+    http_error,
+    install_handlers,
+    not_implemented,
+    respond,
+)
 from lampyris.api.firefly import UPLOAD_PATH
 from lampyris.api.metrics import CONTENT_TYPE, Metrics
 from lampyris.api.ratelimit import RateLimiter, TokenThrottle
@@ -103,6 +123,30 @@ def _engine() -> dict[str, str]:
             "reason": choice.reason}
 
 
+async def answer_unserved(request: Request, exc: Exception) -> JSONResponse:
+    """No route answered: an operation of Adobe's is a 501 ``not_implemented`` once the caller
+    passes the gateway's checks (Adobe's gateway checks the key and token before the route;
+    the rate limit is not taken), anything else keeps Starlette's 404 or 405. A route added
+    later answers before this is asked."""
+    assert isinstance(exc, HTTPException)
+    unrouted = exc.status_code == 404 and "endpoint" not in request.scope
+    if (unrouted or exc.status_code == 405) and adobe_operation(request.method,
+                                                                 request.url.path):
+        try:
+            authenticate(request, request.app.state.services)
+        except ApiError as refused:
+            return respond(request, refused)
+        return respond(request, not_implemented(request.method, request.url.path))
+    error = http_error(exc)
+    if unrouted:
+        error.message = (f"lampyris has no route {request.method} {request.url.path}: check "
+                         "the base URL and the path")
+    elif exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow") or "another method"
+        error.message = f"{request.method} is not allowed on {request.url.path}: use {allowed}"
+    return respond(request, error)
+
+
 def build_services(config: ServerConfig, *, inline_jobs: bool = False) -> Services:
     """Open the store (creating tables and secrets on first use) and prepare the executor.
     ``inline_jobs``: see ``create_app``."""
@@ -173,10 +217,15 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
     )
     app.state.services = svc
     install_handlers(app)
+    app.add_exception_handler(HTTPException, answer_unserved)
     app.include_router(ims.router)
     app.include_router(photoshop.router)
+    app.include_router(photoshop_masking.router)
+    app.include_router(photoshop_pie.router)
     app.include_router(lightroom.router)
     app.include_router(firefly.router)
+    app.include_router(firefly_legacy.router)
+    app.include_router(firefly_generate.router)
     app.include_router(hosted_files.router)
 
     @app.get("/health", tags=["Server"], summary="Liveness and queue state")

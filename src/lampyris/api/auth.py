@@ -1,8 +1,10 @@
 """Authentication for service routes, as Adobe's gateway does it.
 
-Every route needs ``Authorization: Bearer <token>`` and ``x-api-key`` equal to the client id
-the token was issued to; anything else is a 401 in the gateway's shape. Then the client's
-rate limit applies (429 with ``Retry-After``).
+Every route needs ``x-api-key`` (else 403 ``403000``), ``Authorization: Bearer <token>``
+(else 401 ``401013``) and the key equal to the client id the token was issued to (else 403
+``403003``), in the gateway's ``{error_code, message}`` shape whatever the route's family.
+Only a 401 means "get a new token": a client that refreshes on 401 does not retry a wrong key.
+Then the client's rate limit applies (429 with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from lampyris.api.ratelimit import RateLimiter
 from lampyris.api.services import Services, services
 from lampyris.api.tokens import InvalidTokenError
 
-_TOKEN = "401013"
+TOKEN_INVALID = "401013"
+KEY_MISSING = "403000"
+KEY_INVALID = "403003"
 
 
 @dataclass(frozen=True)
@@ -26,28 +30,42 @@ class Principal:
     client_id: str
 
 
-def _refuse(message: str, code: str = _TOKEN) -> ApiError:
-    return ApiError(401, code, message, family="gateway",
+def _token_refused(message: str) -> ApiError:
+    return ApiError(401, TOKEN_INVALID, f"Oauth token is not valid: {message}", family="gateway",
                     headers={"WWW-Authenticate": 'Bearer realm="lampyris"'})
 
 
-def principal(request: Request, svc: Services = Depends(services)) -> Principal:
+def _key_refused(code: str, message: str) -> ApiError:
+    return ApiError(403, code, message, family="gateway")
+
+
+def authenticate(request: Request, svc: Services) -> Principal:
+    """The caller, checked in the gateway's order: the key is looked at first (Adobe's
+    gateway answers 403000 to a request with neither header), then the token, then that
+    both name the same client."""
+    api_key = request.headers.get("x-api-key", "").strip()
+    if not api_key:
+        raise _key_refused(KEY_MISSING, "Api Key is required: send the header x-api-key: "
+                                        "<client id>")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _refuse("Oauth token is not valid: send Authorization: Bearer <access token>")
+        raise _token_refused("send Authorization: Bearer <access token>")
     try:
         claims = svc.signer.verify(token.strip())
     except InvalidTokenError as exc:
-        raise _refuse(f"Oauth token is not valid: {exc.reason}") from None
-    api_key = request.headers.get("x-api-key", "")
-    if not api_key:
-        raise _refuse("Api Key is required: send x-api-key: <client id>", "403000")
+        raise _token_refused(exc.reason) from None
     if api_key != claims.client_id:
-        raise _refuse("Api Key is invalid: x-api-key must be the client id of the token",
-                      "403003")
+        raise _key_refused(KEY_INVALID, "Api Key is invalid: x-api-key must be the client id "
+                                        "the access token was issued to")
     if not svc.clients.exists(claims.client_id):
-        raise _refuse("Oauth token is not valid: the client was removed")
-    wait = svc.limiter.take(claims.client_id)
+        raise _token_refused("the client was removed")
+    return Principal(claims.client_id)
+
+
+def principal(request: Request, svc: Services = Depends(services)) -> Principal:
+    """The route dependency: ``authenticate``, then the client's rate limit."""
+    caller = authenticate(request, svc)
+    wait = svc.limiter.take(caller.client_id)
     if wait:
         svc.metrics.rate_limited.inc()
         v2 = family_of(request.url.path) != "photoshop_v1"
@@ -56,4 +74,4 @@ def principal(request: Request, svc: Services = Depends(services)) -> Principal:
             headers={"Retry-After": RateLimiter.retry_after(wait),
                      "x-access-rate-limit-level": "account"},
         )
-    return Principal(claims.client_id)
+    return caller

@@ -2,8 +2,10 @@
 async jobs (``/v3/images/*-async``, ``/v3/status``, ``/v3/cancel``) and as the synchronous calls
 ``@adobe/firefly-apis`` 2.0.1 makes (``/v3/images/fill`` …), which wait for the same job.
 
-Results are hosted by the server behind signed URLs that expire with ``result_url_ttl`` (an
-hour, as Firefly's do).
+Bodies are JSON or, as Adobe's v3 routes take them, multipart (``api.firefly_bodies``).
+Results are JPEG (PNG by the ``lampyris.format`` extension), hosted by the server behind
+signed URLs that expire with ``result_url_ttl`` (an hour, as Firefly's do). A job's status
+carries the ``Link`` header of its 202 and, while it runs, the progress its worker reports.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lampyris.api.auth import Principal, principal
 from lampyris.api.errors import ApiError, describe_failure
+from lampyris.api.firefly_bodies import UPLOAD_TYPES, firefly_body, keep_upload
 from lampyris.api.firefly_wire import (
     JOB_PREFIX,
     BinaryInput,
@@ -29,6 +32,7 @@ from lampyris.api.firefly_wire import (
     Resolve,
     composite_task,
     expand_task,
+    fill_async_task,
     fill_task,
     firefly_error_code,
     new_firefly_job_id,
@@ -38,7 +42,6 @@ from lampyris.api.firefly_wire import (
 from lampyris.api.jobs_common import ACCEPTED, submit
 from lampyris.api.services import Services, services
 from lampyris.api.uploads import upload_key
-from lampyris.errors import InputError
 from lampyris.imaging.decode import probe
 from lampyris.imaging.fill.engines import EngineChoice
 from lampyris.jobs import JobRecord, Task
@@ -47,9 +50,11 @@ from lampyris.storage import StorageRef
 router = APIRouter(tags=["Firefly"])
 
 KIND = "firefly"
-UPLOAD_TYPES = ("image/jpeg", "image/png", "image/webp", "image/tiff")
 UPLOAD_PATH = "/v2/storage/image"  # its body is an image, capped by the storage byte cap
 Body_ = TypeVar("Body_", bound=GenerativeRequest)
+FillBody = Annotated[FillRequest, Depends(firefly_body(FillRequest))]
+ExpandBody = Annotated[ExpandRequest, Depends(firefly_body(ExpandRequest))]
+CompositeBody = Annotated[CompositeRequest, Depends(firefly_body(CompositeRequest))]
 Build = Callable[[Body_, Resolve, str, EngineChoice], Task]
 
 
@@ -82,15 +87,9 @@ async def upload(
     data = await _read_body(request, svc.config.storage.storage_max_bytes)
     if not data:
         raise ApiError(400, "empty_input_body", "the request has no image", family="firefly")
-    try:
-        await run_in_threadpool(probe, data)
-    except InputError as exc:
-        raise ApiError(400, "bad_request", f"not a readable image: {exc}",
-                       family="firefly") from None
-    stored = await run_in_threadpool(svc.uploads.add, who.client_id, content_type)
-    await run_in_threadpool(svc.objects.put, stored.key, data, content_type)
+    upload_id = await run_in_threadpool(keep_upload, svc, who.client_id, data, content_type)
     await run_in_threadpool(_forget_expired, svc)
-    return JSONResponse({"images": [{"id": stored.id}]})
+    return JSONResponse({"images": [{"id": upload_id}]})
 
 
 def _forget_expired(svc: Services) -> None:
@@ -100,7 +99,7 @@ def _forget_expired(svc: Services) -> None:
     svc.uploads.forget(gone)
 
 
-def _resolver(svc: Services, who: Principal) -> Resolve:
+def upload_resolver(svc: Services, who: Principal) -> Resolve:
     """Sources by URL go to the fetcher (and its SSRF guard); upload ids must be the
     caller's, unexpired and still stored."""
 
@@ -121,6 +120,8 @@ def _resolver(svc: Services, who: Principal) -> Resolve:
 
 
 def _invalid(field: str, reason: str) -> ApiError:
+    """A field refused after validation (an upload id, a mask's size): 400, naming the field
+    (Firefly's ``loc`` puts ``body`` before it, as a schema error's does)."""
     return ApiError(400, "validation_error", f"{field}: {reason}",
                     details=[{"name": field, "reason": reason}])
 
@@ -140,12 +141,13 @@ def _check_mask_size(svc: Services, task: Task) -> None:
 # --- jobs ----------------------------------------------------------------------------------
 
 
-async def _start(body: Body_, build: Build[Body_], who: Principal, svc: Services,
-                 check_mask: bool = False) -> JobRecord:
+async def start_job(body: Body_, build: Build[Body_], who: Principal, svc: Services,
+                    check_mask: bool = False) -> JobRecord:
+    """Turn a validated body into a task (``build``) and commit its job."""
     job_id = new_firefly_job_id()
 
     def create() -> JobRecord:
-        task = build(body, _resolver(svc, who), job_id, svc.config.server.fill_engine)
+        task = build(body, upload_resolver(svc, who), job_id, svc.config.server.fill_engine)
         if check_mask:
             _check_mask_size(svc, task)
         record = body.model_dump(mode="json", exclude_none=True)
@@ -154,17 +156,29 @@ async def _start(body: Body_, build: Build[Body_], who: Principal, svc: Services
     return await run_in_threadpool(create)
 
 
-def _accepted(request: Request, svc: Services, job: JobRecord) -> JSONResponse:
+def _links(request: Request, svc: Services, job: JobRecord) -> tuple[str, str, str]:
+    """The job's status and cancel URLs, and the ``Link`` header naming both."""
     base = svc.base_url(request)
     status_url, cancel_url = f"{base}/v3/status/{job.id}", f"{base}/v3/cancel/{job.id}"
+    return status_url, cancel_url, f'<{status_url}>; rel="status", <{cancel_url}>; rel="cancel"'
+
+
+def accepted(request: Request, svc: Services, job: JobRecord) -> JSONResponse:
+    status_url, cancel_url, link = _links(request, svc, job)
     return JSONResponse(
         {"jobId": job.id, "statusUrl": status_url, "cancelUrl": cancel_url}, status_code=202,
-        headers={"Link": f'<{status_url}>; rel="status", <{cancel_url}>; rel="cancel"'},
+        headers={"Link": link},
     )
 
 
 async def _wait(request: Request, svc: Services, job: JobRecord) -> JSONResponse:
     """The sync routes: the job runs like any other; this waits for it (``sync_timeout``)."""
+    return JSONResponse(result_body(await finished_job(svc, job), file_urls(request, svc)))
+
+
+async def finished_job(svc: Services, job: JobRecord) -> JobRecord:
+    """``job`` once it has succeeded; its failure (or cancel, or our ``sync_timeout``) as
+    Firefly's error."""
     deadline = time.monotonic() + svc.config.server.sync_timeout
     delay = 0.05
     while not job.done:
@@ -176,7 +190,7 @@ async def _wait(request: Request, svc: Services, job: JobRecord) -> JSONResponse
         fresh: JobRecord | None = await run_in_threadpool(svc.store.get, job.id)
         job = fresh or job
     if job.state == "succeeded":
-        return JSONResponse(result_body(job, _url(request, svc)))
+        return job
     if job.state == "cancelled":  # cancelled through /v3/cancel while this call waited
         raise ApiError(499, "cancelled_error", "The job was cancelled.")
     failure = describe_failure(job.error or {})
@@ -184,54 +198,56 @@ async def _wait(request: Request, svc: Services, job: JobRecord) -> JSONResponse
                    failure.message)
 
 
-def _url(request: Request, svc: Services) -> Callable[[str], str]:
+def file_urls(request: Request, svc: Services) -> Callable[[str], str]:
+    """A hosted result's key → its signed URL."""
     return lambda key: svc.file_url(request, key)
 
 
 @router.post("/v3/images/fill-async", status_code=202, responses=ACCEPTED,
              summary="Generative fill: the mask's white area generated (async job)")
-async def fill_async(request: Request, body: FillRequest = Body(...),
+async def fill_async(request: Request, body: FillBody,
                      who: Principal = Depends(principal),
                      svc: Services = Depends(services)) -> JSONResponse:
-    return _accepted(request, svc, await _start(body, fill_task, who, svc, check_mask=True))
+    return accepted(request, svc, await start_job(body, fill_async_task, who, svc,
+                                                check_mask=True))
 
 
 @router.post("/v3/images/expand-async", status_code=202, responses=ACCEPTED,
              summary="Generative expand: a larger canvas, the new area generated (async job)")
-async def expand_async(request: Request, body: ExpandRequest = Body(...),
+async def expand_async(request: Request, body: ExpandBody,
                        who: Principal = Depends(principal),
                        svc: Services = Depends(services)) -> JSONResponse:
-    return _accepted(request, svc, await _start(body, expand_task, who, svc))
+    return accepted(request, svc, await start_job(body, expand_task, who, svc))
 
 
 @router.post("/v3/images/generate-object-composite-async", status_code=202, responses=ACCEPTED,
              summary="Object composite: the product in a scene from the prompt (async job)")
-async def composite_async(request: Request, body: CompositeRequest = Body(...),
+async def composite_async(request: Request, body: CompositeBody,
                           who: Principal = Depends(principal),
                           svc: Services = Depends(services)) -> JSONResponse:
-    return _accepted(request, svc, await _start(body, composite_task, who, svc))
+    return accepted(request, svc, await start_job(body, composite_task, who, svc))
 
 
 @router.post("/v3/images/fill", summary="Generative fill, waiting for the result (Firefly SDK)")
-async def fill_sync(request: Request, body: FillRequest = Body(...),
+async def fill_sync(request: Request, body: FillBody,
                     who: Principal = Depends(principal),
                     svc: Services = Depends(services)) -> JSONResponse:
-    return await _wait(request, svc, await _start(body, fill_task, who, svc, check_mask=True))
+    return await _wait(request, svc, await start_job(body, fill_task, who, svc, check_mask=True))
 
 
 @router.post("/v3/images/expand", summary="Generative expand, waiting for the result")
-async def expand_sync(request: Request, body: ExpandRequest = Body(...),
+async def expand_sync(request: Request, body: ExpandBody,
                       who: Principal = Depends(principal),
                       svc: Services = Depends(services)) -> JSONResponse:
-    return await _wait(request, svc, await _start(body, expand_task, who, svc))
+    return await _wait(request, svc, await start_job(body, expand_task, who, svc))
 
 
 @router.post("/v3/images/generate-object-composite",
              summary="Object composite, waiting for the result")
-async def composite_sync(request: Request, body: CompositeRequest = Body(...),
+async def composite_sync(request: Request, body: CompositeBody,
                          who: Principal = Depends(principal),
                          svc: Services = Depends(services)) -> JSONResponse:
-    return await _wait(request, svc, await _start(body, composite_task, who, svc))
+    return await _wait(request, svc, await start_job(body, composite_task, who, svc))
 
 
 def _own(svc: Services, who: Principal, job_id: str) -> JobRecord:
@@ -246,7 +262,9 @@ def _own(svc: Services, who: Principal, job_id: str) -> JobRecord:
 @router.get("/v3/status/{job_id}", summary="Status of a Firefly job (and its result)")
 def job_status(job_id: str, request: Request, who: Principal = Depends(principal),
                svc: Services = Depends(services)) -> JSONResponse:
-    return JSONResponse(status_body(_own(svc, who, job_id), _url(request, svc)))
+    job = _own(svc, who, job_id)
+    return JSONResponse(status_body(job, file_urls(request, svc)),
+                        headers={"Link": _links(request, svc, job)[2]})
 
 
 _CANCEL_REFUSED: dict[str, tuple[int, str, str]] = {

@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lampyris.api.auth import Principal, principal
-from lampyris.api.errors import ApiError
-from lampyris.api.firefly import _resolver as uploads_of
+from lampyris.api.firefly import upload_resolver
 from lampyris.api.jobs_common import ACCEPTED, own_job, submit
 from lampyris.api.photoshop_edit_wire import V2EditRequest, hosted_validity, v2_edit_task
+from lampyris.api.photoshop_pie_wire import auto_crop_status
 from lampyris.api.photoshop_wire import (
     RemoveBackgroundRequest,
     SenseiRequest,
@@ -78,13 +78,9 @@ async def remove_background(
     request: Request, body: RemoveBackgroundRequest = Body(...),
     who: Principal = Depends(principal), svc: Services = Depends(services),
 ) -> JSONResponse:
-    if body.mode == "psd" or (body.output and body.output.mediaType
-                              == "image/vnd.adobe.photoshop"):
-        raise ApiError(400, "validation_error",
-                       "PSD output is not supported by lampyris: use cutout or mask with "
-                       "image/png, image/jpeg or image/webp")
     job_id = new_job_id()
-    task = await run_in_threadpool(v2_task, body, job_id, uploads_of(svc, who))  # uploads: db
+    task = await run_in_threadpool(v2_task, body, job_id,
+                                   upload_resolver(svc, who))  # uploads: db
     job = await run_in_threadpool(
         submit, svc, who, "v2", task, body.model_dump(mode="json", exclude_none=True), job_id
     )
@@ -99,7 +95,8 @@ async def edit(
     who: Principal = Depends(principal), svc: Services = Depends(services),
 ) -> JSONResponse:
     job_id = new_job_id()
-    task = await run_in_threadpool(v2_edit_task, body, job_id, uploads_of(svc, who))  # uploads: db
+    task = await run_in_threadpool(v2_edit_task, body, job_id,
+                                   upload_resolver(svc, who))  # uploads: db
     job = await run_in_threadpool(
         submit, svc, who, "v2", task, body.model_dump(mode="json", exclude_none=True), job_id
     )
@@ -113,17 +110,20 @@ def v2_job_status(
     who: Principal = Depends(principal), svc: Services = Depends(services),
 ) -> JSONResponse:
     job = own_job(svc, who, job_id, "v2")
+    if job.op == "auto_crop":  # /v1/auto-crop (api/photoshop_pie.py): Adobe's AutoCropOutput
+        return JSONResponse(auto_crop_status(job, _output_urls(svc, request, job)))
     return JSONResponse(v2_status(job, _output_urls(svc, request, job)))
 
 
 def _output_urls(svc: Services, request: Request, job: JobRecord) -> list[str]:
-    """Hosted results by a freshly signed URL; results in the caller's storage by its URL."""
-    destination = Task.model_validate(job.task).output
-    ttl = hosted_validity(job.request)
+    """Hosted results by a freshly signed URL; results in the caller's storage by its URL; in
+    the order of the request's outputs."""
+    targets = Task.model_validate(job.task).all_targets()
     urls = []
-    for out in job.outcome().outputs:
+    for number, out in enumerate(job.outcome().outputs):
+        destination = targets[number % len(targets)].output
         if out.key:
-            urls.append(svc.file_url(request, out.key, ttl))
+            urls.append(svc.file_url(request, out.key, hosted_validity(job.request, number)))
         elif destination is not None:
             urls.append(destination.href)
     return urls

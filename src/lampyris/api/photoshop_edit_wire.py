@@ -1,12 +1,13 @@
 """Photoshop ``POST /v2/edit``: Lightroom's develop settings on the v2 wire (request models and
 their translation to an ``edit`` task). Status goes through ``GET /v2/status/{jobId}``.
 
-Decisions (also in ``docs/compatibility.md``): one output per job (the spec allows 25; a job
-here writes one file); sources and presets by ``url`` only (no Creative Cloud or Lightroom
-paths); a destination is a pre-signed ``url`` (``storageType`` azure/dropbox, else external)
-or hosted here (``validityPeriod``, or an empty destination); DNG and embedded outputs are
-refused. ``xmp.source`` is applied first, then ``presets`` in order, auto tone, and the explicit
-adjustments on top. ``xmp.masks`` are ignored (lampyris renders no local adjustments).
+Decisions (also in ``docs/compatibility.md``): up to 25 outputs, as the spec allows, all written
+from one render in the order given (JPEG and its XMP sidecar in one job); sources and presets
+by ``url`` only (no Creative Cloud or Lightroom paths); a destination is a pre-signed ``url``
+(``storageType`` azure/dropbox, else external) or hosted here (``validityPeriod``, or an empty
+destination), each output its own; DNG and embedded outputs are refused. ``xmp.source`` is
+applied first, then ``presets`` in order, auto tone, and the explicit adjustments on top.
+``xmp.masks`` are ignored (lampyris renders no local adjustments).
 
 ``lampyris`` is our own extension, which Adobe ignores: what a batch step asks for that the
 wire has no field for (auto tone's strength, mood and house look, temperature and tint, presets
@@ -27,6 +28,7 @@ from lampyris.errors import InvalidParameterError
 from lampyris.imaging.tone_settings import WhiteBalance
 from lampyris.imaging.xmp import MAX_PRESET_SIZE, read_preset
 from lampyris.jobs import Task
+from lampyris.jobs.payloads import TaskTarget
 from lampyris.ops.develop import UprightMode
 from lampyris.storage import StorageRef
 
@@ -212,18 +214,23 @@ def _refuse(name: str, reason: str) -> ApiError:
                     details=[{"name": name, "reason": reason}])
 
 
-def _output(body: V2EditRequest) -> EditOutput:
-    if len(body.outputs) > 1:
-        raise _refuse("outputs", "lampyris writes one output per job: send one request per "
-                                 "output")
-    out = body.outputs[0]
+def _target(out: EditOutput, number: int) -> TaskTarget:
+    """One output as the job writes it; DNG, Creative Cloud and embedded ones are refused."""
     if out.mediaType == "image/x-adobe-dng":
-        raise _refuse("outputs.0.mediaType", "image/x-adobe-dng output is not supported by "
-                      "lampyris: use image/jpeg, image/png or application/rdf+xml")
+        raise _refuse(f"outputs.{number}.mediaType", "image/x-adobe-dng output is not supported"
+                      " by lampyris: use image/jpeg, image/png or application/rdf+xml")
     if out.destination.creativeCloudPath is not None or out.destination.embedded is not None:
-        raise _refuse("outputs.0.destination", "Creative Cloud and embedded destinations are "
-                      "not supported by lampyris: give a pre-signed url or a validityPeriod")
-    return out
+        raise _refuse(f"outputs.{number}.destination", "Creative Cloud and embedded "
+                      "destinations are not supported by lampyris: give a pre-signed url or a "
+                      "validityPeriod")
+    destination = out.destination
+    return TaskTarget(
+        media_type=out.mediaType,
+        output=(None if destination.url is None
+                else StorageRef(destination.url, destination.storageType or "external")),
+        quality=None if out.quality is None else jpeg_quality(JPEG_LEVELS[out.quality]),
+        png_compression=None if out.compression is None else PNG_LEVELS[out.compression],
+    )
 
 
 def _auto_tone_params(body: V2EditRequest, ext: Extensions) -> dict[str, Any]:
@@ -251,7 +258,8 @@ def _inline_presets(ext: Extensions) -> list[str]:
 
 
 def v2_edit_task(body: V2EditRequest, job_id: str, resolve: Resolve | None = None) -> Task:
-    out, edits, ext = _output(body), body.edits, body.lampyris or Extensions()
+    targets = [_target(out, number) for number, out in enumerate(body.outputs)]
+    edits, ext = body.edits, body.lampyris or Extensions()
     presets: list[StorageRef] = []
     op = "edit"
     if ext.autoTone is not None:
@@ -279,21 +287,23 @@ def v2_edit_task(body: V2EditRequest, job_id: str, resolve: Resolve | None = Non
             params["presets"] = _inline_presets(ext)
         if len(presets) > MAX_PRESETS:
             raise _refuse("edits.presets", f"at most {MAX_PRESETS} presets, edits.xmp included")
-    destination = out.destination
+    hosted = any(target.output is None for target in targets)
+    single = targets[0] if len(targets) == 1 else TaskTarget()
     return Task(
         op=op, params=params, input=body.image.source.ref("image.source", resolve),
-        output=(None if destination.url is None
-                else StorageRef(destination.url, destination.storageType or "external")),
-        hosted_prefix=None if destination.url is not None else f"results/{job_id}/",
-        media_type=out.mediaType, attachments={"presets": presets} if presets else {},
-        quality=None if out.quality is None else jpeg_quality(JPEG_LEVELS[out.quality]),
-        png_compression=None if out.compression is None else PNG_LEVELS[out.compression],
+        output=single.output, hosted_prefix=f"results/{job_id}/" if hosted else None,
+        media_type=single.media_type, quality=single.quality,
+        png_compression=single.png_compression,
+        targets=targets if len(targets) > 1 else [],
+        attachments={"presets": presets} if presets else {},
     )
 
 
-def hosted_validity(request: dict[str, Any]) -> int | None:
-    """Seconds a hosted result's URL stays valid, as the request asked (``None``: default)."""
+def hosted_validity(request: dict[str, Any], number: int = 0) -> int | None:
+    """Seconds output ``number``'s hosted URL stays valid, as the request asked (``None``: the
+    default)."""
     outputs = request.get("outputs")
     if not isinstance(outputs, list) or not outputs:
         return None  # remove-background: the server's LAMPYRIS_RESULT_URL_TTL
-    return int(outputs[0].get("destination", {}).get("validityPeriod") or DEFAULT_VALIDITY)
+    out = outputs[number % len(outputs)]
+    return int(out.get("destination", {}).get("validityPeriod") or DEFAULT_VALIDITY)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from lampyris.api.errors import ApiError, describe_failure
+from lampyris.api.errors import ApiError, describe_failure, v2_job_failure
 from lampyris.api.firefly_wire import BinaryInput, Resolve
 from lampyris.api.wire_common import (
     StorageDetails,
@@ -140,7 +140,37 @@ def sensei_task(body: SenseiRequest, mode: Literal["cutout", "mask"]) -> Task:
     )
 
 
+PSD_MEDIA_TYPE = "image/vnd.adobe.photoshop"
+_LAYOUT_EXTENSIONS = ("padding", "canvas", "shadow", "max_upscale")
+
+
+def _psd_task(body: RemoveBackgroundRequest, job_id: str, resolve: Resolve | None) -> Task:
+    """``mode: psd``: the photo as a layer with the subject's mask as its layer mask (the op
+    runs in mask mode; ``trim`` crops both), over a ``Background`` layer of
+    ``backgroundColor`` when one is given. Colour decontamination does not apply: the layer
+    keeps the photo's own pixels."""
+    if body.output is not None and body.output.mediaType not in (None, PSD_MEDIA_TYPE):
+        raise ApiError(400, "validation_error", f"mode psd writes {PSD_MEDIA_TYPE}: leave "
+                       f"output.mediaType out or use mode cutout for {body.output.mediaType}",
+                       details=[{"name": "output.mediaType", "reason": "psd mode"}])
+    extensions = _extensions(body.lampyris)
+    if clash := [name for name in _LAYOUT_EXTENSIONS if name in extensions]:
+        raise ApiError(400, "validation_error", f"lampyris.{clash[0]} does not apply to mode "
+                       "psd (the document keeps the photo's frame): use mode cutout for it",
+                       details=[{"name": f"lampyris.{clash[0]}", "reason": "psd mode"}])
+    extensions.pop("decontaminate", None)
+    c = body.backgroundColor
+    return Task(
+        op="cutout", params={"mode": "mask", "trim": body.trim, **extensions},
+        input=body.image.source.ref("image.source", resolve),
+        hosted_prefix=f"results/{job_id}/", media_type=PSD_MEDIA_TYPE, layer_mask=True,
+        backdrop=None if c is None else (round(c.red), round(c.green), round(c.blue), c.alpha),
+    )
+
+
 def v2_task(body: RemoveBackgroundRequest, job_id: str, resolve: Resolve | None = None) -> Task:
+    if body.mode == "psd":
+        return _psd_task(body, job_id, resolve)
     params: dict[str, Any] = {"mode": body.mode, "trim": body.trim}
     if body.mode == "cutout":
         # Adobe's default is 1, composited or not
@@ -212,8 +242,5 @@ def v2_status(job: JobRecord, output_urls: list[str]) -> dict[str, Any]:
         for entry in body["result"]["outputs"]:
             entry["lampyris"] = report
     elif job.state == "failed":
-        failure = describe_failure(job.error or {})
-        body["error_code"] = failure.code
-        body["message"] = failure.message
-        body["errorDetails"] = [{"errorCode": failure.code, "message": failure.message}]
+        body.update(v2_job_failure(describe_failure(job.error or {})))
     return body

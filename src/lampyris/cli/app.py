@@ -36,6 +36,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "composite": ("fill", "composite_command",
                   "Object composite: the product of every image, trimmed and stood in a scene "
                   "generated from the prompt."),
+    "crop": ("crop", "crop_command",
+             "Product crop: every INPUT photo cropped to its subject plus padding, as "
+             "Photoshop's productCrop does (the photo's own pixels, background kept)."),
+    "rendition": ("rendition", "rendition_command",
+                  "Renditions: every INPUT image at each --width and in each --format, as "
+                  "OUTPUT/<stem>-<width>.<ext>."),
+    "depth-blur": ("depth_blur", "depth_blur_command",
+                   "Depth blur: keep every INPUT's subject sharp and blur its background, as "
+                   "Photoshop's depthBlur does with focusSubject (no depth model: the subject "
+                   "is the focus)."),
+    "refine-mask": ("refine_mask", "refine_mask_command",
+                    "Refine masks: a rough mask of every image made to follow the photo's own "
+                    "edges, written as a soft mask (or the decontaminated subject)."),
     "batch": ("batch", "batch_command",
               "Run steps over every image of a folder or bucket, resumably; `batch status DST` "
               "shows what its ledger says."),

@@ -2,7 +2,9 @@
 
 Adobe's services answer errors in four shapes (Photoshop v1 ``{type, code, title, details}``,
 v2/Firefly ``{error_code, message}``, IMS ``{error, error_description}``, the gateway's
-``{error_code: "401013", message}``); callers catch one class per HTTP meaning instead.
+``{error_code: "401013" | "403000" | "403003", message}``); callers catch one class per HTTP
+meaning instead. Only a 401 is worth a new token: the gateway's 403s about the API key
+(``ApiKeyError``) name the key, since a fresh token would be refused the same way.
 """
 
 from __future__ import annotations
@@ -77,6 +79,27 @@ class ForbiddenError(ServiceError):
     """403: authenticated but not allowed (entitlement, quota, invalid API key)."""
 
     status, code = 403, "service_forbidden"
+
+
+class ApiKeyError(ForbiddenError):
+    """403 ``403000``/``403003`` from Adobe's gateway: the ``x-api-key`` is missing or is not
+    the client id the token was issued to. ``api_key`` is the key that was sent (``None``
+    when unknown); the exception's text names it and says what to do, ``message`` stays the
+    gateway's."""
+
+    status, code = 403, "service_api_key_refused"
+
+    def __init__(self, *args: Any, api_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.api_key = api_key
+        sent = "" if api_key is None else (
+            f" (sent x-api-key {api_key!r})" if api_key else " (sent no x-api-key)")
+        self.args = (f"{self.args[0]}{sent}: use your integration's client id as the API "
+                     "key, the client id the access token was issued to",)
+
+
+#: The gateway's codes for a missing and a wrong ``x-api-key``.
+API_KEY_CODES = frozenset({"403000", "403003"})
 
 
 class NotFoundError(ServiceError):
@@ -210,4 +233,16 @@ def error_from_response(response: httpx.Response, *, now: float | None = None) -
         return RateLimitedError(
             status, code, text, body, details=details, headers=headers, retry_after=retry_after
         )
+    if cls is ForbiddenError and code in API_KEY_CODES:
+        return ApiKeyError(status, code, text, body, details=details, headers=headers,
+                           api_key=_sent_key(response))
     return cls(status, code, text, body, details=details, headers=headers)
+
+
+def _sent_key(response: httpx.Response) -> str | None:
+    """The ``x-api-key`` the request carried ("" for none), ``None`` if the request is
+    unknown."""
+    try:
+        return response.request.headers.get("x-api-key", "")
+    except RuntimeError:  # a response built without its request
+        return None

@@ -10,6 +10,11 @@ with it instead of leaving them (and their models' memory) to init. The workers 
 executor the actors of a Ray cluster (``ops.ray_pool.RayPool``: the owner of non-detached
 actors, a server killed takes them with it too); ``inline=True`` runs jobs on an
 ``InlinePool`` thread instead, so tests drive the bookkeeping without processes.
+
+Workers report how far each job is (``jobs.task.Progress``) straight into its row: each opens
+the job database itself (``ProgressWriter``), so progress reaches the status routes without
+passing through the dispatcher. Where the database cannot be reached (an in-memory store, a
+Ray node without the SQLite file) jobs run the same, without progress.
 """
 
 from __future__ import annotations
@@ -23,7 +28,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 from lampyris.errors import ImageTooLargeError, LampyrisError
 from lampyris.failure import Failure
@@ -31,7 +40,7 @@ from lampyris.jobs.payloads import TaskResult
 from lampyris.jobs.record import JobRecord, State, now
 from lampyris.jobs.settings import JobSettings
 from lampyris.jobs.store import SqlJobStore, lease_cutoff
-from lampyris.jobs.task import Task, TaskFailure, WorkerEnv, execute
+from lampyris.jobs.task import Progress, Task, TaskFailure, WorkerEnv, execute
 from lampyris.ops.pool import (
     InlinePool,
     Pool,
@@ -48,22 +57,83 @@ log = logging.getLogger(__name__)
 
 _ENV: WorkerEnv | None = None
 _STORAGE: PresignedStorage | None = None  # built once per worker: its TLS setup costs ~20 ms
+_PROGRESS: ProgressWriter | None = None
 
 DIED = "a worker process died running this job (out of memory?)"
 
 
-def _init_worker(env: WorkerEnv) -> None:
+class ProgressWriter:
+    """A worker's own connection to the job database, for ``SqlJobStore.set_progress``.
+
+    A report that cannot be written is dropped (logged once per job): progress is a hint,
+    never a reason for a job to fail or wait. SQLite gets a short busy timeout for the same
+    reason (the server's writers hold the lock for milliseconds)."""
+
+    def __init__(self, store: SqlJobStore) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, target: str | SqlJobStore | None) -> ProgressWriter | None:
+        """From the database URL (a worker process), or the server's own store (inline);
+        None where there is nothing to write to."""
+        if target is None or isinstance(target, SqlJobStore):
+            return None if target is None else cls(target)
+        url = make_url(target)
+        if url.get_backend_name() == "sqlite":
+            if not url.database or url.database == ":memory:" or not Path(
+                    url.database).is_file():
+                return None  # another process's memory, or a node without the file
+            engine = create_engine(url, connect_args={"timeout": 2, "check_same_thread": False})
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=1)
+        try:
+            return cls(SqlJobStore(engine))
+        except Exception as exc:  # no jobs table there: run without progress
+            log.warning("job progress not reported from this worker: %s", exc)
+            engine.dispose()
+            return None
+
+    def reporter(self, job_id: str) -> Progress:
+        failed = False
+
+        def report(percent: int) -> None:
+            nonlocal failed
+            if failed:
+                return
+            try:
+                self.store.set_progress(job_id, percent)
+            except Exception as exc:
+                failed = True
+                log.warning("job %s: progress not recorded: %s", job_id, exc)
+
+        return report
+
+
+def progress_target(store: SqlJobStore, inline: bool) -> str | SqlJobStore | None:
+    """What a worker opens to report progress: the store itself in this process, else its
+    database URL (password included: the workers are the server's own processes)."""
+    if inline:
+        return store
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def _init_worker(env: WorkerEnv, progress: str | SqlJobStore | None = None) -> None:
     """The pool's per-worker setup: what every job in this worker shares."""
-    global _ENV, _STORAGE
+    global _ENV, _STORAGE, _PROGRESS
     _ENV = env
     _STORAGE = PresignedStorage(env.storage)
+    _PROGRESS = ProgressWriter.open(progress)
 
 
-def _run(task: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+def _run(task: dict[str, Any], job_id: str | None = None) -> tuple[bool, dict[str, Any]]:
     """In a worker: (True, result) or (False, error). Expected failures never raise."""
     assert _ENV is not None, "worker started without its environment"
+    progress = None if _PROGRESS is None or job_id is None else _PROGRESS.reporter(job_id)
     try:
-        return True, execute(Task.model_validate(task), _ENV, _STORAGE)
+        return True, execute(Task.model_validate(task), _ENV, _STORAGE, progress)
     except TaskFailure as failure:
         return False, failure.describe()
     except LampyrisError as exc:
@@ -182,7 +252,8 @@ class JobExecutor:
         """The workers, made on first use. No limit on restarts, unlike a batch: a server
         keeps serving, and a job that kills every worker fails after ``max_attempts``."""
         if self._pool is None:
-            start = WorkerStart(_init_worker, (self.env,), self._model)
+            progress = progress_target(self.store, self._inline)
+            start = WorkerStart(_init_worker, (self.env, progress), self._model)
             restarts = RestartPolicy("job", None, logging.ERROR)
             if self._inline:
                 self._pool = InlinePool(start=start, background=True, restarts=restarts)
@@ -230,7 +301,7 @@ class JobExecutor:
         # waiting for room would sit here, its lease renewed, while other replicas idle
         free = min(self.workers, pool.ready) - len(self._inflight)
         for job in self.store.claim(self.name, free):
-            future = pool.submit(_run, job.task)
+            future = pool.submit(_run, job.task, job.id)
             self._inflight[future] = (job, time.perf_counter())
             future.add_done_callback(lambda _f: self._wake.set())
 

@@ -47,6 +47,7 @@ class JobRecord:
     attempts: int = 0
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    progress: int | None = None  # 0..100 while it runs, as its worker reports it
 
     @property
     def done(self) -> bool:

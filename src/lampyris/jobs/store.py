@@ -9,6 +9,9 @@ whether it happened, never a read followed by a write: ``SELECT … FOR UPDATE``
 SQLite, where eight concurrent cancels of one job used to get up to five 200s and a job
 answered ``cancel_pending`` could still end ``succeeded``. States only move forward (running →
 cancel_pending → cancelled), so trying ``running`` before ``cancel_pending`` never misses one.
+
+``progress`` (0..100) is what the worker running a job last reported (``set_progress``); a
+store opened on a database made before it existed gains the column on first use.
 """
 
 from __future__ import annotations
@@ -26,10 +29,13 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import DBAPIError
 
 from lampyris.errors import JobCancelledError, JobError
 from lampyris.failure import Failure
@@ -53,6 +59,7 @@ JOBS = Table(
     Column("modified", UtcDateTime, nullable=False),
     Column("claimed_by", String(100)),
     Column("heartbeat", UtcDateTime),
+    Column("progress", Integer),
 )
 
 
@@ -65,7 +72,21 @@ def _record(row: Row[Any]) -> JobRecord:
         id=row.id, owner=row.owner, kind=row.kind, op=row.op, state=row.state,
         task=row.task, request=row.request, result=row.result, error=row.error,
         attempts=row.attempts, created=row.created, modified=row.modified,
+        progress=row.progress,
     )
+
+
+def add_progress_column(engine: Engine) -> None:
+    """Databases made before job progress existed gain its column (nullable: old rows read
+    as "no progress reported"). Replicas may race to add it: the loser's error is ignored."""
+    if "progress" in {c["name"] for c in inspect(engine).get_columns("jobs")}:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE jobs ADD COLUMN progress INTEGER"))
+    except DBAPIError:
+        if "progress" not in {c["name"] for c in inspect(engine).get_columns("jobs")}:
+            raise
 
 
 class SqlJobStore:
@@ -81,6 +102,7 @@ class SqlJobStore:
         self.engine = (
             make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         )
+        add_progress_column(self.engine)
 
     def add(self, job: JobRecord) -> JobRecord:
         """Commit a new job; it is durable when this returns."""
@@ -114,10 +136,20 @@ class SqlJobStore:
             rows = conn.execute(
                 update(JOBS).where(JOBS.c.id.in_(oldest.scalar_subquery()))
                 .values(state="running", attempts=JOBS.c.attempts + 1, claimed_by=worker,
-                        heartbeat=stamp, modified=stamp)
+                        heartbeat=stamp, modified=stamp, progress=0)
                 .returning(*JOBS.c)
             ).all()
         return sorted((_record(r) for r in rows), key=lambda j: j.created)
+
+    def set_progress(self, job_id: str, percent: int) -> bool:
+        """Record how far a running job is (0..100); only a job still held by a worker, and
+        only forward, so a late report never moves a finished or re-run job. Not a lease
+        renewal: heartbeats stay the executor's."""
+        held = (JOBS.c.id == job_id) & JOBS.c.state.in_(_CLAIMED) & (
+            JOBS.c.progress.is_(None) | (JOBS.c.progress < percent))
+        with self.engine.begin() as conn:
+            done = conn.execute(update(JOBS).where(held).values(progress=percent)).rowcount
+        return bool(done)
 
     def heartbeat(self, worker: str, job_ids: list[str]) -> None:
         """Renew the lease on jobs ``worker`` is still running."""

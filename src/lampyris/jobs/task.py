@@ -9,6 +9,7 @@ configuration arrive once, through ``WorkerEnv``. The pixels are the one pipelin
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,15 @@ from lampyris.failure import Failure, Stage
 from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import OutputFormat
 from lampyris.imaging.settings import ImagingSettings
-from lampyris.jobs.payloads import Task, TaskOutput, TaskResult
-from lampyris.ops.pipeline import XMP_MEDIA_TYPE, Call, OutputSpec, render
+from lampyris.jobs.payloads import Task, TaskOutput, TaskResult, TaskTarget
+from lampyris.ops.pipeline import (
+    PSD_MEDIA_TYPE,
+    XMP_MEDIA_TYPE,
+    Call,
+    OutputSpec,
+    Rendered,
+    render_outputs,
+)
 from lampyris.storage import (
     ObjectStore,
     PresignedStorage,
@@ -33,7 +41,7 @@ from lampyris.storage.base import Storage
 __all__ = ["XMP_MEDIA_TYPE", "Task", "TaskFailure", "WorkerEnv", "execute", "output_format"]
 
 MEDIA_TYPES: dict[str, OutputFormat] = {
-    "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp",
+    "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp", PSD_MEDIA_TYPE: "psd",
 }
 _FORMAT_OF_INPUT: dict[str, OutputFormat] = {"JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp"}
 _WHITE = (255, 255, 255, 1.0)
@@ -88,9 +96,16 @@ def _text(data: bytes, name: str) -> str:
         raise InvalidParameterError(f"{name}: the document is not UTF-8 text") from None
 
 
-def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[str, Any]:
+Progress = Callable[[int], None]
+"""Told how far a job is, in percent: fetched 10, decoded 15, then each output rendered its
+share up to 95 (the renders are the long part: one per seed); delivered is the job's end."""
+
+
+def execute(task: Task, env: WorkerEnv, storage: Storage | None = None,
+            progress: Progress | None = None) -> dict[str, Any]:
     """Run ``task``; returns the job result. Every expected failure (bad input, unreachable
     storage, refused URL…) raises ``TaskFailure``."""
+    report = progress or (lambda _percent: None)
     refs = RoutedStorage(storage or PresignedStorage(env.storage), env.objects())
     seconds: dict[str, float] = {}
     stage: Stage = "input"
@@ -102,6 +117,7 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
         for name, documents in task.attachments.items():
             params[name] = [_text(refs.read(ref).data, name) for ref in documents]
         seconds["fetch"] = time.perf_counter() - start
+        report(10)
 
         stage = "image"
         start = time.perf_counter()
@@ -109,32 +125,33 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
         images = {name: decode(raw, max_pixels=env.imaging.max_pixels)
                   for name, raw in more.items()}
         del data, more
-        sidecar = task.media_type == XMP_MEDIA_TYPE
-        spec = OutputSpec("png" if sidecar else output_format(task.media_type, image.format),
-                          quality=task.quality, png_compression=task.png_compression,
-                          flatten=_WHITE, sidecar="only" if sidecar else "none")
+        targets = task.all_targets()
+        specs = [_spec(task, target, image.format) for target in targets]
         seconds["decode"] = time.perf_counter() - start
+        report(15)
 
         calls = [Call(task.op, task.op, params)]
         outputs, first = [], None
-        for index, seed in enumerate(task.seeds or [None]):
+        runs: list[int | None] = [*task.seeds] if task.seeds else [None]
+        for index, seed in enumerate(runs):
             stage = "image"
-            rendered = render(image, calls, spec, images=images, seed=seed)
-            first = first or rendered
+            renders = render_outputs(image, calls, specs, images=images, seed=seed)
+            first = first or renders[0]
+            report(15 + 80 * (index + 1) // len(runs))
             stage = "output"
             start = time.perf_counter()
-            key = None
-            if task.output is not None:
-                refs.write(task.output, rendered.data, rendered.media_type)
-            elif task.hosted_prefix is not None:
-                name = "output" if task.seeds is None else f"output-{index + 1}"
-                key = f"{task.hosted_prefix}{name}{rendered.suffix}"
-                refs.write(StorageRef(key, "hosted"), rendered.data, rendered.media_type)
+            for number, (target, rendered) in enumerate(zip(targets, renders, strict=True)):
+                name = "output"
+                if task.seeds is not None:
+                    name += f"-{index + 1}"
+                if task.targets:
+                    name += f"-{number + 1}"
+                key = _deliver(refs, target, task.hosted_prefix, name, rendered)
+                outputs.append(TaskOutput(
+                    mediaType=rendered.media_type, width=rendered.size[0],
+                    height=rendered.size[1], bytes=len(rendered.data), key=key, seed=seed,
+                    metadata=None if seed is None else rendered.reports.get(task.op, {})))
             seconds["deliver"] = seconds.get("deliver", 0.0) + time.perf_counter() - start
-            outputs.append(TaskOutput(
-                mediaType=rendered.media_type, width=rendered.size[0], height=rendered.size[1],
-                bytes=len(rendered.data), key=key, seed=seed,
-                metadata=None if seed is None else rendered.reports.get(task.op, {})))
     except LampyrisError as exc:
         raise TaskFailure(stage, exc) from exc
 
@@ -142,3 +159,28 @@ def execute(task: Task, env: WorkerEnv, storage: Storage | None = None) -> dict[
     metadata = first.op_metadata(task.op)
     metadata["timings"] = {**metadata["timings"], **seconds}
     return TaskResult(outputs=outputs, metadata=metadata).dump()
+
+
+def _spec(task: Task, target: TaskTarget, input_format: str | None) -> OutputSpec:
+    """How one output is written: an XMP sidecar alone, or the image in its format (a JPEG
+    flattened on white; a layered PSD over the task's backdrop)."""
+    if target.media_type == XMP_MEDIA_TYPE:
+        return OutputSpec("png", sidecar="only")
+    fmt = output_format(target.media_type, input_format)
+    layered = task.layer_mask and fmt == "psd"
+    return OutputSpec(fmt, quality=target.quality, png_compression=target.png_compression,
+                      flatten=task.backdrop if layered else _WHITE, layer_mask=layered,
+                      width=target.width, max_width=target.max_width, region=target.region)
+
+
+def _deliver(refs: RoutedStorage, target: TaskTarget, hosted_prefix: str | None, name: str,
+             rendered: Rendered) -> str | None:
+    """Write one output to its destination, or host it; returns the hosted key."""
+    if target.output is not None:
+        refs.write(target.output, rendered.data, rendered.media_type)
+        return None
+    if hosted_prefix is None:
+        return None
+    key = f"{hosted_prefix}{name}{rendered.suffix}"
+    refs.write(StorageRef(key, "hosted"), rendered.data, rendered.media_type)
+    return key

@@ -1,13 +1,14 @@
 """One image through a chain of op calls to encoded outputs: the per-image pipeline.
 
 Every way in (a server job, a batch item, a file command) decodes its input, calls ``render``
-once per output, and stores what comes back; none of them runs ops or encodes on its own. The
-pipeline owns what a result needs between the first op and the bytes: the order of the calls
-and what each reported (by the name of the step it does the work of), a seed for the ops that
-take one, flattening over a background for a format without alpha, the XMP sidecar (settings
-only: the pixels are not rendered when nobody will see them) and the notices a person should
-read. A fill whose fidelity guard did not hold never gets here as pixels: the fill engines
-refuse it (``FidelityError``), and every entry point fails that output with the guard's reason.
+(``render_outputs`` for several outputs of one run), and stores what comes back; none of them
+runs ops or encodes on its own. The pipeline owns what a result needs between the first op and
+the bytes: the order of the calls and what each reported (by the name of the step it does the
+work of), a seed for the ops that take one, flattening over a background for a format without
+alpha, the XMP sidecar (settings only: the pixels are not rendered when nobody will see
+them), a cutout's mask as a PSD layer mask, and the notices a person should read. A fill
+whose fidelity guard did not hold never gets here as pixels: the fill engines refuse it
+(``FidelityError``), and every entry point fails that output with the guard's reason.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lampyris.errors import InvalidParameterError
 from lampyris.imaging.composite import over_background
 from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.encode import OutputFormat, encode, extension
@@ -27,6 +29,7 @@ from lampyris.imaging.xmp import write_xmp
 from lampyris.ops import CATALOG, run
 
 XMP_MEDIA_TYPE = "application/rdf+xml"
+PSD_MEDIA_TYPE = "image/vnd.adobe.photoshop"
 Sidecar = Literal["none", "also", "only"]
 _SETTINGS_ONLY = frozenset({"auto_tone", "auto_straighten", "edit"})  # take ``render=False``
 
@@ -48,7 +51,13 @@ class OutputSpec:
     ``flatten``: an RGBA colour to put transparent results on when the format has no alpha
     (JPEG); ``None`` refuses such a result instead. ``sidecar``: ``also`` writes the develop
     settings as XMP beside the image, ``only`` writes just them (the image is not rendered).
-    ``keep_metadata`` carries the input's EXIF and XMP into the image.
+    ``keep_metadata`` carries the input's EXIF and XMP into the image. ``layer_mask`` (PSD
+    only): the last call's pixels are a mask, written as the layer mask of the input photo
+    (Remove Background's PSD), over a layer of the ``flatten`` colour when one is given.
+    ``width`` / ``max_width`` (0: none): this output resized by the ``rendition`` op, as
+    Photoshop's output ``width`` and ``maxWidth`` say (several sizes from one render).
+    ``region``: this output is cut to that one of the boxes the last call reported as
+    ``crops`` (auto crop: one matte, one image per aspect ratio).
     """
 
     format: OutputFormat = "png"
@@ -58,6 +67,10 @@ class OutputSpec:
     flatten: tuple[int, int, int, float] | None = None
     sidecar: Sidecar = "none"
     keep_metadata: bool = False
+    layer_mask: bool = False
+    width: int = 0
+    max_width: int = 0
+    region: int | None = None
 
     @property
     def extension(self) -> str:
@@ -109,9 +122,31 @@ def render(
     (a fill's ``mask``); ``seed`` goes to every call whose op has a seed. Raises
     ``LampyrisError`` for what the input or parameters make impossible (the fidelity guard's
     ``FidelityError`` included)."""
-    keep_settings = output.sidecar == "only"
+    return render_outputs(image, calls, [output], images=images, seed=seed)[0]
+
+
+def render_outputs(
+    image: DecodedImage | np.ndarray,
+    calls: Sequence[Call],
+    outputs: Sequence[OutputSpec],
+    *,
+    images: Mapping[str, DecodedImage] | None = None,
+    seed: int | None = None,
+) -> list[Rendered]:
+    """``render`` with several outputs of one run (a v2 edit's JPEG and its XMP sidecar): the
+    calls run once, each output is encoded from their pixels and reports, in order. The
+    pixels are rendered unless every output is a settings-only sidecar."""
+    keep_settings = all(output.sidecar == "only" for output in outputs)
     pixels, reports, timings = run_calls(image, calls, images=images, seed=seed,
                                          settings_only=keep_settings)
+    return [_encoded(image, calls, pixels, reports, dict(timings), output, seed)
+            for output in outputs]
+
+
+def _encoded(image: DecodedImage | np.ndarray, calls: Sequence[Call], pixels: np.ndarray,
+             reports: dict[str, Any], timings: dict[str, float], output: OutputSpec,
+             seed: int | None) -> Rendered:
+    """One output of a run: the image's bytes (or its XMP sidecar) as ``output`` says."""
     start = time.perf_counter()
     sidecar = None
     if output.sidecar != "none":
@@ -122,16 +157,45 @@ def render(
         assert sidecar is not None
         timings["encode"] = time.perf_counter() - start
         return Rendered(sidecar, XMP_MEDIA_TYPE, ".xmp", pixels, reports, timings, seed=seed)
+    if output.region is not None:  # one of the boxes the op reported (auto crop's crops)
+        x0, y0, x1, y1 = reports.get(calls[-1].step, {}).get("crops", [])[output.region]
+        pixels = np.ascontiguousarray(pixels[y0:y1, x0:x1])
+    if output.width or output.max_width:  # a rendition's size (ops/rendition.py)
+        pixels = run("rendition", pixels, {"width": output.width,
+                                           "max_width": output.max_width}).pixels
     if (output.flatten is not None and output.format == "jpeg" and pixels.ndim == 3
             and pixels.shape[2] == 4):
         pixels = over_background(pixels, output.flatten)  # JPEG has no alpha
-    source = image if isinstance(image, DecodedImage) and output.keep_metadata else None
-    data = encode(pixels, output.format, quality=output.quality, lossless=output.lossless,
-                  png_compression=output.png_compression,
-                  exif=source.exif if source else None, xmp=source.xmp if source else None)
-    timings["encode"] = time.perf_counter() - start
-    return Rendered(data, f"image/{output.format}", extension(output.format), pixels, reports,
+    if output.layer_mask:
+        data = _masked_psd(image, pixels, reports.get(calls[-1].step, {}), output.flatten)
+    else:
+        source = image if isinstance(image, DecodedImage) and output.keep_metadata else None
+        data = encode(pixels, output.format, quality=output.quality, lossless=output.lossless,
+                      png_compression=output.png_compression,
+                      exif=source.exif if source else None, xmp=source.xmp if source else None)
+    timings["encode"] = timings.get("encode", 0.0) + time.perf_counter() - start
+    return Rendered(data, media_type(output.format), extension(output.format), pixels, reports,
                     timings, sidecar, seed)
+
+
+def media_type(format: OutputFormat) -> str:
+    """The media type of an encoded output (PSD's is Adobe's vendor type)."""
+    return PSD_MEDIA_TYPE if format == "psd" else f"image/{format}"
+
+
+def _masked_psd(image: DecodedImage | np.ndarray, mask: np.ndarray, report: dict[str, Any],
+                background: tuple[int, int, int, float] | None) -> bytes:
+    """The input photo with ``mask`` as its layer mask; a trimmed mask (the cutout's ``trim``)
+    takes the photo's same box, which the op reports as ``subject_box``."""
+    from lampyris.imaging.psd import masked_document  # psd-tools only when a PSD is written
+
+    photo = image.pixels if isinstance(image, DecodedImage) else image
+    if mask.ndim != 2:
+        raise InvalidParameterError("a layered PSD takes a mask: run the cutout in mask mode")
+    if mask.shape != photo.shape[:2]:
+        x0, y0, x1, y1 = report.get("subject_box") or (0, 0, 0, 0)
+        photo = photo[y0:y1, x0:x1]
+    return masked_document(photo, mask, background=background)
 
 
 def run_calls(

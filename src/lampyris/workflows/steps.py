@@ -32,7 +32,8 @@ from lampyris.ops.pipeline import Call, OutputSpec
 # step name → op name
 STEPS: dict[str, str] = {
     "cutout": "cutout", "auto_tone": "auto_tone", "straighten": "auto_straighten", "edit": "edit",
-    "fill": "fill",
+    "fill": "fill", "refine_mask": "refine_mask",
+    "product_crop": "product_crop", "rendition": "rendition", "depth_blur": "depth_blur",
 }
 DEVELOP = frozenset({"auto_tone", "straighten", "edit"})  # keep alpha; need colour
 _FINISH = ("shadow", "shadow_opacity", "background")  # the cutout's, done after development

@@ -12,9 +12,19 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from lampyris.api import create_app
-from lampyris.api.errors import WireFailure, describe_error, describe_failure, error_body, family_of
+from lampyris.api.errors import (
+    WireFailure,
+    adobe_job_code,
+    describe_error,
+    describe_failure,
+    error_body,
+    family_of,
+    firefly_invalid,
+    v2_job_failure,
+)
 from lampyris.api.services import Services
 from lampyris.api.settings import ServerConfig, ServerSettings
+from lampyris.api.validation_words import v1_error_type
 from lampyris.errors import (
     CorruptImageError,
     FidelityError,
@@ -37,8 +47,12 @@ from lampyris.jobs.record import JobRecord
 
 @pytest.mark.parametrize(("path", "family"), [
     ("/ims/token/v3", "ims"), ("/sensei/cutout", "photoshop_v1"),
-    ("/v2/remove-background", "photoshop_v2"), ("/lrService/autoTone", "lightroom"),
-    ("/v3/images/fill-async", "firefly"),
+    ("/pie/psdService/productCrop", "photoshop_v1"), ("/v1/refine-mask", "photoshop_v1"),
+    ("/v1/mask-objects", "photoshop_v1"), ("/v1/status/x", "photoshop_v1"),
+    ("/v2/remove-background", "photoshop_v2"), ("/v1/auto-crop", "photoshop_v2"),
+    ("/lrService/autoTone", "lightroom"), ("/v3/images/fill-async", "firefly"),
+    ("/v4/images/generate-async", "firefly"), ("/v1/images/fill", "firefly"),
+    ("/v2/images/generate", "firefly"), ("/v2/storage/image", "firefly"),
 ])
 def test_family_of(path: str, family: str):
     assert family_of(path) == family
@@ -58,12 +72,93 @@ def test_error_bodies_per_family():
         "error_code": "validation_error", "details": details}
     assert error_body("lightroom", 404, "unknown_job_id", "gone", [])["code"] == "not_found"
     assert error_body("lightroom", 409, "upload_failed", "no", [])["type"] == "error"
+    # Photoshop v2's errors[] is "only populated when there are multiple validation errors"
     assert error_body("photoshop_v2", 400, "validation_error", "bad", details) == {
+        "error_code": "validation_error", "message": "bad"}
+    two = [*details, {"name": "mode", "reason": "not an option"}]
+    assert error_body("photoshop_v2", 400, "validation_error", "bad", two) == {
         "error_code": "validation_error", "message": "bad",
-        "errors": [{"error_code": "validation_error", "message": "input.href: missing"}]}
+        "errors": [{"error_code": "validation_error", "message": "input.href: missing"},
+                   {"error_code": "validation_error", "message": "mode: not an option"}]}
+    # Firefly's loc starts at "body" for a body field a route names itself
     assert error_body("firefly", 400, "validation_error", "bad", details)[
-        "validation_errors"] == [{"loc": ["input", "href"], "msg": "missing",
+        "validation_errors"] == [{"loc": ["body", "input", "href"], "msg": "missing",
                                   "type": "value_error"}]
+    listed = [{"name": "seeds.1", "reason": "too big", "type": "value_error.number.not_le",
+               "ctx": {"limit_value": 9}}]
+    assert error_body("firefly", 422, "validation_error", "bad", listed)[
+        "validation_errors"] == [{"loc": ["body", "seeds", 1], "msg": "too big",
+                                  "type": "value_error.number.not_le",
+                                  "ctx": {"limit_value": 9}}]
+    # Firefly's keys stay out of the v1 shapes
+    assert error_body("photoshop_v1", 400, "validation_error", "bad", listed)["details"] == [
+        {"name": "seeds.1", "reason": "too big"}]
+
+
+@pytest.mark.parametrize(("problem", "kind", "ctx"), [
+    ({"type": "missing"}, "value_error.missing", {}),
+    ({"type": "literal_error", "ctx": {"expected": "'photo' or 'art'"}}, "type_error.enum",
+     {"enum_values": ["photo", "art"]}),
+    ({"type": "enum", "ctx": {"expected": "'a', 'b' or 'c'"}}, "type_error.enum",
+     {"enum_values": ["a", "b", "c"]}),
+    ({"type": "literal_error", "ctx": {"expected": "1 or 2"}}, "type_error.enum",
+     {"enum_values": ["1", "2"]}),
+    ({"type": "int_parsing"}, "type_error.integer", {}),
+    ({"type": "int_type"}, "type_error.integer", {}),
+    ({"type": "float_parsing"}, "type_error.float", {}),
+    ({"type": "string_type"}, "type_error.str", {}),
+    ({"type": "bool_parsing"}, "type_error.bool", {}),
+    ({"type": "list_type"}, "type_error.list", {}),
+    ({"type": "model_attributes_type"}, "type_error.dict", {}),
+    ({"type": "less_than_equal", "ctx": {"le": 4}}, "value_error.number.not_le",
+     {"limit_value": 4}),
+    ({"type": "greater_than_equal", "ctx": {"ge": 1}}, "value_error.number.not_ge",
+     {"limit_value": 1}),
+    ({"type": "string_too_long", "ctx": {"max_length": 1024}},
+     "value_error.any_str.max_length", {"limit_value": 1024}),
+    ({"type": "too_long", "ctx": {"max_length": 4, "field_type": "List"}},
+     "value_error.list.max_items", {"limit_value": 4}),
+    ({"type": "json_invalid"}, "value_error.jsondecode", {}),
+    ({"type": "value_error", "ctx": {"error": "x"}}, "value_error", {}),
+    ({"type": "something_new"}, "value_error", {}),
+])
+def test_pydantic_v2_errors_in_pydantic_v1_words(problem: dict[str, Any], kind: str,
+                                                 ctx: dict[str, Any]):
+    assert v1_error_type(problem) == (kind, ctx)
+
+
+def test_a_firefly_routes_own_refusal_is_fastapis_shape():
+    refused = firefly_invalid("image.mask.uploadId", "unknown upload id 'x'")
+    assert (refused.status, refused.code, refused.family) == (422, "validation_error",
+                                                              "firefly")
+    assert error_body("firefly", refused.status, refused.code, refused.message,
+                      refused.details) == {
+        "error_code": "validation_error",
+        "message": "image.mask.uploadId: unknown upload id 'x'",
+        "validation_errors": [{"loc": ["body", "image", "mask", "uploadId"],
+                               "msg": "unknown upload id 'x'", "type": "value_error"}]}
+    enum = firefly_invalid("contentClass", "not one of photo, art", kind="type_error.enum",
+                           ctx={"enum_values": ["photo", "art"]}, status=400)
+    assert enum.status == 400
+    assert error_body("firefly", 400, enum.code, enum.message, enum.details)[
+        "validation_errors"][0]["ctx"] == {"enum_values": ["photo", "art"]}
+
+
+@pytest.mark.parametrize(("failure", "adobe"), [
+    (WireFailure(400, "invalid_input", "truncated", "input"), "400401"),
+    (WireFailure(410, "invalid_asset_link", "404 from storage", "input.href"), "400401"),
+    (WireFailure(415, "unsupported_media_type", "not an image", "input"), "400401"),
+    (WireFailure(409, "upload_failed", "refused", "output.href"), "400401"),
+    (WireFailure(500, "runtime_error", "bad weights", "input"), "runtime_error"),
+    (WireFailure(503, "runtime_error", "store down", ""), "runtime_error"),
+])
+def test_a_failed_v2_job_names_adobes_code_and_keeps_ours(failure: WireFailure, adobe: str):
+    assert adobe_job_code(failure) == adobe
+    assert v2_job_failure(failure) == {
+        "error_code": failure.code, "message": failure.message,
+        "errorDetails": [{"errorCode": adobe, "message": failure.message}],
+        "lampyris": {"error": {"code": failure.code, "status": failure.status,
+                               "field": failure.field}}}
 
 
 @pytest.mark.parametrize(("error", "status", "code", "field"), [
@@ -138,7 +233,9 @@ class Served:
     headers: dict[str, str]
 
     def failed_job(self, kind: str, error: dict[str, Any]) -> str:
-        job = JobRecord(owner=self.headers["x-api-key"], kind=kind, op="cutout", task={},
+        task = {"op": "cutout", "input": {"href": "https://example.com/a.jpg",
+                                          "storage": "external"}}
+        job = JobRecord(owner=self.headers["x-api-key"], kind=kind, op="cutout", task=task,
                         state="failed", error=error)
         self.svc.store.add(job)
         return job.id
@@ -200,6 +297,21 @@ def test_a_failed_sensei_job(served: Served, exc: LampyrisError, stage: Stage, s
             "code": str(status), "title": str(exc), "error_code": code,
             "details": [{"name": field, "reason": str(exc)}],
         }
+
+
+@pytest.mark.parametrize(("exc", "stage", "status", "code", "field"), _CASES)
+def test_a_failed_v2_job(served: Served, exc: LampyrisError, stage: Stage, status: int,
+                         code: str, field: str):
+    for row in _rows(exc, stage):
+        job_id = served.failed_job("v2", row)
+        answer = served.http.get(f"/v2/status/{job_id}", headers=served.headers)
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["status"] == "failed" and "result" not in body
+        assert (body["error_code"], body["message"]) == (code, str(exc))
+        assert body["errorDetails"] == [{"errorCode": "400401" if status < 500
+                                         else "runtime_error", "message": str(exc)}]
+        assert body["lampyris"] == {"error": {"code": code, "status": status, "field": field}}
 
 
 @pytest.mark.parametrize(("exc", "stage", "status", "code", "field"), _CASES)

@@ -1,5 +1,6 @@
 """Photoshop ``POST /v2/edit`` on the in-process server: a result written to a PUT URL, a
-result hosted here behind a signed URL of the asked lifetime, presets, XMP and straighten
+result hosted here behind a signed URL of the asked lifetime, several outputs of one render
+(JPEG + XMP + PNG, the status checked against Adobe's schema), presets, XMP and straighten
 together, a failed job, and v2's error shape for the outputs lampyris refuses. The edited
 pixels are measured.
 
@@ -9,6 +10,7 @@ test_openapi_shapes.py."""
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,9 +18,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
+from jsonschema import Draft202012Validator
 from PIL import Image
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
+from lampyris.imaging.xmp import read_preset
 from lampyris.storage import Blob
+from support.adobe_schemas import spec_path
 from support.http_server import ScriptedServer, serve
 from support.images import dark_scene, mean_luminance, tilted_scene
 from support.inprocess import URL, InProcessServer
@@ -88,6 +95,72 @@ def test_presets_xmp_and_straighten_together(inproc: InProcessServer, files: Scr
     assert np.ptp(np.asarray(image).astype(int), axis=2).max() <= 2, "saturation -100: greys"
 
 
+def _ps2_status_schema() -> Any:
+    """PS v2's ``JobStatusResponse``, with ``Result.outputs`` as the list Adobe's status guide
+    and examples show (the spec types it as an object)."""
+    spec_file = spec_path("ffs-photoshop-API-photoshopv2-api.json")
+    if not spec_file.exists():
+        pytest.skip(f"Adobe's OpenAPI file is not at {spec_file}")
+    spec = json.loads(spec_file.read_text())
+    spec["components"]["schemas"]["Result"]["properties"]["outputs"] = {"type": "array"}
+    registry = Registry().with_resource(
+        "urn:spec", Resource.from_contents(spec, default_specification=DRAFT202012))
+    return Draft202012Validator({"$ref": "urn:spec#/components/schemas/JobStatusResponse"},
+                                registry=registry)
+
+
+def test_several_outputs_of_one_render_in_order(inproc: InProcessServer, files: ScriptedServer):
+    """JPEG + its XMP sidecar + PNG in one job (Adobe allows 25 outputs): one to a PUT URL,
+    the others hosted; the status lists them in the request's order; the JPEG and PNG are
+    the same render, and the sidecar holds the settings that made them."""
+    put = files.url("/out/multi.jpg")
+    done = _edit(inproc, {
+        "image": {"source": {"url": files.url("/dark.jpg")}},
+        "edits": {"light": {"exposure": 1.0, "contrast": 20}},
+        "outputs": [{"destination": {"url": put}, "mediaType": "image/jpeg",
+                     "quality": "maximum"},
+                    {"destination": {"validityPeriod": 600}, "mediaType": "application/rdf+xml"},
+                    {"destination": {"validityPeriod": 120}, "mediaType": "image/png",
+                     "compression": "high"}],
+    })
+    assert done["status"] == "succeeded", done
+    errors = [e.message for e in _ps2_status_schema().iter_errors(done)]
+    assert not errors, errors
+    jpeg, xmp, png = done["result"]["outputs"]
+    assert [o["mediaType"] for o in (jpeg, xmp, png)] == [
+        "image/jpeg", "application/rdf+xml", "image/png"]
+    assert jpeg["destination"] == {"url": put} and jpeg["url"] == put
+    for hosted, validity in ((xmp, 600), (png, 120)):
+        expires = int(parse_qs(urlsplit(hosted["url"]).query)["expires"][0])
+        assert abs(expires - (time.time() + validity)) < 30, "each output's own validity"
+    assert files.objects["/out/multi.jpg"].content_type == "image/jpeg"
+    from_jpeg = np.asarray(Image.open(io.BytesIO(files.objects["/out/multi.jpg"].data)))
+    png_bytes = inproc.download(png["url"])
+    from_png = np.asarray(Image.open(io.BytesIO(png_bytes)))
+    assert from_png.shape == from_jpeg.shape == (jpeg["height"], jpeg["width"], 3)
+    difference = np.abs(from_png.astype(int) - from_jpeg.astype(int)).mean()
+    assert difference < 2.0, f"one render, two encodings: mean difference {difference:.2f}"
+    ratio = mean_luminance(png_bytes) / mean_luminance(dark_scene())
+    assert ratio > 1.5, f"the exposure was rendered, got x{ratio:.2f}"
+    sidecar = read_preset(inproc.download(xmp["url"]))
+    assert sidecar.settings["exposure"] == 1.0 and sidecar.settings["contrast"] == 20
+    assert jpeg["lampyris"]["settings"] == {"exposure": 1.0, "contrast": 20}
+
+
+def test_sidecars_alone_carry_the_settings(
+    inproc: InProcessServer, files: ScriptedServer
+):
+    done = _edit(inproc, {
+        "image": {"source": {"url": files.url("/dark.jpg")}},
+        "edits": {"light": {"shadows": 30}},
+        "outputs": [{"destination": {}, "mediaType": "application/rdf+xml"},
+                    {"destination": {}, "mediaType": "application/rdf+xml"}],
+    })
+    assert done["status"] == "succeeded", done
+    first, second = (inproc.download(o["url"]) for o in done["result"]["outputs"])
+    assert first == second and read_preset(first).settings == {"shadows": 30}
+
+
 def test_a_missing_input_fails_the_job(inproc: InProcessServer, files: ScriptedServer):
     failed = _edit(inproc, {
         "image": {"source": {"url": files.url("/missing.jpg")}},
@@ -95,13 +168,30 @@ def test_a_missing_input_fails_the_job(inproc: InProcessServer, files: ScriptedS
     })
     assert failed["status"] == "failed" and "result" not in failed
     assert failed["error_code"] == "invalid_asset_link" and "404" in failed["message"]
-    assert failed["errorDetails"] == [{"errorCode": "invalid_asset_link",
+    assert failed["errorDetails"] == [{"errorCode": "400401",  # Adobe's; ours in lampyris
                                        "message": failed["message"]}]
+    errors = [e.message for e in _ps2_status_schema().iter_errors(failed)]
+    assert not errors, errors
+
+
+def test_a_remove_background_psd_status_matches_adobes_schema(inproc: InProcessServer,
+                                                               files: ScriptedServer):
+    accepted = inproc.post("/v2/remove-background", {
+        "image": {"source": {"url": files.url("/dark.jpg")}}, "mode": "psd"})
+    assert accepted.status_code == 202, accepted.text
+    done = inproc.wait(accepted.json()["statusUrl"])
+    assert done["status"] == "succeeded", done
+    assert done["result"]["outputs"][0]["mediaType"] == "image/vnd.adobe.photoshop"
+    errors = [e.message for e in _ps2_status_schema().iter_errors(done)]
+    assert not errors, errors
 
 
 @pytest.mark.parametrize(("outputs", "words"), [
-    ([{"destination": {"validityPeriod": 60}, "mediaType": "image/png"}] * 2,
-     "one output per job"),
+    ([{"destination": {"validityPeriod": 60}, "mediaType": "image/png"}] * 26,
+     "at most 25"),
+    ([{"destination": {}, "mediaType": "image/png"},
+      {"destination": {"validityPeriod": 60}, "mediaType": "image/x-adobe-dng"}],
+     "outputs.1.mediaType"),
     ([{"destination": {"validityPeriod": 60}, "mediaType": "image/x-adobe-dng"}],
      "image/x-adobe-dng output is not supported"),
     ([{"destination": {"creativeCloudPath": "a/b.png"}, "mediaType": "image/png"}],

@@ -1,8 +1,13 @@
 """Firefly's routes on the in-process server: uploads (``/v2/storage/image``), fill, expand and
 object composite, synchronous and async, status and cancel, and Firefly's error shapes: unknown
 and expired uploads, a wrong-size mask, invalid fields, a corrupt input, another client's job,
-and a fill whose fidelity guard fails. Pixels are checked: outside the mask every output
-equals its input.
+and a fill whose fidelity guard fails. Pixels are checked: outside the mask every output is
+its input, within 45 dB PSNR for Firefly's JPEG and exactly for the ``lampyris.format: png``
+extension.
+
+More in process: test_firefly_wire_inprocess.py (object composite with ``image.mask``,
+multipart bodies, the legacy v1 routes) and test_firefly_progress_inprocess.py (job progress,
+the status ``Link`` header, the store's progress column).
 
 Over a real process: tests/integration/server/test_firefly.py (Adobe's @adobe/firefly-apis
 SDK, the seed request shape on real S3, the diffusion engine in worker processes) and
@@ -13,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from sqlalchemy import update
@@ -21,7 +27,8 @@ from lampyris.api.uploads import UPLOADS
 from lampyris.jobs.record import now
 from lampyris.storage import Blob
 from support import fill_scenes
-from support.fill_scenes import decoded, png
+from support.adobe_schemas import schema_validator
+from support.fill_scenes import decoded, is_jpeg, kept_psnr, png
 from support.http_server import Reply, ScriptedServer, serve
 from support.inprocess import URL, InProcessServer
 from support.procs import wait_until
@@ -77,8 +84,17 @@ def _outside_equal(original: np.ndarray, output: np.ndarray, mask: np.ndarray) -
     return bool((original[mask == 0] == output[mask == 0]).all())
 
 
-def _outputs(inproc: InProcessServer, result: dict[str, Any]) -> list[np.ndarray]:
-    return [decoded(inproc.download(o["image"]["url"])) for o in result["outputs"]]
+def _outputs(inproc: InProcessServer, result: dict[str, Any],
+             kind: str = "jpeg") -> list[np.ndarray]:
+    """The outputs' pixels, checked to be ``kind`` files (JPEG, or PNG by the extension)."""
+    files = [inproc.download(o["image"]["url"]) for o in result["outputs"]]
+    assert all(is_jpeg(f) == (kind == "jpeg") for f in files), kind
+    assert all(o["image"]["url"].split("?")[0].endswith(".jpg" if kind == "jpeg" else ".png")
+               for o in result["outputs"])
+    return [decoded(f) for f in files]
+
+
+PNG = {"lampyris": {"format": "png"}}  # exact pixels: the fidelity guard's extension
 
 
 # --- uploads --------------------------------------------------------------------------------
@@ -99,7 +115,7 @@ def test_uploads_and_what_they_refuse(inproc: InProcessServer, scene: np.ndarray
         assert set(answer.json()) == {"error_code", "message"}
     anonymous = inproc.http.post("/v2/storage/image", content=png(scene),
                                  headers={"Content-Type": "image/png"})
-    assert anonymous.status_code == 401 and anonymous.json()["error_code"] == "401013"
+    assert anonymous.status_code == 403 and anonymous.json()["error_code"] == "403000"
 
 
 # --- synchronous calls (the SDK's) ----------------------------------------------------------
@@ -107,6 +123,8 @@ def test_uploads_and_what_they_refuse(inproc: InProcessServer, scene: np.ndarray
 
 def test_sync_fill_two_seeds(inproc: InProcessServer, uploads: dict[str, str],
                              scene: np.ndarray, hole_mask: np.ndarray):
+    """Firefly's JPEG by default: the kept region within 45 dB of the input; the SDK's
+    synchronous fill has no ``size``, so the input's size stays."""
     answer = inproc.post("/v3/images/fill", {
         "prompt": "white marble counter", "numVariations": 2, "seeds": [11, 12],
         "image": {"source": {"uploadId": uploads["photo"]},
@@ -118,7 +136,7 @@ def test_sync_fill_two_seeds(inproc: InProcessServer, uploads: dict[str, str],
     filled = _outputs(inproc, result)
     for out, meta in zip(filled, result["outputs"], strict=True):
         assert out.shape == scene.shape
-        assert _outside_equal(scene, out, hole_mask)
+        assert kept_psnr(scene, out, hole_mask) >= 45
         assert meta["image"]["url"].startswith(f"{URL}/files/results/urn%3Aff%3Ajobs%3A")
         assert meta["lampyris"] == {"engine": "patch", "fidelity": {  # a hole in a picture
             "held": True, "changedOutside": 0, "maxDifferenceOutside": 0}}
@@ -128,15 +146,31 @@ def test_sync_fill_two_seeds(inproc: InProcessServer, uploads: dict[str, str],
     assert not np.array_equal(filled[0], filled[1]), "two seeds, two variations"
 
 
+def test_png_extension_gives_the_exact_pixels(inproc: InProcessServer, uploads: dict[str, str],
+                                              scene: np.ndarray, hole_mask: np.ndarray):
+    answer = inproc.post("/v3/images/fill", {
+        "prompt": "white marble counter", "seeds": [11], **PNG,
+        "image": {"source": {"uploadId": uploads["photo"]},
+                  "mask": {"uploadId": uploads["mask"]}}})
+    assert answer.status_code == 200, answer.text
+    (out,) = _outputs(inproc, answer.json(), "png")
+    assert _outside_equal(scene, out, hole_mask)
+    (jpeg,) = _outputs(inproc, inproc.post("/v3/images/fill", {
+        "prompt": "white marble counter", "seeds": [11],
+        "image": {"source": {"uploadId": uploads["photo"]},
+                  "mask": {"uploadId": uploads["mask"]}}}).json())
+    assert 45 <= kept_psnr(out, jpeg, np.zeros_like(hole_mask)) < float("inf")
+
+
 def test_sync_expand_and_composite(inproc: InProcessServer, uploads: dict[str, str],
                                    scene: np.ndarray):
     expand = inproc.post("/v3/images/expand", {
         "image": {"source": {"uploadId": uploads["photo"]}},
-        "size": {"width": 400, "height": 300}, "seeds": [5],
+        "size": {"width": 400, "height": 300}, "seeds": [5], **PNG,
         "placement": {"alignment": {"horizontal": "left", "vertical": "top"}}})
     assert expand.status_code == 200, expand.text
     assert expand.json()["size"] == {"width": 400, "height": 300}
-    (expanded,) = _outputs(inproc, expand.json())
+    (expanded,) = _outputs(inproc, expand.json(), "png")
     assert expanded.shape == (300, 400, 3)
     assert np.array_equal(expanded[:240, :320], scene)  # placed top-left, untouched
     assert expanded[240:, 320:].std() > 0  # generated, not left empty
@@ -144,7 +178,7 @@ def test_sync_expand_and_composite(inproc: InProcessServer, uploads: dict[str, s
     composite = inproc.post("/v3/images/generate-object-composite", {
         "prompt": "warm oak table, golden hour", "image": {"source": {"uploadId":
                                                                       uploads["cutout"]}},
-        "size": {"width": 400, "height": 400}, "contentClass": "photo", "seeds": [3]})
+        "size": {"width": 400, "height": 400}, "contentClass": "photo", "seeds": [3], **PNG})
     assert composite.status_code == 200, composite.text
     body = composite.json()
     assert body["size"] == {"width": 400, "height": 400}
@@ -153,7 +187,7 @@ def test_sync_expand_and_composite(inproc: InProcessServer, uploads: dict[str, s
     (placed,) = body["outputs"]
     assert placed["lampyris"]["engine"] == "studio"
     assert placed["lampyris"]["fidelity"]["held"] is True
-    (scene_out,) = _outputs(inproc, body)
+    (scene_out,) = _outputs(inproc, body, "png")
     assert scene_out.shape == (400, 400, 3)
     red = (scene_out[..., 0] == 190) & (scene_out[..., 1] == 40) & (scene_out[..., 2] == 40)
     assert red.sum() > 0.9 * np.pi * 65**2 * 0.5  # the product, scaled, colours exact
@@ -167,7 +201,7 @@ def test_sync_fill_with_an_unknown_upload(inproc: InProcessServer, uploads: dict
     assert answer.json() == {
         "error_code": "validation_error",
         "message": f"image.mask.uploadId: unknown upload id {unknown!r}",
-        "validation_errors": [{"loc": ["image", "mask", "uploadId"],
+        "validation_errors": [{"loc": ["body", "image", "mask", "uploadId"],
                                "msg": f"unknown upload id {unknown!r}", "type": "value_error"}]}
 
 
@@ -193,9 +227,18 @@ def test_async_fill_with_the_seed_request_shape(inproc: InProcessServer, files: 
     assert status["jobId"] == job["jobId"]
     (output,) = status["result"]["outputs"]
     assert isinstance(output["seed"], int)
+    # No size: Firefly's default 2048x2048, the whole picture resized to it (cubic, as the op
+    # does), so away from the hole's resized edge it is the input resized, JPEG-encoded.
+    assert status["result"]["size"] == {"width": 2048, "height": 2048}
     (out,) = _outputs(inproc, status["result"])
-    assert _outside_equal(scene, out, hole_mask)
-    assert not np.array_equal(out[HOLE], scene[HOLE])
+    assert out.shape == (2048, 2048, 3)
+    wide = cv2.resize(scene, (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    near_hole = cv2.dilate(cv2.resize(hole_mask, (2048, 2048), interpolation=cv2.INTER_NEAREST),
+                           np.ones((25, 25), np.uint8))
+    assert kept_psnr(wide, out, near_hole) >= 45
+    box = (cv2.resize(out, (320, 240), interpolation=cv2.INTER_AREA)[HOLE].astype(int)
+           - (40, 90, 160)) ** 2
+    assert (box.sum(axis=2) < 40**2).mean() < 0.01, "the blue box was filled"
 
     # The status also answers to the bare id after the URN prefix.
     bare = job["jobId"].rsplit(":", 1)[-1]
@@ -211,7 +254,7 @@ def test_async_expand_and_composite_seeds_reproduce(inproc: InProcessServer,
         status = inproc.run(f"/v3/images/{route}", body)
         assert status["status"] == "succeeded", status
         outputs[:] = status["result"]["outputs"]
-        return _outputs(inproc, status["result"])
+        return _outputs(inproc, status["result"], "png" if "lampyris" in body else "jpeg")
 
     composite = {"prompt": "pastel pink studio sweep, palm trees",
                  "image": {"source": {"uploadId": uploads["cutout"]}},
@@ -227,7 +270,7 @@ def test_async_expand_and_composite_seeds_reproduce(inproc: InProcessServer,
 
     expand = {"image": {"source": {"uploadId": uploads["photo"]}},
               "size": {"width": "400", "height": "300"},
-              "placement": {"inset": {"left": 50, "top": 30}}, "numVariations": 1}
+              "placement": {"inset": {"left": 50, "top": 30}}, "numVariations": 1, **PNG}
     (wide,) = run("expand-async", expand)
     assert "unusedWords" not in outputs[0]["lampyris"]  # patch reads no prompt
     assert wide.shape == (300, 400, 3)
@@ -292,7 +335,7 @@ def test_expired_upload_and_wrong_size_mask_get_firefly_errors(inproc: InProcess
     body = wrong.json()
     assert body["error_code"] == "validation_error"
     assert "100x100" in body["message"] and "320x240" in body["message"]
-    assert body["validation_errors"][0]["loc"] == ["mask", "source"]
+    assert body["validation_errors"][0]["loc"] == ["body", "mask", "source"]
 
     # Seven days later: the upload's expiry is moved into the past in the server's database.
     with inproc.svc.store.engine.begin() as conn:
@@ -303,7 +346,8 @@ def test_expired_upload_and_wrong_size_mask_get_firefly_errors(inproc: InProcess
         assert expired.status_code == 400, expired.text
         assert expired.json()["error_code"] == "validation_error"
         assert "expired" in expired.json()["message"]
-        assert expired.json()["validation_errors"][0]["loc"] == ["image", "source", "uploadId"]
+        assert expired.json()["validation_errors"][0]["loc"] == ["body", "image", "source",
+                                                                  "uploadId"]
     assert inproc.svc.store.counts() == before, "no job for a refused request"
 
 
@@ -336,12 +380,16 @@ def test_validation_errors_name_the_field(inproc: InProcessServer):
         "mask": {"source": {"url": "https://example.com/m.png"}}})
     assert both.status_code == 422
     assert "exactly one of url and uploadId" in both.json()["message"]
-    missing = inproc.post("/v3/images/fill-async", {"image": {"source": {"uploadId": "x"}}})
-    assert (missing.status_code, missing.json()) == (400, {
-        "error_code": "validation_error",
-        "message": "a fill needs a mask (mask.source or image.mask)",
-        "validation_errors": [{"loc": ["mask"], "msg": "field required",
-                               "type": "value_error"}]})
+    for route in ("/v3/images/fill-async", "/v3/images/fill"):  # Adobe's schema requires it
+        missing = inproc.post(route, {"image": {"source": {"uploadId": "x"}}})
+        assert (missing.status_code, missing.json()) == (422, {
+            "error_code": "validation_error",
+            "message": "mask: field required: a fill needs a mask (mask.source or "
+                       "image.mask), white where to fill",
+            "validation_errors": [{"loc": ["body", "mask"], "msg": "field required",
+                                   "type": "value_error.missing"}]})
+        schema_validator("ffs-firefly-api-firefly-api.json")("ValidationErrorResponse",
+                                                             missing.json())
     many = inproc.post("/v3/images/fill-async", {"image": {"source": {"uploadId": "x"}},
                                                  "numVariations": 9})
     assert many.status_code == 422

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from psd_tools import PSDImage
 
+from lampyris.imaging.decode import decode
 from support.http_server import Reply, ScriptedServer
 from support.images import assert_sane_cutout
 from support.inprocess import URL, InProcessServer
@@ -121,6 +123,74 @@ def test_v2_mask_as_webp_from_an_upload(inproc: InProcessServer, photo: bytes):
     assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
     mask = np.asarray(Image.open(io.BytesIO(data)).convert("L"))
     assert mask[240, 320] > 200 and mask[5, 5] < 50
+
+
+def _psd_layers(data: bytes) -> tuple[PSDImage, dict[str, np.ndarray]]:
+    """The document read back with psd-tools, and each layer's RGB as uint8 by name."""
+    doc = PSDImage.open(io.BytesIO(data))
+    return doc, {layer.name: np.rint(layer.numpy()[..., :3] * 255).astype(np.uint8)
+                 for layer in doc}
+
+
+def test_v2_psd_mode_is_the_photo_with_the_mask_as_its_layer_mask(
+    inproc: InProcessServer, source: ScriptedServer, photo: bytes
+):
+    """Read back with psd-tools: one layer, its pixels the photo's, its layer mask the very
+    mask ``mode: mask`` answers; the merged image (what Pillow shows) the subject on white."""
+    image = {"source": {"url": source.url("/photo.jpg")}}
+    status = inproc.run("/v2/remove-background", {"image": image, "mode": "psd"})
+    assert status["status"] == "succeeded", status
+    (output,) = status["result"]["outputs"]
+    assert output["mediaType"] == "image/vnd.adobe.photoshop"
+    assert output["url"].split("?")[0].endswith("/output.psd")
+    answer = inproc.http.get(output["url"])
+    assert answer.headers["content-type"] == "image/vnd.adobe.photoshop"
+    assert answer.content[:4] == b"8BPS"
+    doc, layers = _psd_layers(answer.content)
+    assert doc.size == (640, 480) and list(layers) == ["Subject"]
+    pixels = decode(photo).pixels
+    assert np.array_equal(layers["Subject"], pixels), "the layer keeps the photo's pixels"
+    masked = inproc.run("/v2/remove-background", {"image": image, "mode": "mask",
+                                                   "output": {"mediaType": "image/png"}})
+    mask = np.asarray(Image.open(io.BytesIO(
+        inproc.download(masked["result"]["outputs"][0]["url"]))))
+    layer_mask = doc[0].mask
+    assert layer_mask is not None and layer_mask.bbox == (0, 0, 640, 480)
+    assert np.array_equal(np.asarray(layer_mask.topil()), mask), "the mask is the cutout's"
+    merged = np.asarray(Image.open(io.BytesIO(answer.content)).convert("RGB")).astype(float)
+    weight = mask[..., None] / 255
+    expected = pixels * weight + 255 * (1 - weight)
+    assert np.abs(merged - expected).max() <= 1, "merged: the subject over white"
+
+
+def test_v2_psd_trimmed_over_a_background_layer(inproc: InProcessServer,
+                                                 source: ScriptedServer, photo: bytes):
+    status = inproc.run("/v2/remove-background", {
+        "image": {"source": {"url": source.url("/photo.jpg")}}, "mode": "psd", "trim": True,
+        "output": {"mediaType": "image/vnd.adobe.photoshop"},
+        "backgroundColor": {"red": 20, "green": 200, "blue": 20, "alpha": 0.5}})
+    assert status["status"] == "succeeded", status
+    (output,) = status["result"]["outputs"]
+    x0, y0, x1, y1 = output["lampyris"]["subject_box"]
+    assert (output["width"], output["height"]) == (x1 - x0, y1 - y0)
+    assert abs((x1 - x0) - 321) <= 6, "trimmed to the disc"
+    doc, layers = _psd_layers(inproc.download(output["url"]))
+    assert doc.size == (x1 - x0, y1 - y0) and list(layers) == ["Background", "Subject"]
+    assert np.array_equal(layers["Subject"], decode(photo).pixels[y0:y1, x0:x1])
+    assert (layers["Background"] == (20, 200, 20)).all() and doc[0].opacity == 128
+    assert doc[1].mask is not None and doc[0].mask is None
+
+
+def test_v2_cutout_as_a_one_layer_psd(inproc: InProcessServer, source: ScriptedServer):
+    status = inproc.run("/v2/remove-background", {
+        "image": {"source": {"url": source.url("/photo.jpg")}},
+        "output": {"mediaType": "image/vnd.adobe.photoshop"}})
+    assert status["status"] == "succeeded", status
+    doc = PSDImage.open(io.BytesIO(inproc.download(status["result"]["outputs"][0]["url"])))
+    (layer,) = doc
+    rgba = np.rint(layer.numpy() * 255).astype(np.uint8)
+    assert rgba.shape == (480, 640, 4)
+    assert rgba[240, 320, 3] == 255 and rgba[5, 5, 3] == 0, "the cutout's transparency"
 
 
 # --- /files -------------------------------------------------------------------------------
@@ -230,8 +300,12 @@ def test_out_of_range_options_are_refused_before_a_job_exists(inproc: InProcessS
     image = {"source": {"url": "https://example.com/a.jpg"}}
     answer = inproc.post("/v2/remove-background", {"image": image, "colorDecontamination": 3})
     assert answer.status_code == 400 and "colorDecontamination" in answer.json()["message"]
-    psd = inproc.post("/v2/remove-background", {"image": image, "mode": "psd"})
-    assert psd.status_code == 400 and "PSD" in psd.json()["message"]
+    psd = inproc.post("/v2/remove-background", {"image": image, "mode": "psd",
+                                                "output": {"mediaType": "image/png"}})
+    assert psd.status_code == 400 and "mode psd writes" in psd.json()["message"]
+    padded = inproc.post("/v2/remove-background", {"image": image, "mode": "psd",
+                                                   "lampyris": {"padding": "5%"}})
+    assert padded.status_code == 400 and "lampyris.padding" in padded.json()["message"]
     model = inproc.post("/v2/remove-background", {"image": image, "lampyris": {"model": "nope"}})
     assert model.status_code == 400 and "unknown model 'nope'" in model.json()["message"]
     canvas = inproc.post("/sensei/cutout", {
@@ -263,7 +337,8 @@ def test_a_corrupt_input_image_fails_the_job(
     v2 = inproc.run("/v2/remove-background", {"image": {"source": {"url": source.url(f"/{name}")}}})
     assert v2["status"] == "failed" and "result" not in v2
     assert (v2["error_code"], v2["message"]) == (code, title)
-    assert v2["errorDetails"] == [{"errorCode": code, "message": title}]
+    assert v2["errorDetails"] == [{"errorCode": "400401", "message": title}]  # Adobe's code
+    assert v2["lampyris"]["error"]["code"] == code
 
 
 def test_an_unreachable_input_fails_the_job(inproc: InProcessServer, source: ScriptedServer):

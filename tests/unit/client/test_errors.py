@@ -23,7 +23,12 @@ from lampyris.client import (
     ServerError,
     ServiceError,
 )
-from lampyris.client.errors import error_from_response, parse_error_body, parse_retry_after
+from lampyris.client.errors import (
+    ApiKeyError,
+    error_from_response,
+    parse_error_body,
+    parse_retry_after,
+)
 
 from .scripted import ScriptedServer
 
@@ -61,7 +66,7 @@ FIREFLY_422 = {
         (
             403,
             {"error_code": "403003", "message": "Api Key is invalid"},
-            ForbiddenError,
+            ApiKeyError,  # a ForbiddenError that names the key sent
             "403003",
             "Api Key is invalid",
         ),

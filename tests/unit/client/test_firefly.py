@@ -1,4 +1,5 @@
-"""The Firefly client (uploads, fill) and result downloads, against the scripted server."""
+"""The Firefly client (uploads, fill, expand, object composite, generate, generate-similar,
+cancel) and result downloads, against the scripted server."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from lampyris.client import (
     NotFoundError,
     PhotoshopClient,
     RateLimitedError,
+    ServerError,
     ServiceConnectionError,
+    ServiceError,
     source,
 )
 
@@ -115,3 +118,81 @@ def test_v2_edit_and_an_uploaded_remove_background_input(
     assert json_body(cutout)["image"] == {"source": {"uploadId": "up-2"}}
     with pytest.raises(ValueError, match="exactly one"):
         client.remove_background("https://a.test/in.jpg", upload_id="up-3")
+
+
+def _accepts(server: ScriptedServer, path: str, job_id: str = "urn:ff:jobs:2") -> None:
+    server.add("POST", path, (202, {"jobId": job_id, "statusUrl": f"{BASE}/v3/status/{job_id}",
+                                    "cancelUrl": f"{BASE}/v3/cancel/{job_id}"}))
+
+
+def test_expand_and_object_composite_send_adobes_async_bodies(
+    server: ScriptedServer, firefly: FireflyClient
+) -> None:
+    _accepts(server, "/v3/images/expand-async")
+    _accepts(server, "/v3/images/generate-object-composite-async")
+    placement = {"inset": {"left": 40}, "alignment": {"vertical": "top"}}
+    ref = firefly.expand(source(upload_id="img"), placement=placement, prompt="sea",
+                         size=(2048, 1024), seeds=[5])
+    assert ref.status_url == f"{BASE}/v3/status/urn:ff:jobs:2"
+    firefly.object_composite(source(upload_id="bottle"), "on a beach",
+                             mask=source(upload_id="bottle-mask"), content_class="photo",
+                             size=(1024, 1024), extensions={"format": "png"})
+    (expand,) = server.calls("POST", "/v3/images/expand-async")
+    assert json_body(expand) == {
+        "image": {"source": {"uploadId": "img"}}, "placement": placement, "prompt": "sea",
+        "seeds": [5], "size": {"width": 2048, "height": 1024}}
+    (composite,) = server.calls("POST", "/v3/images/generate-object-composite-async")
+    assert json_body(composite) == {
+        "image": {"source": {"uploadId": "bottle"}}, "prompt": "on a beach",
+        "mask": {"source": {"uploadId": "bottle-mask"}}, "contentClass": "photo",
+        "size": {"width": 1024, "height": 1024}, "lampyris": {"format": "png"}}
+    with pytest.raises(ValueError, match="placement or mask"):
+        firefly.expand(source(upload_id="img"), mask=source(upload_id="m"),
+                       placement=placement)
+
+
+def test_generate_and_generate_similar_send_only_what_was_given(
+    server: ScriptedServer, firefly: FireflyClient
+) -> None:
+    _accepts(server, "/v3/images/generate-async")
+    _accepts(server, "/v3/images/generate-similar-async")
+    firefly.generate("a red bicycle", negative_prompt="people", content_class="art",
+                     num_variations=2, size=(1024, 1024))
+    firefly.generate_similar(source(url="https://a.test/ref.jpg"), seeds=[1, 2])
+    (generate,) = server.calls("POST", "/v3/images/generate-async")
+    assert json_body(generate) == {
+        "prompt": "a red bicycle", "negativePrompt": "people", "contentClass": "art",
+        "numVariations": 2, "size": {"width": 1024, "height": 1024}}
+    (similar,) = server.calls("POST", "/v3/images/generate-similar-async")
+    assert json_body(similar) == {"image": {"source": {"url": "https://a.test/ref.jpg"}},
+                                  "seeds": [1, 2]}
+
+
+def test_generate_on_a_server_without_a_model_raises_its_501(
+    server: ScriptedServer, firefly: FireflyClient, fake_time: FakeTime
+) -> None:
+    message = "image generation needs a text-to-image model: set LAMPYRIS_DIFFUSION_..."
+    server.add("POST", "/v3/images/generate-async",
+               (501, {"error_code": "not_implemented", "message": message}))
+    with pytest.raises(ServerError) as refused:
+        firefly.generate("a cat")
+    assert refused.value.status == 501 and refused.value.code == "not_implemented"
+    assert refused.value.message == message
+    assert fake_time.sleeps == [], "a 501 is not retried"
+
+
+def test_cancel_uses_the_cancel_url_or_the_route_and_reports_a_finished_job(
+    server: ScriptedServer, firefly: FireflyClient
+) -> None:
+    _accepts(server, "/v3/images/generate-async", "urn:ff:jobs:9")
+    server.add("PUT", "/v3/cancel/urn:ff:jobs:9",
+               (200, {"jobId": "urn:ff:jobs:9", "status": "cancel_pending"}),
+               (409, {"error_code": "job_completed", "message": "The job was already completed."}))
+    ref = firefly.generate("a cat", seeds=[1])
+    assert firefly.cancel(ref) == {"jobId": "urn:ff:jobs:9", "status": "cancel_pending"}
+    with pytest.raises(ServiceError) as finished:
+        firefly.cancel("urn:ff:jobs:9")
+    assert finished.value.status == 409 and finished.value.code == "job_completed"
+    assert len(server.calls("PUT", "/v3/cancel/urn:ff:jobs:9")) == 2
+    server.add("PUT", "/v3/cancel/plain", lambda request: httpx.Response(200))
+    assert firefly.cancel("plain") == {}, "Adobe documents no body"

@@ -82,7 +82,8 @@ class Worker:
         self.gate, self.started = threading.Event(), threading.Event()
         self.result: dict[str, Any] = {"outputs": [], "metadata": {}}
 
-    def __call__(self, task: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    def __call__(self, task: dict[str, Any], job_id: str | None = None
+                 ) -> tuple[bool, dict[str, Any]]:
         act = self.script.pop(0)
         self.started.set()
         if act == "die":

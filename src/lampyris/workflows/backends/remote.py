@@ -211,9 +211,12 @@ def _straighten(params: StraightenParams) -> dict[str, Any]:
 
 def fill_options(params: Mapping[str, Any]) -> dict[str, Any]:
     """A fill call as ``FireflyClient.fill`` keyword arguments: the step's seed as the one
-    seed, its engine in ``extensions`` (a server's default engine may differ)."""
+    seed, its engine in ``extensions`` (a server's default engine may differ), and PNG from a
+    lampyris server (its results are JPEG by default, as Firefly's): the local fill's exact
+    pixels outside the mask."""
     fill = FillParams.model_validate(dict(params))
-    options: dict[str, Any] = {"seeds": [fill.seed], "extensions": {"engine": fill.engine}}
+    options: dict[str, Any] = {"seeds": [fill.seed],
+                               "extensions": {"engine": fill.engine, "format": "png"}}
     if fill.invert_mask:
         options["invert_mask"] = True
     if fill.prompt:
@@ -462,12 +465,15 @@ class RemoteBackend:
              ) -> tuple[_Image, dict[str, Any]]:
         """One job: submit, wait, and the next image (the job's hosted result)."""
         if call.route == "fill":
-            mask = fill_mask(decode(self._bytes(current, timings)).pixels)
+            pixels = decode(self._bytes(current, timings)).pixels
+            mask = fill_mask(pixels)
             image_id = self._upload(current, timings)
             mask_id = self._upload(_Image(None, mask, name="mask.png"), timings)
+            # the input's size, as the local fill keeps it: fill-async's default is 2048x2048
+            options = {"size": (pixels.shape[1], pixels.shape[0]), **call.options}
             start = time.perf_counter()
             job = self._firefly.wait(self._firefly.fill(
-                source(upload_id=image_id), source(upload_id=mask_id), **call.options),
+                source(upload_id=image_id), source(upload_id=mask_id), **options),
                 timeout=self.settings.timeout)
         else:
             given = self._input(current, timings)
