@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the integration tests start (see tests/support/):
 #   - Ceph (mon + osd + radosgw) from Debian apt, when radosgw or a Ceph tool is missing;
+#   - Debian's chromium (the console's browser tests), when /usr/lib/chromium/chromium is missing;
 #   - Azurite and Adobe's npm SDKs into tests/node/node_modules (npm ci from the committed
 #     lockfile), when node_modules is missing or older than the lockfile.
 # PostgreSQL 15 is expected from the machine image (/usr/lib/postgresql/15/bin).
@@ -55,6 +56,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
     for tool in "${CEPH_TOOLS[@]}"; do
         command -v "$tool" >/dev/null 2>&1 || die "Ceph installed but '$tool' is still not on PATH"
     done
+fi
+
+# --- Chromium (the console's browser tests drive it through Playwright) ----------------------
+# Debian's build, never `playwright install`: the tests launch /usr/lib/chromium/chromium.
+CHROMIUM=/usr/lib/chromium/chromium
+if [ ! -x "$CHROMIUM" ]; then
+    command -v apt-get >/dev/null 2>&1 ||
+        die "$CHROMIUM is missing and apt-get is not available to install chromium"
+    say "installing chromium with apt-get ..."
+    apt_install chromium ||
+        die "apt-get install chromium failed (needs root or passwordless sudo)"
+    [ -x "$CHROMIUM" ] || die "chromium installed but $CHROMIUM is still missing"
 fi
 
 # --- Node tools (Azurite + Adobe SDKs) -------------------------------------------------------
