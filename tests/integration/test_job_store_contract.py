@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from lampyris.errors import JobError
 from lampyris.failure import Failure
@@ -173,6 +173,61 @@ class TestJobStoreContract:
         assert store.purge(now() - timedelta(hours=1)) == []
         assert store.purge(now() + timedelta(seconds=1)) == [old.id]
         assert store.counts() == {("cutout", "pending"): 1}
+
+    def test_list_jobs_pages_an_owners_history_newest_first(self, store: SqlJobStore):
+        """The console's history: by (created, id) descending, ties included, a page after
+        ``before`` unmoved by jobs added since, another owner's jobs never listed."""
+        base = now() - timedelta(minutes=5)
+        stamps = [base + timedelta(seconds=i // 2) for i in range(9)]  # pairs share a time
+        mine = [store.add(job(created=stamp, modified=stamp)) for stamp in stamps]
+        store.add(job(owner="bob"))
+        expected = [j.id for j in sorted(mine, key=lambda j: (j.created, j.id), reverse=True)]
+        seen, before = [], None
+        while True:
+            page = store.list_jobs("alice", limit=4, before=before)
+            if not page:
+                break
+            seen += [j.id for j in page]
+            before = (page[-1].created, page[-1].id)
+            store.add(job())  # newer than everything listed: never on a later page
+        assert seen == expected
+        assert [j.owner for j in store.list_jobs("bob")] == ["bob"]
+
+    def test_list_jobs_filters_by_op_and_state(self, store: SqlJobStore):
+        fill = store.add(JobRecord(owner="alice", kind="firefly", op="fill",
+                                   task={"op": "fill"}))
+        cutout = store.add(job())
+        store.claim("w", 2)
+        store.finish(cutout.id, "w", "failed", error={"code": "corrupt_image"})
+        assert [j.id for j in store.list_jobs("alice", op="fill")] == [fill.id]
+        assert [j.id for j in store.list_jobs("alice", state="failed")] == [cutout.id]
+        assert store.list_jobs("alice", op="fill", state="failed") == []
+
+    def test_finished_since_counts_what_ended_lately_by_op_and_state(
+        self, store: SqlJobStore
+    ):
+        done, failed, waiting = store.add(job()), store.add(job()), store.add(job())
+        store.claim("w", 2)
+        store.finish(done.id, "w", "succeeded", result={"outputs": []})
+        store.finish(failed.id, "w", "failed", error={"code": "corrupt_image"})
+        assert store.get(waiting.id).state == "pending"  # type: ignore[union-attr]
+        hour_ago = now() - timedelta(hours=1)
+        assert store.finished_since(hour_ago) == {("cutout", "succeeded"): 1,
+                                                  ("cutout", "failed"): 1}
+        assert store.finished_since(now() + timedelta(seconds=1)) == {}
+
+    def test_the_history_index_exists_even_on_an_older_database(self, store: SqlJobStore):
+        with store.engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_jobs_owner_created_id"))
+        reopened = SqlJobStore(store.engine)
+        names = {i["name"] for i in inspect(reopened.engine).get_indexes("jobs")}
+        assert "ix_jobs_owner_created_id" in names
+        if store.engine.dialect.name == "sqlite":
+            query = ("EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE owner = 'a' "
+                     "ORDER BY created DESC, id DESC LIMIT 21")
+            with store.engine.connect() as conn:
+                plan = " ".join(str(row[-1]) for row in conn.execute(text(query)))
+            assert "ix_jobs_owner_created_id" in plan and "TEMP B-TREE" not in plan, plan
 
     def test_ids_are_unguessable_single_path_segments(self, store: SqlJobStore):
         ids = {store.add(job()).id for _ in range(20)}

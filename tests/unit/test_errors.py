@@ -50,7 +50,7 @@ def _instance(cls: type[LampyrisError]) -> LampyrisError:
 
 def test_the_trees_are_the_ones_expected() -> None:
     assert len(SERVER_TREE) == 20 and LampyrisError in SERVER_TREE
-    assert client_errors.ClientError in CLIENT_TREE and len(CLIENT_TREE) == 11
+    assert client_errors.ClientError in CLIENT_TREE and len(CLIENT_TREE) == 12
     assert issubclass(client_errors.ClientError, LampyrisError)
 
 

@@ -23,6 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lampyris import __version__
 from lampyris.api import (
+    callbacks,
+    console,
+    console_jobs,
+    console_reports,
     firefly,
     firefly_generate,
     firefly_legacy,
@@ -52,7 +56,7 @@ from lampyris.api.services import Services, services
 from lampyris.api.settings import ServerConfig
 from lampyris.api.tokens import TokenSigner, server_secret
 from lampyris.api.uploads import UploadRegistry
-from lampyris.jobs import JobExecutor, SqlJobStore, WorkerEnv
+from lampyris.jobs import JobExecutor, Outcome, SqlJobStore, WorkerEnv
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +165,14 @@ def build_services(config: ServerConfig, *, inline_jobs: bool = False) -> Servic
     # Inline, one job runs at a time (the InlinePool has one thread): claim no more than that,
     # so a second job stays pending, as it would behind a busy worker process.
     jobs = config.jobs.model_copy(update={"workers": 1}) if inline_jobs else config.jobs
+    webhooks = callbacks.dispatcher(config, store, env.objects())
+
+    def finished(outcome: Outcome) -> None:
+        metrics.job_finished(outcome)
+        webhooks.wake()  # its event goes out now, not at the next poll
+
     executor = JobExecutor(
-        store, jobs, env, on_finish=metrics.job_finished,
+        store, jobs, env, on_finish=finished,
         # SQLite lives in this server's data dir: whatever is running there is ours, from a
         # previous life. A shared PostgreSQL store waits for the lease to run out instead.
         recover_all=settings.database.startswith("sqlite"),
@@ -178,6 +188,7 @@ def build_services(config: ServerConfig, *, inline_jobs: bool = False) -> Servic
                         settings.token_address_rate_limit_burst)),
         objects=env.objects(), executor=executor, metrics=metrics,
         uploads=UploadRegistry(store.engine, settings.upload_ttl),
+        webhooks=webhooks,
     )
 
 
@@ -198,6 +209,8 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc.executor.start()
+        if svc.webhooks is not None:
+            svc.webhooks.start()
         engine = _engine()  # now, so that /health never waits for a first measurement
         log.info("the default model runs on %s %s: %s", engine["runtime"], engine["precision"],
                  engine["reason"])
@@ -210,6 +223,8 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
             yield
         finally:
             svc.executor.stop()
+            if svc.webhooks is not None:
+                svc.webhooks.stop()
 
     app = FastAPI(
         title="lampyris", version=__version__, lifespan=lifespan,
@@ -227,6 +242,9 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
     app.include_router(firefly_legacy.router)
     app.include_router(firefly_generate.router)
     app.include_router(hosted_files.router)
+    app.include_router(console.router)
+    app.include_router(console_jobs.router)
+    app.include_router(console_reports.router)
 
     @app.get("/health", tags=["Server"], summary="Liveness and queue state")
     def health(svc: Services = Depends(services)) -> dict[str, Any]:

@@ -25,9 +25,11 @@ KEY_INVALID = "403003"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: jobs are created for, and visible only to, this client."""
+    """Who is calling: jobs are created for, and visible only to, this client. ``base_url``
+    roots the links a job's webhook event gives (the public URL, else the request's)."""
 
     client_id: str
+    base_url: str = ""
 
 
 def _token_refused(message: str) -> ApiError:
@@ -59,7 +61,7 @@ def authenticate(request: Request, svc: Services) -> Principal:
                                         "the access token was issued to")
     if not svc.clients.exists(claims.client_id):
         raise _token_refused("the client was removed")
-    return Principal(claims.client_id)
+    return Principal(claims.client_id, svc.base_url(request))
 
 
 def principal(request: Request, svc: Services = Depends(services)) -> Principal:

@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import Column, Engine, String, Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from lampyris.api import client_webhooks
 from lampyris.errors import InvalidParameterError
 from lampyris.jobs.database import METADATA, UtcDateTime
 from lampyris.jobs.record import now
@@ -89,8 +90,10 @@ class ClientRegistry:
         self._hasher: ThreadPoolExecutor | None = None
         self.hash_seconds = 0.08  # a running mean of scrypt's time: unknown ids wait as long
 
-    def add(self, name: str) -> tuple[Client, str]:
-        """Create a client; returns it and its secret, which is shown this once only."""
+    def add(self, name: str, webhook: str | None = None) -> tuple[Client, str]:
+        """Create a client; returns it and its secret, which is shown this once only. Its
+        webhook secret (``client_webhooks``) is made with it, told of every job when
+        ``webhook`` names a URL."""
         client = Client(id=secrets.token_hex(16), name=name, created=now())
         secret = secrets.token_urlsafe(32)
         try:
@@ -99,6 +102,7 @@ class ClientRegistry:
                     id=client.id, name=name, created=client.created,
                     secret_hash=_hash(secret, secrets.token_bytes(16)),
                 ))
+                client_webhooks.create(conn, client.id, webhook)
         except IntegrityError:
             raise InvalidParameterError(f"a client named {name!r} already exists") from None
         return client, secret
@@ -110,9 +114,11 @@ class ClientRegistry:
 
     def remove(self, id_or_name: str) -> bool:
         with self.engine.begin() as conn:
-            gone = conn.execute(delete(CLIENTS).where(
-                (CLIENTS.c.id == id_or_name) | (CLIENTS.c.name == id_or_name)
-            )).rowcount
+            ids = conn.execute(select(CLIENTS.c.id).where(
+                (CLIENTS.c.id == id_or_name) | (CLIENTS.c.name == id_or_name))).scalars().all()
+            gone = conn.execute(delete(CLIENTS).where(CLIENTS.c.id.in_(ids))).rowcount
+            for client_id in ids:
+                client_webhooks.forget(conn, client_id)
         self._seen.clear()
         return gone > 0
 

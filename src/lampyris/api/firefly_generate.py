@@ -25,6 +25,7 @@ from pydantic import Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from lampyris.api.auth import Principal, principal
+from lampyris.api.callbacks import CallbackExtension
 from lampyris.api.errors import ApiError
 from lampyris.api.firefly import KIND, accepted, file_urls, finished_job, upload_resolver
 from lampyris.api.firefly_bodies import firefly_body
@@ -50,8 +51,9 @@ router = APIRouter(tags=["Firefly"])
 CANVAS = "canvas.png"
 
 
-class GenerateExtensions(Wire):
-    """lampyris-only options: ``format: "png"`` for a lossless result instead of JPEG."""
+class GenerateExtensions(CallbackExtension):
+    """lampyris-only options: a callback, ``format: "png"`` for a lossless result instead of
+    JPEG."""
 
     format: Literal["jpeg", "png"] | None = None
 

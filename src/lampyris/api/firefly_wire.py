@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from lampyris.api.callbacks import CallbackExtension
 from lampyris.api.errors import ApiError, describe_failure
 from lampyris.api.wire_common import Wire
 from lampyris.imaging.fill.engines import EngineChoice
@@ -94,8 +95,8 @@ class Placement(Wire):
         return out
 
 
-class Extensions(Wire):
-    """lampyris-only options (not Adobe's): the fill engine, and ``format: "png"`` for
+class Extensions(CallbackExtension):
+    """lampyris-only options (not Adobe's): a callback, the fill engine, and ``format: "png"`` for
     lossless results, where the fidelity guard's promise (outside the mask, the input's exact
     pixels) holds on the delivered file and not only before encoding."""
 
@@ -291,7 +292,8 @@ def result_body(job: JobRecord, url: Callable[[str], str]) -> dict[str, Any]:
     """The sync response / the status ``result``: size, one output per seed with its URL,
     and (our extension, ignored by clients) the engine, the fidelity check and, from the
     studio engine, the prompt words used and not used, per output."""
-    outputs = job.outcome().outputs
+    result = job.outcome()
+    outputs = result.outputs
     body: dict[str, Any] = {
         "size": {"width": outputs[0].width if outputs else None,
                  "height": outputs[0].height if outputs else None},
@@ -299,11 +301,13 @@ def result_body(job: JobRecord, url: Callable[[str], str]) -> dict[str, Any]:
     }
     for out in outputs:
         meta = out.metadata or {}
+        extension = {"engine": meta.get("engine"), "fidelity": _fidelity(meta),
+                     **_prompt_words(meta)}
+        review = meta.get("review", result.metadata.get("review"))  # this seed's, or the job's
+        if isinstance(review, dict):
+            extension["review"] = review
         body["outputs"].append({
-            "seed": out.seed,
-            "image": {"url": url(out.key or "")},
-            "lampyris": {"engine": meta.get("engine"), "fidelity": _fidelity(meta),
-                         **_prompt_words(meta)},
+            "seed": out.seed, "image": {"url": url(out.key or "")}, "lampyris": extension,
         })
     if job.op == "object_composite":
         body["contentClass"] = job.request.get("contentClass") or "photo"

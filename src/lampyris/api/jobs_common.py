@@ -16,6 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from lampyris.api.auth import Principal
+from lampyris.api.callbacks import webhook_urls
+from lampyris.api.client_webhooks import ClientWebhooks
 from lampyris.api.errors import ApiError
 from lampyris.api.services import Services
 from lampyris.errors import LampyrisError
@@ -92,9 +94,11 @@ def submit(svc: Services, who: Principal, kind: str, task: Task, request: dict[s
     ``request`` is the body as its wire model validated it (unknown fields dropped), which
     the status route echoes."""
     task = check_params(task, svc.config.server.model_dir)
+    hooks = webhook_urls(svc.config, ClientWebhooks(svc.store.engine), who.client_id, request)
     job = JobRecord(owner=who.client_id, kind=kind, op=task.op, task=task.model_dump(mode="json"),
                     request=request, id=job_id or new_job_id())
-    svc.store.add(job)  # committed before the 202 goes out: an accepted job is never lost
+    # committed before the 202 goes out, its callbacks with it: an accepted job is never lost
+    svc.store.add(job, hooks, who.base_url)
     svc.metrics.submitted.labels(task.op).inc()
     svc.executor.wake()
     return job

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from lampyris.api.callbacks import CallbackExtension
 from lampyris.api.errors import ApiError, describe_failure
 from lampyris.api.wire_common import (
     StorageDetails,
@@ -48,6 +49,7 @@ class LrRequest(Wire):
     """What every Lightroom submit has: the outputs (one, in practice)."""
 
     outputs: list[LrOutputDetails] = Field(min_length=1, max_length=25)
+    lampyris: CallbackExtension | None = None
 
 
 class AutoToneRequest(LrRequest):

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field
 
+from lampyris.api.callbacks import CallbackExtension
 from lampyris.api.errors import ApiError
 from lampyris.api.firefly_wire import BinaryInput, Resolve
 from lampyris.api.wire_common import Wire, jpeg_quality
@@ -172,7 +173,7 @@ class AutoToneOptions(Wire):
     mood: bool | None = None
 
 
-class Extensions(Wire):
+class Extensions(CallbackExtension):
     """lampyris-only develop options. ``autoTone`` runs Lightroom's Auto as the ``auto_tone``
     op with its own options (with ``edits.autoTone`` and nothing else); ``look`` aims auto tone
     at a house look; ``temperature`` and ``tint`` are Lightroom's sliders the wire lacks;
@@ -236,7 +237,8 @@ def _target(out: EditOutput, number: int) -> TaskTarget:
 def _auto_tone_params(body: V2EditRequest, ext: Extensions) -> dict[str, Any]:
     """``lampyris.autoTone``: the ``auto_tone`` op's own parameters."""
     alone = (body.edits.model_dump(exclude_defaults=True) == {"autoTone": True}
-             and ext.model_dump(exclude_defaults=True, exclude={"autoTone", "look"}) == {})
+             and ext.model_dump(exclude_defaults=True,
+                                exclude={"autoTone", "look", "callback"}) == {})
     if not alone:
         raise _refuse("lampyris.autoTone", "runs Lightroom's Auto alone: send edits.autoTone "
                       "true and no other edit")

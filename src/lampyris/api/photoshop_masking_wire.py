@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from lampyris.api.callbacks import CallbackExtension
 from lampyris.api.errors import describe_failure
 from lampyris.api.firefly_wire import Resolve
 from lampyris.api.photoshop_wire import SourceImage
@@ -28,7 +29,7 @@ _STATES = {"pending": "not_started", "running": "running", "cancel_pending": "ru
            "succeeded": "succeeded"}
 
 
-class RefineExtensions(Wire):
+class RefineExtensions(CallbackExtension):
     """lampyris-only: how far (px) the rough mask's edge may be from the true one."""
 
     radius: int | None = Field(default=None, ge=1, le=1024)
@@ -43,7 +44,7 @@ class RefineMaskRequest(Wire):
     lampyris: RefineExtensions | None = None
 
 
-class FillExtensions(Wire):
+class FillExtensions(CallbackExtension):
     """lampyris-only: the fill engine (``patch`` by default: the masks mark objects to
     remove), a prompt and seed for the engines that draw, and the output format (by default
     the input's: a JPEG stays JPEG, a PNG stays PNG with the kept pixels exact)."""
@@ -92,7 +93,7 @@ def fill_masked_areas_task(body: FillMaskedAreasRequest, job_id: str,
     )
 
 
-_REPORTED = ("radius", "engine", "fidelity", "masks", "filled_share")
+_REPORTED = ("radius", "engine", "fidelity", "masks", "filled_share", "review")
 
 
 def masking_status(job: JobRecord, output_urls: list[str]) -> dict[str, Any]:

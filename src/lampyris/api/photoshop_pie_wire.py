@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from lampyris.api.callbacks import CallbackExtension
 from lampyris.api.errors import ApiError, describe_failure
 from lampyris.api.firefly_wire import Resolve
 from lampyris.api.photoshop_wire import UrlSource, v2_status
@@ -62,6 +63,7 @@ class RenditionOutput(PieOutput):
 class PieRequest(Wire):
     inputs: list[StorageDetails] = Field(min_length=1, max_length=1)
     outputs: list[PieOutput] = Field(min_length=1, max_length=MAX_OUTPUTS)
+    lampyris: CallbackExtension | None = None
 
 
 class CropOptions(Wire):
@@ -171,7 +173,7 @@ def depth_blur_task(body: DepthBlurRequest) -> Task:
     return _task("depth_blur", body, params)
 
 
-REPORTED = ("subject_box", "crop_box", "blur_sigma", "notices")
+REPORTED = ("subject_box", "crop_box", "blur_sigma", "notices", "review")
 
 
 def pie_status(job: JobRecord, status_url: str) -> dict[str, Any]:
@@ -233,6 +235,7 @@ class AutoCropRequest(Wire):
     zoom: float | list[float] | None = None
     focus: list[str] | None = Field(default=None, max_length=20)
     outputType: Literal["images", "boundingBoxes"] = "images"
+    lampyris: CallbackExtension | None = None
 
     def ratios(self) -> list[str]:
         """The aspect ratios asked for (an empty list is none), in order."""
@@ -325,6 +328,8 @@ def auto_crop_result(job: JobRecord, urls: list[str]) -> dict[str, Any]:
         notices.append(FOCUS_NOTICE)
     if notices:
         output["lampyris"] = {"notices": notices}
+    if isinstance(metadata.get("review"), dict):  # the cutout's confidence (issue 20)
+        output["lampyris"] = {**output.get("lampyris", {}), "review": metadata["review"]}
     return output
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from lampyris.api.callbacks import CallbackExtension
 from lampyris.api.errors import ApiError, describe_failure, v2_job_failure
 from lampyris.api.firefly_wire import BinaryInput, Resolve
 from lampyris.api.wire_common import (
@@ -27,7 +28,7 @@ from lampyris.ops.cutout import Holes
 from lampyris.storage import StorageRef
 
 
-class Extensions(Wire):
+class Extensions(CallbackExtension):
     """lampyris-only cutout options (not Adobe's): ignored by Adobe, honoured here. ``model``
     is a registry name or a file of the server's model directory, never a path."""
 
@@ -122,7 +123,7 @@ class RemoveBackgroundRequest(Wire):
 
 
 def _extensions(ext: Extensions | None) -> dict[str, Any]:
-    return {} if ext is None else ext.model_dump(exclude_none=True)
+    return {} if ext is None else ext.model_dump(exclude_none=True, exclude={"callback"})
 
 
 def sensei_task(body: SenseiRequest, mode: Literal["cutout", "mask"]) -> Task:
@@ -201,6 +202,8 @@ def sensei_status(job: JobRecord, status_url: str) -> dict[str, Any]:
         body["metadata"] = dict(job.outcome().metadata)
         if isinstance(body["metadata"].get("model"), str):  # a model_dir file: its name only
             body["metadata"]["model"] = PurePath(body["metadata"]["model"]).name
+        if isinstance(body["metadata"].get("review"), dict):  # our extension: the confidence
+            body["lampyris"] = {"review": body["metadata"]["review"]}
     elif job.state == "failed":
         failure = describe_failure(job.error or {})
         body["errors"] = {
@@ -239,6 +242,8 @@ def v2_status(job: JobRecord, output_urls: list[str]) -> dict[str, Any]:
             for out, url in zip(job.outcome().outputs, output_urls, strict=True)
         ]}
         report = develop_report(job) if job.op != "cutout" else cutout_report(job)
+        if isinstance(review := job.outcome().metadata.get("review"), dict):
+            report["review"] = review  # the result's confidence (issue 20), any op's
         for entry in body["result"]["outputs"]:
             entry["lampyris"] = report
     elif job.state == "failed":

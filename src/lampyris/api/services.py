@@ -17,6 +17,7 @@ from lampyris.api.settings import ServerConfig
 from lampyris.api.tokens import TokenSigner
 from lampyris.api.uploads import UploadRegistry
 from lampyris.jobs import JobExecutor, SqlJobStore
+from lampyris.jobs.webhooks import WebhookDispatcher
 from lampyris.storage import ObjectStore
 
 
@@ -32,6 +33,7 @@ class Services:
     executor: JobExecutor
     metrics: Metrics
     uploads: UploadRegistry
+    webhooks: WebhookDispatcher | None = None  # job events to callbacks (``api.callbacks``)
 
     def base_url(self, request: Request) -> str:
         """Absolute base for links: the configured public URL, else the request's own."""

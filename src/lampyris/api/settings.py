@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lampyris.imaging.fill.engines import EngineChoice
 from lampyris.jobs.database import sqlite_url
 from lampyris.jobs.settings import JobSettings
+from lampyris.jobs.webhooks import WebhookSettings
 from lampyris.storage import StorageSettings
 
 
@@ -55,6 +58,26 @@ class ServerSettings(BaseSettings):
     # ONNX files in this directory may be named (by file name) in a request's
     # ``lampyris.model``; None: the registry's models only. Paths are never taken over the API.
     model_dir: Path | None = None
+    # The web console (``/console`` and its ``/lampyris/v1`` routes); false: both answer 404.
+    console: bool = True
+    # Folders (searched to a depth of 3) whose batch ledgers the console may open for review;
+    # the environment gives them comma-separated or as a JSON list. Empty: no reports.
+    console_reports: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+
+    @field_validator("console_reports", mode="before")
+    @classmethod
+    def _folders(cls, value: Any) -> Any:
+        """``a,b`` or ``["a", "b"]`` from the environment, a list from code."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except ValueError as exc:
+                    raise ValueError(f"not a JSON list of folders ({exc}): give them as "
+                                     '["/a", "/b"] or comma-separated') from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @property
     def database(self) -> str:
@@ -72,3 +95,4 @@ class ServerConfig:
     server: ServerSettings = field(default_factory=ServerSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)

@@ -62,6 +62,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "/files/* (signed result links), /health and /metrics."),
     "models": ("models", "models_app", "List, pull and verify background-removal models."),
     "clients": ("clients", "clients_app", "Add, list and remove API clients (id + secret)."),
+    "webhooks": ("webhooks", "webhooks_app",
+                 "Check a webhook delivery's signature, and read the server's delivery log."),
 }
 """Each command: its module under ``lampyris.cli``, the function or Typer app there, and the
 summary ``lampyris --help`` shows (a test keeps it equal to the command's own). Modules load

@@ -8,6 +8,7 @@ records live and the backend a run names are ``workflows.records`` and
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import threading
@@ -37,10 +38,16 @@ if TYPE_CHECKING:
     from lampyris.workflows.backends.base import Backend
     from lampyris.workflows.batch import BatchSpec, Event, RunSummary
     from lampyris.workflows.ledger import LedgerItem
+    from lampyris.workflows.notify import Notifier
     from lampyris.workflows.records import RecordPaths, RunRecords
     from lampyris.workflows.workflow import WorkflowFile
 
 FILL_PANEL = "Fill step"
+NOTIFY = typer.Option(None, "--notify", metavar="URL", help="POST a signed batch.finished "
+                      "event here after each pass (docs/webhooks.md).")
+NOTIFY_SECRET = typer.Option(None, envvar="LAMPYRIS_WEBHOOK_SECRET",
+                             help="The secret --notify's events are signed with. "
+                             "[env LAMPYRIS_WEBHOOK_SECRET]")
 
 
 class BackendName(StrEnum):
@@ -92,7 +99,8 @@ class _NoBackend:
 
 
 def execute(spec: BatchSpec, backend: Backend, outputs: RunRecords, *,
-            watching: Watching | None = None, allow_failures: bool = False) -> None:
+            watching: Watching | None = None, allow_failures: bool = False,
+            notifier: Notifier | None = None) -> None:
     """Run (or watch) with a progress bar on a terminal; write summary and report; exit 1
     when an input is failed, new or standing (unless ``allow_failures``), 130 when stopped.
     A watch pass with nothing to do prints nothing and records nothing."""
@@ -147,6 +155,8 @@ def execute(spec: BatchSpec, backend: Backend, outputs: RunRecords, *,
                 first, last = last is None, summary
                 if summary.run_id or first:
                     _finish(summary, ledger, spec, outputs)
+                    if notifier is not None and summary.run_id:  # --notify: after each pass
+                        notifier.send(summary, spec, outputs)
                     said = time.monotonic()
                 elif watching and watching.heartbeat and (
                         time.monotonic() - said >= watching.heartbeat):
@@ -185,6 +195,9 @@ def _status(counts: dict[str, int], seconds: float) -> str:
 
 
 def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: RunRecords) -> None:
+    # Imported here: the runner is loaded by now; `batch status` needs none of it.
+    from lampyris.cli.file_commands import review_count, review_line
+
     outputs.write(summary, ledger, spec)
     rate = f", {summary.rate:.2f} images/s" if summary.done else ""
     failing = summary.failed or summary.standing
@@ -195,6 +208,7 @@ def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: RunRe
         + f" · retries {summary.retries} in {summary.seconds:.1f} s{rate}"
         + (f" · {summary.settling} still being written: left for the next run"
            if summary.settling else "")
+        + review_count(summary)
         + (" · [yellow]interrupted: run again to resume[/yellow]" if summary.interrupted else ""))
     for failure in summary.failures[:20]:
         since = (f" (failing since {time.strftime('%Y-%m-%d %H:%M', time.localtime(failure.since))}"
@@ -207,6 +221,12 @@ def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: RunRe
         console.print(f"  [yellow]![/yellow] {notice.input_url}: {notice.text}", highlight=False)
     if len(summary.notices) > 20:
         console.print(f"  … and {len(summary.notices) - 20} more notices (see the report)")
+    flagged = [item for item in itertools.islice(
+        ledger.items(status="done", dest=spec.sink.url, worst_first=True), 20) if item.flagged]
+    for item in flagged:
+        where = item.details.get("routed_to")
+        console.print(f"  [yellow]?[/yellow] {item.input_url}: {review_line(item)}"
+                      + (f" → {where}" if where else ""), highlight=False)
     console.print(f"report: {outputs.report}  summary: {outputs.summary}  "
                   f"ledger: {outputs.ledger}", highlight=False)
 
@@ -295,6 +315,8 @@ def batch_command(
                                         "are still reported)."),
     on_success: str = typer.Option("keep", help="What to do with a processed input once its "
                                    "output is verified: keep, delete or move:URL."),
+    review_threshold: float | None = options.REVIEW_THRESHOLD,
+    on_review: str = options.ON_REVIEW,
     watch_: bool = typer.Option(False, "--watch", help="Keep polling SRC for new files."),
     interval: float = typer.Option(30.0, min=0.1, help="Seconds between --watch passes."),
     heartbeat: float = typer.Option(60.0, min=0.0, help="--watch: minutes between 'nothing "
@@ -306,6 +328,8 @@ def batch_command(
     dry_run_: bool = typer.Option(False, "--dry-run", help="Only list what would be "
                                   "processed and what skipped."),
     json_: bool = typer.Option(False, "--json", help="batch status: print JSON."),
+    notify: str | None = NOTIFY,
+    notify_secret: str | None = NOTIFY_SECRET,
 ) -> None:
     """Run steps over every image of a folder or bucket, resumably; `batch status DST`
     shows what its ledger says.
@@ -326,6 +350,7 @@ def batch_command(
 
     try:
         check_on_success(on_success)
+        options.check_on_review(on_review)
         params = cutout_params(
             model=model, mirror_pass=mirror_pass, mask_only=mask_only, binary=binary,
             decontaminate=decontaminate, background=background, trim=trim, padding=padding,
@@ -349,6 +374,7 @@ def batch_command(
         output={"format": fmt, "quality": quality, "lossless": lossless},  # type: ignore[arg-type]
         naming=naming, storage_options=_storage_options(storage_option), retries=retries,
         retry_failed=retry_failed, on_success=on_success, concurrency=jobs,
+        on_review=on_review, review_threshold=review_threshold,
         backend=backend.value, settle=settle, ray=RayConfig(address=ray_address),
         remote=(RemoteConfig(url=server, client_id=client_id, client_secret=client_secret)
                 if backend == BackendName.remote and client_id and client_secret else None),
@@ -357,7 +383,8 @@ def batch_command(
     )
     _run_workflow(workflow, RecordPaths(ledger, report, summary), Path.cwd(),
                   Watching(interval, heartbeat * 60) if watch_ else None, dry=dry_run_,
-                  remeasure=remeasure, save_look=save_look, allow_failures=allow_failures)
+                  remeasure=remeasure, save_look=save_look, allow_failures=allow_failures,
+                  notify=notify, notify_secret=notify_secret)
 
 
 def run_command(
@@ -372,6 +399,8 @@ def run_command(
                                         "are still reported)."),
     remeasure: bool = look_options.REMEASURE,
     save_look: Path | None = look_options.SAVE_LOOK,
+    notify: str | None = NOTIFY,
+    notify_secret: str | None = NOTIFY_SECRET,
 ) -> None:
     """Run a workflow file (source, steps, sink, naming, concurrency, backend).
 
@@ -395,17 +424,21 @@ def run_command(
                           legacy=base / f"{workflow_file.stem}.ledger.db")
     _run_workflow(workflow, records, base,
                   Watching(interval, heartbeat * 60) if watch_ else None, dry=dry_run_,
-                  remeasure=remeasure, save_look=save_look, allow_failures=allow_failures)
+                  remeasure=remeasure, save_look=save_look, allow_failures=allow_failures,
+                  notify=notify, notify_secret=notify_secret)
 
 
 def _run_workflow(workflow: WorkflowFile, records: RecordPaths, base: Path,
                   watching: Watching | None, *, dry: bool = False, remeasure: bool = False,
-                  save_look: Path | None = None, allow_failures: bool = False) -> None:
+                  save_look: Path | None = None, allow_failures: bool = False,
+                  notify: str | None = None, notify_secret: str | None = None) -> None:
     # Imported here, not above: help and argument errors need none of the backends.
     from lampyris.workflows.backends.choice import open_backend
     from lampyris.workflows.backends.remote import check_chain
+    from lampyris.workflows.notify import Notifier
 
     try:
+        notifier = Notifier.checked(notify, notify_secret) if notify else None
         spec = workflow.batch_spec(base)
         if workflow.backend == "remote":  # a chain it cannot run as the local one: refused
             check_chain(spec.steps, spec.source,
@@ -422,6 +455,7 @@ def _run_workflow(workflow: WorkflowFile, records: RecordPaths, base: Path,
                                workflow.remote, workflow.ray)
     except LampyrisError as exc:
         raise _fail(str(exc)) from None
-    execute(spec, backend, outputs, watching=watching, allow_failures=allow_failures)
+    execute(spec, backend, outputs, watching=watching, allow_failures=allow_failures,
+            notifier=notifier)
 
 

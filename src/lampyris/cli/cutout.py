@@ -9,7 +9,7 @@ import typer
 
 from lampyris.cli import options
 from lampyris.cli.console import fail
-from lampyris.cli.options import Format, Holes, MirrorPass, cutout_params
+from lampyris.cli.options import Format, Holes, MirrorPass, check_on_review, cutout_params
 from lampyris.workflows.naming import Naming
 
 if TYPE_CHECKING:
@@ -41,10 +41,16 @@ def cutout_command(
     keep_metadata: bool = options.KEEP_METADATA,
     report: Path | None = options.REPORT,
     ledger: Path | None = options.LEDGER,
+    summary: Path | None = options.SUMMARY,
+    review_threshold: float | None = options.REVIEW_THRESHOLD,
+    on_review: str = options.ON_REVIEW,
 ) -> None:
     """Remove backgrounds: every INPUT image becomes OUTPUT/<relative path stem>.<format>.
 
     Usage: lampyris cutout photos/ --output cutouts/ --trim --padding 5% --background white
+
+    Every cutout gets a confidence score; those below --review-threshold are counted and
+    listed for a person to check (--on-review move:check/ writes them there instead).
     """
     # Imported here, not above: help and argument errors need none of the pipeline.
     from lampyris.cli.file_commands import FileOptions, expand, run_files
@@ -60,10 +66,12 @@ def cutout_command(
             canvas=canvas, shadow=shadow, shadow_opacity=shadow_opacity,
             max_upscale=max_upscale, holes=holes.value,
         )
+        check_on_review(on_review)
     except typer.BadParameter as exc:
         raise fail(str(exc)) from None
 
     run = FileOptions(fmt, quality, lossless, keep_metadata, overwrite=overwrite, jobs=jobs,
-                      report=report, ledger=ledger)
+                      report=report, ledger=ledger, review_threshold=review_threshold,
+                      on_review=on_review, summary=summary)
     tasks, problems = expand(inputs, output, naming, run)
     run_files("cutout", Step("cutout", params), tasks, problems, output, run, model=model)

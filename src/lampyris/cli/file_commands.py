@@ -2,12 +2,16 @@
 ``expand``, ``composite``) shares: input expansion and output naming
 (``workflows.inputs``), then one run of the batch runner (``workflows.batch.BatchRunner``)
 over those entries on the local backends, with the progress bar, the summary, the exit codes
-(0 all done, 1 some file failed, 2 bad options), ``--report`` and ``--ledger``.
+(0 all done, 1 some file failed, 2 bad options), ``--report``, ``--summary`` and ``--ledger``.
 
 Without ``--ledger`` the runner's ledger lives in memory for the one command: an existing
 output is skipped unless ``--overwrite``, so a re-run resumes. With ``--ledger FILE`` it is
 kept there, so a re-run also skips what the ledger records as done with the same settings
 from the unchanged input (``--overwrite`` or not), and the report shows the whole history.
+
+Results a person should check (their review flag: ``--review-threshold``) are counted on the
+summary line and listed, lowest score first; ``--on-review move:URL`` writes them there
+instead of the output folder.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import typer
@@ -38,9 +43,10 @@ from lampyris.workflows.inputs import FileTask, InputProblem, entries, expand_in
 from lampyris.workflows.item import ExtraImage
 from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.naming import Naming
-from lampyris.workflows.report import write_html_report
+from lampyris.workflows.report import summary_json, write_html_report, write_json
 from lampyris.workflows.steps import Step
 
+MAX_LISTED = 20  # results to review listed under the summary line; the report has them all
 _COUNTED: frozenset[Event] = frozenset({"done", "unchanged", "skipped", "failed", "standing"})
 
 
@@ -61,6 +67,9 @@ class FileOptions:
     jobs: int = 0
     report: Path | None = None
     ledger: Path | None = None
+    review_threshold: float | None = None
+    on_review: str = "keep"
+    summary: Path | None = None
 
     def output(self, destination: Path | None = None) -> OutputSpec:
         """How the output at ``destination`` is written (None: the run's default, which only
@@ -100,7 +109,8 @@ def run_files(label: str, step: Step, tasks: list[FileTask], problems: list[Inpu
     spec = BatchSpec(
         source=Location(os.path.commonpath(folders) if folders else sink.url), sink=sink,
         steps=(step,), output=options.output(), retry_failed=True,
-        settle=0.0, skip_existing=not options.overwrite, images=images)
+        settle=0.0, skip_existing=not options.overwrite, images=images,
+        on_review=_absolute(options.on_review), review_threshold=options.review_threshold)
     thumbs = _thumbs_dir(options)
     backend: Backend | None = None
     try:
@@ -110,9 +120,13 @@ def run_files(label: str, step: Step, tasks: list[FileTask], problems: list[Inpu
         with Ledger(options.ledger or Path(":memory:")) as ledger:
             summary = _run(label, step, spec, ledger, backend, tasks, output, options, thumbs,
                            by_key)
+            flagged = list(islice(_to_review(ledger, sink.url), MAX_LISTED))
+            more = ledger.flagged(sink.url) - len(flagged)
             if options.report is not None and thumbs is not None:
                 write_html_report(options.report, ledger, sink.url, thumbs, summary,
                                   title=f"lampyris {label} report")
+            if options.summary is not None:
+                write_json(options.summary, summary_json(summary, ledger, sink.url))
     except LampyrisError as exc:
         raise fail(str(exc)) from None
     finally:
@@ -120,15 +134,33 @@ def run_files(label: str, step: Step, tasks: list[FileTask], problems: list[Inpu
             backend.close(cancel=True)
         if thumbs is not None and options.ledger is None:
             shutil.rmtree(thumbs, ignore_errors=True)
-    _summary(summary, step, by_key, problems)
+    _summary(summary, step, by_key, problems, flagged, more)
     if options.report is not None:
         console.print(f"report: {options.report}", highlight=False)
+    if options.summary is not None:
+        console.print(f"summary: {options.summary}", highlight=False)
     if summary.stopped:
         raise fail(f"{summary.stopped} (the run stopped; run again to resume)")
     if summary.interrupted:
         raise typer.Exit(130)
     if problems or summary.failed or summary.standing:
         raise typer.Exit(1)
+
+
+def _absolute(on_review: str) -> str:
+    """``move:folder`` with a local folder made absolute, so the ledger names it fully."""
+    target = on_review[len("move:"):] if on_review.startswith("move:") else None
+    if target is None or "://" in target:
+        return on_review
+    return "move:" + os.path.abspath(target)
+
+
+def _to_review(ledger: Ledger, dest: str) -> Iterator[LedgerItem]:
+    """The flagged results, lowest score first (the ledger's review order)."""
+    for item in ledger.items(status="done", dest=dest, worst_first=True):
+        if not item.flagged:
+            return
+        yield item
 
 
 def _thumbs_dir(options: FileOptions) -> Path | None:
@@ -167,7 +199,7 @@ def _said(report: dict[str, object]) -> str:
 
 
 def _summary(summary: RunSummary, step: Step, by_key: dict[str, FileTask],
-             problems: list[InputProblem]) -> None:
+             problems: list[InputProblem], flagged: list[LedgerItem], more: int) -> None:
     def source(key: str) -> str:
         return str(by_key[key].source) if key in by_key else key
 
@@ -177,7 +209,7 @@ def _summary(summary: RunSummary, step: Step, by_key: dict[str, FileTask],
     console.print(
         f"[green]done {done}[/green] · skipped {summary.skipped + summary.unchanged} · "
         f"[{'red' if failed or problems else 'green'}]failed {failed + len(problems)}"
-        f"[/] in {seconds:.1f} s{rate}"
+        f"[/]{review_count(summary)} in {seconds:.1f} s{rate}", highlight=False,
     )
     for p in problems:
         console.print(f"  [red]✗[/red] {p.source}: {p.reason}")
@@ -190,3 +222,28 @@ def _summary(summary: RunSummary, step: Step, by_key: dict[str, FileTask],
         console.print(f"  [yellow]![/yellow] {path}: {notice}", highlight=False)
     if len(noticed) > 20:
         console.print(f"  … and {len(noticed) - 20} more notices")
+    for item in flagged:
+        where = item.details.get("routed_to")
+        console.print(f"  [yellow]?[/yellow] {escape(source(item.input_url))}: "
+                      f"{escape(review_line(item))}" + (f" → {escape(where)}" if where else ""),
+                      highlight=False)
+    if more > 0:
+        console.print(f"  … and {more} more to review (see the report)")
+
+
+def review_count(summary: RunSummary) -> str:
+    """`` · 7 to review (score < 0.5)`` once a result was scored, else nothing."""
+    if summary.review_threshold is None:
+        return ""
+    moved = f", {summary.routed} moved" if summary.routed else ""
+    return (f" · [yellow]{summary.flagged} to review[/yellow] "
+            f"(score < {summary.review_threshold:g}{moved})")
+
+
+def review_line(item: LedgerItem) -> str:
+    """``score 0.31: undecided edge 12 %, subject touches 3 borders``."""
+    review = item.review or {}
+    score = review.get("score")
+    line = f"score {float(score):.2f}" if isinstance(score, int | float) else "score ?"
+    reasons = ", ".join(str(r) for r in review.get("reasons", ()) if r)
+    return f"{line}: {reasons}" if reasons else line

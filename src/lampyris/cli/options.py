@@ -117,6 +117,26 @@ LEDGER = typer.Option(
     None, "--ledger", dir_okay=False, show_default=False,
     help="Keep the run's ledger (SQLite) here, so a re-run skips what it records as done with "
     "the same settings, even with --overwrite (default: none kept).")
+SUMMARY = typer.Option(None, "--summary", dir_okay=False, show_default=False,
+                       help="Also write the run's JSON summary here (counts, failures, and every "
+                       "result worst first with its review).")
+
+REVIEW_THRESHOLD = typer.Option(
+    None, "--review-threshold", min=0.0, max=1.0, show_default=False,
+    help="Flag results whose confidence score (0..1) is below this for a person to check "
+    "(default: 0.5, imaging.confidence's REVIEW_THRESHOLD). Decides the flag only: the "
+    "images are not redone when it changes.")
+ON_REVIEW = typer.Option(
+    "keep", "--on-review",
+    help="Where flagged results go: keep (in the output folder, like the rest) or move:URL "
+    "(written there instead, at the same relative path: a folder or fsspec URL).")
+
+
+def check_on_review(value: str) -> str:
+    """``--on-review``: ``keep`` or ``move:URL`` (``typer.BadParameter`` otherwise)."""
+    if value == "keep" or (value.startswith("move:") and len(value) > len("move:")):
+        return value
+    raise typer.BadParameter(f"--on-review is keep or move:URL, not {value!r}")
 
 
 def cutout_params(

@@ -29,6 +29,7 @@ from lampyris.client.lightroom import LightroomClient
 from lampyris.client.photoshop import PhotoshopClient
 from lampyris.client.retry import Backoff, RetryPolicy
 from lampyris.client.transfer import download
+from lampyris.client.webhooks import WebhookSignatureError, verify_webhook
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -57,6 +58,8 @@ __all__ = [
     "StaticToken",
     "TokenProvider",
     "TokenSource",
+    "WebhookSignatureError",
     "download",
     "source",
+    "verify_webhook",
 ]

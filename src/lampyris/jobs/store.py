@@ -11,11 +11,13 @@ answered ``cancel_pending`` could still end ``succeeded``. States only move forw
 cancel_pending → cancelled), so trying ``running`` before ``cancel_pending`` never misses one.
 
 ``progress`` (0..100) is what the worker running a job last reported (``set_progress``); a
-store opened on a database made before it existed gains the column on first use.
+store opened on a database made before it existed gains the column on first use, and the
+``(owner, created, id)`` index a client's job history pages along (``list_jobs``) likewise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +25,7 @@ from sqlalchemy import (
     JSON,
     Column,
     Engine,
+    Index,
     Integer,
     String,
     Table,
@@ -41,6 +44,7 @@ from lampyris.errors import JobCancelledError, JobError
 from lampyris.failure import Failure
 from lampyris.jobs.database import METADATA, UtcDateTime, make_engine
 from lampyris.jobs.record import TERMINAL, JobRecord, State, now
+from lampyris.jobs.webhook_log import enqueue_waiting
 
 JOBS = Table(
     "jobs",
@@ -61,6 +65,8 @@ JOBS = Table(
     Column("heartbeat", UtcDateTime),
     Column("progress", Integer),
 )
+# A client's history, newest first, paged by (created, id): one range scan of this index.
+OWNER_HISTORY = Index("ix_jobs_owner_created_id", JOBS.c.owner, JOBS.c.created, JOBS.c.id)
 
 
 _CLAIMED = ("running", "cancel_pending")  # states in which a worker holds the job
@@ -74,6 +80,17 @@ def _record(row: Row[Any]) -> JobRecord:
         attempts=row.attempts, created=row.created, modified=row.modified,
         progress=row.progress,
     )
+
+
+def add_history_index(engine: Engine) -> None:
+    """Databases made before the console's job history gain its index (replicas may race to
+    add it: the loser's error is ignored)."""
+    try:
+        OWNER_HISTORY.create(engine, checkfirst=True)
+    except DBAPIError:
+        names = {i["name"] for i in inspect(engine).get_indexes("jobs")}
+        if OWNER_HISTORY.name not in names:
+            raise
 
 
 def add_progress_column(engine: Engine) -> None:
@@ -103,15 +120,20 @@ class SqlJobStore:
             make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         )
         add_progress_column(self.engine)
+        add_history_index(self.engine)
 
-    def add(self, job: JobRecord) -> JobRecord:
-        """Commit a new job; it is durable when this returns."""
+    def add(self, job: JobRecord, webhooks: Sequence[str] = (), base_url: str = "") -> JobRecord:
+        """Commit a new job; it is durable when this returns. ``webhooks``: URLs told when it
+        finishes (``jobs.webhooks``), logged in the same transaction, so an accepted job's
+        callback is never lost either; ``base_url`` is the root of the links its event gives."""
         with self.engine.begin() as conn:
             conn.execute(insert(JOBS).values(
                 id=job.id, owner=job.owner, kind=job.kind, op=job.op, state=job.state,
                 task=job.task, request=job.request, result=job.result, error=job.error,
                 attempts=job.attempts, created=job.created, modified=job.modified,
             ))
+            if webhooks:
+                enqueue_waiting(conn, job.id, job.owner, webhooks, base_url)
         return job
 
     def get(self, job_id: str, owner: str | None = None) -> JobRecord | None:
@@ -271,6 +293,34 @@ class SqlJobStore:
     def counts(self) -> dict[tuple[str, str], int]:
         """Number of jobs per (op, state), for metrics."""
         query = select(JOBS.c.op, JOBS.c.state, func.count()).group_by(JOBS.c.op, JOBS.c.state)
+        with self.engine.connect() as conn:
+            return {(op, state): n for op, state, n in conn.execute(query).all()}
+
+    def list_jobs(self, owner: str, op: str | None = None, state: str | None = None,
+                  limit: int = 20, before: tuple[datetime, str] | None = None
+                  ) -> list[JobRecord]:
+        """``owner``'s jobs, newest first, at most ``limit``, optionally of one op and state;
+        ``before`` is the (created, id) of the last job of the previous page, so a page never
+        shifts when jobs are added meanwhile. One range scan of ``OWNER_HISTORY``."""
+        query = select(JOBS).where(JOBS.c.owner == owner)
+        if op is not None:
+            query = query.where(JOBS.c.op == op)
+        if state is not None:
+            query = query.where(JOBS.c.state == state)
+        if before is not None:
+            created, job_id = before
+            query = query.where((JOBS.c.created < created)
+                                | ((JOBS.c.created == created) & (JOBS.c.id < job_id)))
+        query = query.order_by(JOBS.c.created.desc(), JOBS.c.id.desc()).limit(max(0, limit))
+        with self.engine.connect() as conn:
+            return [_record(row) for row in conn.execute(query).all()]
+
+    def finished_since(self, since: datetime) -> dict[tuple[str, str], int]:
+        """Jobs per (op, state) that ended (a terminal state) at or after ``since``: the
+        console's last hour, from the rows ``/metrics``' gauges count too."""
+        query = (select(JOBS.c.op, JOBS.c.state, func.count())
+                 .where(JOBS.c.state.in_(sorted(TERMINAL)), JOBS.c.modified >= since)
+                 .group_by(JOBS.c.op, JOBS.c.state))
         with self.engine.connect() as conn:
             return {(op, state): n for op, state, n in conn.execute(query).all()}
 

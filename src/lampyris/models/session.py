@@ -34,6 +34,21 @@ def unsure_fraction(pred: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
+class MattePasses:
+    """The network's passes over one image, at its resolution: the first, and the mirrored
+    one flipped back when it ran. ``matte`` is what ``predict`` returns: their average."""
+
+    first: np.ndarray
+    mirrored: np.ndarray | None = None
+
+    @property
+    def matte(self) -> np.ndarray:
+        if self.mirrored is None:
+            return self.first
+        return (self.first + self.mirrored) * np.float32(0.5)
+
+
+@dataclass(frozen=True)
 class SessionOptions:
     """How a model runs: runtime, precision, ONNX Runtime providers and thread counts (0 = one
     per core)."""
@@ -97,11 +112,17 @@ class MattingSession:
         it only when the first pass is unsure (over ``UNSURE_FRACTION`` of the map between 0.1
         and 0.9): clean studio shots rarely are, so they cost one pass.
         """
+        return self.passes(rgb, mirror=mirror).matte
+
+    def passes(self, rgb: np.ndarray, *, mirror: MirrorPass = "auto") -> MattePasses:
+        """``predict``'s passes kept apart, so a caller can measure how far they disagree (the
+        review score does) without a third inference."""
         batch = self.prepare(rgb)
-        pred = self._run(batch)
-        if mirror == "always" or (mirror == "auto" and unsure_fraction(pred) > UNSURE_FRACTION):
-            pred = (pred + self._run(np.ascontiguousarray(batch[..., ::-1]))[:, ::-1]) * 0.5
-        return pred
+        first = self._run(batch)
+        if mirror == "always" or (mirror == "auto" and unsure_fraction(first) > UNSURE_FRACTION):
+            mirrored = self._run(np.ascontiguousarray(batch[..., ::-1]))[:, ::-1]
+            return MattePasses(first, np.ascontiguousarray(mirrored))
+        return MattePasses(first)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         out = self.engine.run(batch)

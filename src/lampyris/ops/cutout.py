@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.composite import RGBA, cutout_rgba, over_background
+from lampyris.imaging.confidence import REVIEW_THRESHOLD, review_matte
 from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.decontaminate import decontaminate
 from lampyris.imaging.holes import open_holes
@@ -22,7 +23,7 @@ from lampyris.imaging.layout import Layout, Length, lay_out, oversize, subject_b
 from lampyris.imaging.matte import binarise, refine_matte, working_copy
 from lampyris.imaging.shadow import add_shadow, shadow_room
 from lampyris.models import MattingSession, get_session, resolve_spec
-from lampyris.models.session import MirrorPass
+from lampyris.models.session import MattePasses, MirrorPass
 from lampyris.ops.base import Op, OpResult, Timings
 
 
@@ -108,6 +109,7 @@ class CutoutParams(BaseModel):
     max_upscale: float = Field(default=1.0, ge=1.0, le=64.0)
     shadow: bool = False
     shadow_opacity: float = Field(default=0.45, ge=0.0, le=1.0)
+    review_threshold: float = Field(default=REVIEW_THRESHOLD, ge=0.0, le=1.0)
 
     _colour = field_validator("background", mode="before")(
         lambda v: None if v is None else parse_colour(v)
@@ -160,13 +162,28 @@ def predict_matte(
 ) -> np.ndarray:
     """The soft matte of an RGB(A) uint8 image at full resolution, as 8-bit alpha (HxW),
     with the see-through gaps the network filled opened again unless ``holes`` is off."""
+    return matte_and_passes(pixels, model=model, session=session, mirror_pass=mirror_pass,
+                            holes=holes)[0]
+
+
+def matte_and_passes(
+    pixels: np.ndarray,
+    *,
+    model: str = "u2netp",
+    session: MattingSession | None = None,
+    mirror_pass: MirrorPass = "auto",
+    holes: Holes = "off",
+) -> tuple[np.ndarray, MattePasses, np.ndarray]:
+    """``predict_matte``, with the network's passes and the working copy it made: the
+    review score reads them rather than running the network again."""
     session = session or get_session(resolve_spec(model))
     rgb = pixels[..., :3]
     work = working_copy(rgb)
-    alpha = refine_matte(session.predict(work, mirror=mirror_pass), rgb, work=work)
+    passes = session.passes(work, mirror=mirror_pass)
+    alpha = refine_matte(passes.matte, rgb, work=work)
     if holes != "off":
         alpha = open_holes(rgb, alpha, neutral=holes == "all")
-    return alpha
+    return alpha, passes, work
 
 
 def cutout(
@@ -183,7 +200,7 @@ def cutout(
     timings = Timings()
     rgb = pixels[..., :3]
     with timings.step("matte"):
-        alpha = predict_matte(
+        alpha, passes, work = matte_and_passes(
             pixels, model=params.model, session=session, mirror_pass=params.mirror_pass,
             holes=params.holes,
         )
@@ -191,8 +208,13 @@ def cutout(
             alpha = cv2.multiply(alpha, np.ascontiguousarray(pixels[..., 3]), scale=1 / 255)
         if params.mask_format == "binary":
             alpha = binarise(alpha)
+        # Judged inside the matte step (about 5 ms): it reads the matte's own passes.
+        review = review_matte(passes.first, passes.mirrored, alpha, work,
+                              params.review_threshold)
+    del work
     # subject_box is in the input's coordinates, before any trim or canvas fitting.
-    meta: dict[str, Any] = {"model": params.model, "subject_box": subject_box(alpha)}
+    meta: dict[str, Any] = {"model": params.model, "subject_box": subject_box(alpha),
+                            "review": review.as_dict()}
 
     def fit(layer: np.ndarray) -> Layout:
         return lay_out(layer, trim=params.trim, padding=params.padding, canvas=params.canvas,

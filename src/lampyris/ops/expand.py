@@ -19,7 +19,13 @@ from lampyris.imaging.fill.placement import Horizontal, Inset, Vertical, as_rgba
 from lampyris.imaging.layout import oversize, subject_box
 from lampyris.ops.base import Op, OpResult, Timings
 from lampyris.ops.cutout import MAX_SIDE, parse_canvas
-from lampyris.ops.fill import GenerativeParams, fill_metadata, pixels_of, plane_of
+from lampyris.ops.fill import (
+    GenerativeParams,
+    fill_metadata,
+    fill_review,
+    pixels_of,
+    plane_of,
+)
 
 
 class ExpandParams(GenerativeParams):
@@ -85,7 +91,9 @@ def expand(
         )
     x, y, w, h = box
     return OpResult(out, fill_metadata(info, timings, placement={"x": x, "y": y, "width": w,
-                                                                "height": h}))
+                                                                "height": h},
+                                       review=fill_review(info, hole,
+                                                          params.review_threshold)))
 
 
 def _place_by_mask(

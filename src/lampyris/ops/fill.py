@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lampyris.errors import InvalidParameterError
+from lampyris.imaging.confidence import REVIEW_THRESHOLD, review_fill
 from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.fill.engines import EngineChoice, fill_region
 from lampyris.imaging.fill.mask import mask_plane, transparency
@@ -31,6 +32,7 @@ class GenerativeParams(BaseModel):
     prompt: str = Field(default="", max_length=1024)
     negative_prompt: str = Field(default="", max_length=1024)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    review_threshold: float = Field(default=REVIEW_THRESHOLD, ge=0.0, le=1.0)
 
 
 class FillParams(GenerativeParams):
@@ -58,6 +60,15 @@ def plane_of(mask: DecodedImage | np.ndarray) -> np.ndarray:
 
 def fill_metadata(info: dict[str, object], timings: Timings, **extra: Any) -> dict[str, Any]:
     return {**info, **extra, "timings": timings.steps}
+
+
+def fill_review(info: dict[str, Any], hole: np.ndarray, threshold: float) -> dict[str, Any]:
+    """The ``review`` object of a fill: the guard's verdict and the share of the image that
+    was generated (``hole``: non-zero where the engine drew)."""
+    fidelity = info.get("fidelity") or {}
+    held = bool(fidelity.get("held", False))
+    return review_fill(held, float(np.count_nonzero(hole)) / max(hole.size, 1),
+                       threshold).as_dict()
 
 
 def resized(rgb: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
@@ -93,7 +104,9 @@ def fill(
             prompt=params.prompt, negative_prompt=params.negative_prompt, seed=params.seed,
         )
     out = resized(out, params.size)
-    return OpResult(out, fill_metadata(info, timings, filled_share=float((plane > 0).mean())))
+    return OpResult(out, fill_metadata(info, timings, filled_share=float((plane > 0).mean()),
+                                       review=fill_review(info, plane,
+                                                          params.review_threshold)))
 
 
 OP = Op("fill", FillParams, fill, images=("mask",))

@@ -23,7 +23,13 @@ from lampyris.imaging.fill.placement import Horizontal, Inset, Vertical, place_o
 from lampyris.imaging.layout import subject_box
 from lampyris.ops.base import Op, OpResult, Timings
 from lampyris.ops.cutout import MAX_SIDE, parse_canvas, predict_matte
-from lampyris.ops.fill import GenerativeParams, fill_metadata, pixels_of, plane_of
+from lampyris.ops.fill import (
+    GenerativeParams,
+    fill_metadata,
+    fill_review,
+    pixels_of,
+    plane_of,
+)
 
 # Without insets the product stands in the lower middle of the frame, as in a catalog shot.
 _STAND = {"top": 0.14, "bottom": 0.10, "side": 0.12}
@@ -89,14 +95,17 @@ def object_composite(
         placed, box = place_on_canvas(layer, size, inset=given, horizontal=params.horizontal,
                                       vertical=vertical)
     engine = "studio" if params.engine == "auto" else params.engine
+    hole = 255 - placed[..., 3]
     with timings.step("fill"):
         out, info = fill_region(
-            np.ascontiguousarray(placed[..., :3]), 255 - placed[..., 3], engine=engine,
+            np.ascontiguousarray(placed[..., :3]), hole, engine=engine,
             prompt=params.prompt, negative_prompt=params.negative_prompt, seed=params.seed,
         )
     x, y, w, h = box
     return OpResult(out, fill_metadata(info, timings, outline=outline,
-                                       placement={"x": x, "y": y, "width": w, "height": h}))
+                                       placement={"x": x, "y": y, "width": w, "height": h},
+                                       review=fill_review(info, hole,
+                                                          params.review_threshold)))
 
 
 OP = Op("object_composite", CompositeParams, object_composite, images=("mask",))

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lampyris.errors import InvalidParameterError
 from lampyris.imaging.composite import cutout_rgba
+from lampyris.imaging.confidence import REVIEW_THRESHOLD, review_matte
 from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.decontaminate import decontaminate
 from lampyris.imaging.fill.mask import mask_plane, transparency
@@ -52,6 +53,23 @@ class RefineMaskParams(BaseModel):
     decontaminate: bool = False
     radius: int | None = Field(default=None, ge=1, le=1024)
     invert_mask: bool = False
+    review_threshold: float = Field(default=REVIEW_THRESHOLD, ge=0.0, le=1.0)
+
+
+REVIEW_SIDE = 320
+"""The colour-line estimate is reviewed at the cutout network's resolution (u2netp's 320), the
+scale the score's weights were fitted at."""
+
+
+def _review(estimate: np.ndarray, alpha: np.ndarray, work: np.ndarray,
+            threshold: float) -> dict[str, Any]:
+    """The review of a refined mask: its colour-line estimate stands in for the network's
+    pass (there is no mirror pass to compare with)."""
+    h, w = estimate.shape
+    scale = min(1.0, REVIEW_SIDE / max(h, w))
+    small = cv2.resize(estimate, (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)
+    return review_matte(small, None, alpha, work, threshold).as_dict()
 
 
 def default_radius(width: int, height: int) -> int:
@@ -148,6 +166,7 @@ def refine_mask(
         "bounding_box": {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0},
         "decontaminate": params.decontaminate,
     }
+    meta["review"] = _review(estimate, alpha, work, params.review_threshold)
     if not params.decontaminate:
         meta["timings"] = timings.steps
         return OpResult(alpha, meta)

@@ -16,6 +16,10 @@ The file commands (``cutout``, ``auto-tone``, … ``composite``) run through it 
 it their inputs already expanded and named (``Entry``: ``workflows.inputs``) instead of a
 source to list, with a ledger in memory unless one is named, and existing outputs kept
 (``BatchSpec.skip_existing``) unless ``--overwrite``.
+
+Every result's review (its confidence score and flag: ``item.review_of``) is kept in the
+ledger and counted; ``on_review`` ``move:URL`` writes a flagged result there instead of the
+sink, at the same relative path, so the sink holds only what needs no look.
 """
 
 from __future__ import annotations
@@ -74,6 +78,19 @@ class BatchSpec:
     settle: float = 2.0
     skip_existing: bool = False
     images: tuple[ExtraImage, ...] = ()
+    on_review: str = "keep"  # or move:URL: flagged results are written there instead
+    review_threshold: float | None = None  # None: the ops' own (``REVIEW_THRESHOLD``)
+
+    @property
+    def review_sink(self) -> Location | None:
+        """Where flagged results go (``on_review`` ``move:URL``), or None: the sink. It
+        shares the sink's storage options when it is on the same kind of storage."""
+        if not self.on_review.startswith("move:"):
+            return None
+        review = Location(self.on_review[len("move:"):])
+        if review.protocol == self.sink.protocol:
+            review = Location(review.url, self.sink.options)
+        return review
 
     @property
     def template(self) -> str:
@@ -126,6 +143,9 @@ class RunSummary:
     standing: int = 0  # failed on an earlier run, unchanged since: reported, not retried
     retries: int = 0
     settling: int = 0  # still being written: left for the next pass
+    flagged: int = 0  # done this run and flagged for review
+    routed: int = 0  # of those, written to the review location instead of the sink
+    review_threshold: float | None = None  # the threshold the flags were decided by
     stopped: str | None = None  # why the run stopped early (refused credentials)
     interrupted: bool = False
     seconds: float = 0.0
@@ -408,8 +428,7 @@ class BatchRunner:
             if row.clash is not None:
                 self._refuse(row, prior, row.clash, summary)
                 continue
-            if spec.skip_existing and sink_fs.exists(
-                    posixpath.join(sink_root, self._output_rel(row.output_url))):
+            if spec.skip_existing and self._exists(sink_fs, sink_root, row.output_url):
                 summary.skipped += 1
                 self.listener("skipped", self._record_for(row, prior))
                 continue
@@ -418,6 +437,18 @@ class BatchRunner:
                 self._young.append((row, prior))
                 continue
             yield source, self._record_for(row, prior)
+
+    def _exists(self, sink_fs: Any, sink_root: str, output_url: str) -> bool:
+        """The output is there already: in the sink, or in the review location when a
+        flagged result went there (a re-run does not redo it)."""
+        rel = self._output_rel(output_url)
+        if sink_fs.exists(posixpath.join(sink_root, rel)):
+            return True
+        review = self.spec.review_sink
+        if review is None:
+            return False
+        review_fs, review_root = review.open()
+        return bool(review_fs.exists(posixpath.join(review_root, rel)))
 
     def _record_for(self, row: Spooled, prior: LedgerItem | None) -> LedgerItem:
         url, source = row.input_url, row.source
@@ -428,6 +459,7 @@ class BatchRunner:
             output_url=row.output_url,
             content_hash=prior.content_hash if prior else None,
             attempts=0, details=prior.details if prior and same else {},
+            review=prior.review if prior and same else None,
         )
         record.details["known_hash"] = (prior.content_hash if prior and same
                                         and prior.status == "done" else None)
@@ -488,11 +520,14 @@ class BatchRunner:
         known = record.details.pop("known_hash", None)
         entry = None if self._entries is None else self._entries[record.input_url]
         output = entry.output if entry is not None and entry.output else self.spec.output
+        rel = self._output_rel(record.output_url)
         return WorkItem(
             source=self.spec.source, source_path=source.path, sink=self.spec.sink,
-            output_path=posixpath.join(sink_root, self._output_rel(record.output_url)),
+            output_path=posixpath.join(sink_root, rel),
             steps=self.spec.steps, output=output, known_hash=known, thumbs=sample,
             seed=entry.seed if entry is not None else None, images=self.spec.images,
+            review_threshold=self.spec.review_threshold, review_sink=self.spec.review_sink,
+            review_rel=rel,
         )
 
     def _output_rel(self, output_url: str | None) -> str:
@@ -519,8 +554,10 @@ class BatchRunner:
             record.content_hash = outcome.content_hash
             if not outcome.unchanged:
                 kept = {k: v for k, v in record.details.items()  # not the old content's
-                        if k not in ("thumb_before", "thumb_after", "notices")}
+                        if k not in ("thumb_before", "thumb_after", "notices", "routed_to")}
                 record.details = {**kept, **outcome.details}
+                record.review = outcome.review
+                self._count_review(record, outcome, summary)
                 summary.notices.extend(Notice(record.input_url, text)
                                        for text in outcome.details.get("notices", ()))
                 self._save_thumbs(record, outcome)
@@ -547,6 +584,18 @@ class BatchRunner:
                                         record.details["failed_since"]))
         self.listener("failed", record)
         return False
+
+    def _count_review(self, record: LedgerItem, outcome: ItemOutcome,
+                      summary: RunSummary) -> None:
+        """Count a flagged result, and say where it went when it left the sink."""
+        review = outcome.review or {}
+        if isinstance(review.get("threshold"), int | float):
+            summary.review_threshold = float(review["threshold"])
+        if review.get("flag"):
+            summary.flagged += 1
+        if outcome.routed_to is not None:
+            record.details["routed_to"] = outcome.routed_to
+            summary.routed += 1
 
     def _drain(self, inflight: dict[Future[ItemOutcome], tuple[LedgerItem, WorkItem]],
                summary: RunSummary, grace: float = 30.0) -> None:
@@ -615,15 +664,26 @@ class BatchRunner:
 
     def _output_problem(self, record: LedgerItem, work: WorkItem) -> str | None:
         """Why the output cannot be trusted yet (missing, or not the size written), or None."""
-        fs_out, _ = self.spec.sink.open()
+        fs_out, path = self.spec.sink.open()[0], work.output_path
+        url = record.details.get("routed_to") or record.output_url
+        if record.details.get("routed_to") and work.review_sink is not None:
+            fs_out, root = work.review_sink.open()
+            path = posixpath.join(root, work.review_rel)
         try:
-            size = int(fs_out.info(work.output_path)["size"])
+            size = int(fs_out.info(path)["size"])
         except FileNotFoundError:
-            return f"the output {record.output_url} is missing"
+            return f"the output {url} is missing"
         expected = record.details.get("output_bytes")
         if expected is not None and size != expected:
-            return f"the output {record.output_url} has {size} bytes, not the {expected} written"
+            return f"the output {url} has {size} bytes, not the {expected} written"
         return None
+
+
+def check_on_review(value: str) -> str:
+    """``keep`` (flagged results stay in the sink) or ``move:URL``."""
+    if value == "keep" or (value.startswith("move:") and len(value) > 5):
+        return value
+    raise ValueError("on_review is keep or move:URL (where flagged results go instead)")
 
 
 def _free_target(fs: Any, path: str, data: bytes) -> str | None:

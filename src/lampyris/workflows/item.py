@@ -6,6 +6,9 @@ corrupt image). What every batch and every file command does to one input: besid
 an item may carry a seed (one variation of a generative op) and extra images every item of a
 run shares (a fill's mask: read and decoded once per worker process, not sent with each item);
 an XMP sidecar the output asks for is written before the image, so no image is without it.
+The steps' ``review`` objects (their confidence: ``imaging.confidence``) become the item's one
+review (``review_of``); a flagged result goes to the run's review location, when it has one,
+instead of the sink (``--on-review move:URL``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import io
 import posixpath
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
@@ -66,6 +69,9 @@ class WorkItem:
     thumbs: bool = False
     seed: int | None = None  # every op that takes a seed gets this one (a variation)
     images: tuple[ExtraImage, ...] = ()
+    review_threshold: float | None = None  # None: each op's own (``REVIEW_THRESHOLD``)
+    review_sink: Location | None = None  # where a flagged result goes instead of ``sink``
+    review_rel: str = ""  # its path below ``review_sink`` (the output's below the sink)
 
 
 @dataclass
@@ -79,6 +85,8 @@ class ItemOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     thumbs: dict[str, bytes] = field(default_factory=dict)
+    review: dict[str, Any] | None = None
+    routed_to: str | None = None  # the URL a flagged output was written to, off the sink
 
 
 def process(item: WorkItem) -> ItemOutcome:
@@ -106,10 +114,16 @@ def process(item: WorkItem) -> ItemOutcome:
 
         stage = "write"
         start = time.perf_counter()
-        fs_out, _ = item.sink.open()
+        review = review_of(rendered.reports, item.review_threshold)
+        routed = item.review_sink is not None and bool(review and review.get("flag"))
+        sink = item.review_sink if routed and item.review_sink is not None else item.sink
+        fs_out, root = sink.open()
+        path = posixpath.join(root, item.review_rel) if routed else item.output_path
         if rendered.sidecar is not None:  # before the image: no image without its sidecar
-            write_atomic(sidecar_path(item.output_path), rendered.sidecar, fs_out)
-        write_atomic(item.output_path, rendered.data, fs_out)
+            write_atomic(sidecar_path(path), rendered.sidecar, fs_out)
+        write_atomic(path, rendered.data, fs_out)
+        if item.review_sink is not None:  # an earlier result of this input, elsewhere
+            _drop_other(item, routed)
         timings["write"] = time.perf_counter() - start
     except FidelityError as exc:  # this seed's fill; another seed may hold
         reason = str(exc) if item.seed is None else f"seed {item.seed}: {exc}"
@@ -131,13 +145,59 @@ def process(item: WorkItem) -> ItemOutcome:
 
     outcome = ItemOutcome(True, digest, timings=timings, details={
         "width": rendered.size[0], "height": rendered.size[1], "output_bytes": len(rendered.data),
-        "steps": rendered.reports,
-    })
+        "steps": {name: _without_review(report) for name, report in rendered.reports.items()},
+    }, review=review, routed_to=sink.url_of(item.review_rel) if routed else None)
     if said := rendered.notices:
         outcome.details["notices"] = said
     if before is not None:
         outcome.thumbs = {"before": before, "after": thumbnail(rendered.pixels)}
     return outcome
+
+
+def review_of(reports: dict[str, Any], threshold: float | None = None
+              ) -> dict[str, Any] | None:
+    """The result's one review from its steps' (None when no step reported one): the
+    lowest-scoring step's, flagged when any step is; with several, every step's reasons, worst
+    step first and prefixed by its name. ``threshold`` (``--review-threshold``) re-decides the
+    flag from the score, so a stricter threshold needs no re-run of the ops."""
+    reviews = sorted(((name, cast("dict[str, Any]", report["review"]))
+                      for name, report in reports.items()
+                      if isinstance(report, dict) and isinstance(report.get("review"), dict)),
+                     key=lambda pair: float(pair[1].get("score", 1.0)))
+    if not reviews:
+        return None
+    review = dict(reviews[0][1])
+    if len(reviews) > 1:
+        review["flag"] = any(bool(r.get("flag")) for _, r in reviews)
+        review["reasons"] = [f"{name}: {reason}" for name, r in reviews
+                             for reason in r.get("reasons", ())]
+        review["steps"] = {name: r.get("score") for name, r in reviews}
+    if threshold is not None:
+        review["threshold"] = threshold
+        review["flag"] = float(review.get("score", 1.0)) < threshold
+    return review
+
+
+def _drop_other(item: WorkItem, routed: bool) -> None:
+    """Remove this input's earlier output (and sidecar) from the place this result did not
+    go, so it is in one place only: the sink, or the review location. Only this input's own
+    names are touched (the runner's naming keeps every output to one input)."""
+    if routed:
+        fs, path = item.sink.open()[0], item.output_path
+    else:
+        assert item.review_sink is not None
+        fs, root = item.review_sink.open()
+        path = posixpath.join(root, item.review_rel)
+    for stale in (path, sidecar_path(path)):
+        if fs.exists(stale):
+            fs.rm_file(stale)
+
+
+def _without_review(report: Any) -> Any:
+    """A step's report as the ledger's details keep it: its review has a column of its own."""
+    if isinstance(report, dict) and "review" in report:
+        return {k: v for k, v in report.items() if k != "review"}
+    return report
 
 
 def sidecar_path(output_path: str) -> str:

@@ -4,10 +4,11 @@ One SQLite file that belongs to the destination (``default_path``), so a run sta
 directory, by cron or by hand, finds the same history. An item is keyed by its input URL and the
 destination root, and remembers the input's content hash and listing stamp (size, ETag or
 mtime), the fingerprint of the steps and parameters, where the output went, its status, error,
-attempts and timings. A re-run skips an item that is ``done`` with the same fingerprint whose
-input is unchanged: same stamp (no download needed), or same content hash. Besides the items,
-a run keeps named state per source and destination that a resumed run must find again (the
-house look ``--consistent`` measured).
+attempts and timings, and the result's ``review`` (its confidence score and whether a person
+should look at it: ``imaging.confidence``). A re-run skips an item that is ``done`` with the
+same fingerprint whose input is unchanged: same stamp (no download needed), or same content
+hash. Besides the items, a run keeps named state per source and destination that a resumed run
+must find again (the house look ``--consistent`` measured).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ CREATE TABLE IF NOT EXISTS items (
     seconds     REAL,
     timings     TEXT,
     details     TEXT,
+    review      TEXT,
     PRIMARY KEY (input_url, dest)
 );
 CREATE INDEX IF NOT EXISTS items_status ON items (status);
@@ -72,6 +74,16 @@ CREATE TABLE IF NOT EXISTS state (
 );
 """
 
+# Columns added after the first release: a ledger written before gets them when it is opened.
+_ADDED_COLUMNS = {"review": "TEXT"}
+
+# The review order (worst first): failed, then flagged by score ascending, then the rest by
+# score, then the ones without a score, each group by name. In SQL, so a report streams it.
+REVIEW_ORDER = (
+    "CASE WHEN status = 'failed' THEN 0 "
+    "WHEN json_extract(review, '$.flag') THEN 1 ELSE 2 END, "
+    "json_extract(review, '$.score') IS NULL, json_extract(review, '$.score'), rel")
+
 
 @dataclass
 class LedgerItem:
@@ -93,6 +105,12 @@ class LedgerItem:
     seconds: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    review: dict[str, Any] | None = None  # the contract's review object, None when no step has one
+
+    @property
+    def flagged(self) -> bool:
+        """Done, and a person should look at it (its review's ``flag``)."""
+        return self.status == "done" and bool((self.review or {}).get("flag"))
 
 
 def state_dir() -> Path:
@@ -157,7 +175,40 @@ class Ledger:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        """Add the columns an older ledger lacks (``ALTER TABLE``: its rows keep their data,
+        the new column is NULL for them)."""
+        have = {row["name"] for row in self._db.execute("PRAGMA table_info(items)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:
+                try:
+                    self._db.execute(f"ALTER TABLE items ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                    if "duplicate column" not in str(exc):
+                        raise
+
+    @classmethod
+    def reading(cls, path: Path, timeout: float = 5.0) -> Ledger:
+        """An existing ledger opened read-only (the console reviews runs it must not change:
+        nothing is created, not even the tables); ``sqlite3.DatabaseError`` when the file is
+        not a ledger, ``sqlite3.OperationalError`` when it cannot be read now (locked)."""
+        ledger = cls.__new__(cls)
+        ledger.path, ledger._lock = path, threading.Lock()
+        ledger._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                     check_same_thread=False, timeout=timeout)
+        ledger._db.row_factory = sqlite3.Row
+        try:
+            tables = {name for (name,) in ledger._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"items", "runs"} <= tables:
+                raise sqlite3.DatabaseError("it has no items and runs tables")
+        except sqlite3.Error:
+            ledger.close()
+            raise
+        return ledger
 
     def close(self) -> None:
         self._db.close()
@@ -211,21 +262,39 @@ class Ledger:
         values = {
             **item.__dict__, "timings": json.dumps(item.timings),
             "details": json.dumps(item.details),
+            "review": None if item.review is None else json.dumps(item.review),
         }
         columns = ", ".join(values)
         marks = ", ".join(f":{k}" for k in values)
         with self._lock:
             self._db.execute(f"INSERT OR REPLACE INTO items ({columns}) VALUES ({marks})", values)
 
-    def items(self, status: Status | None = None, dest: str | None = None
-              ) -> Iterator[LedgerItem]:
+    def items(self, status: Status | None = None, dest: str | None = None, *,
+              worst_first: bool = False) -> Iterator[LedgerItem]:
+        """The records, by name, or with ``worst_first`` in the review order (failed, then
+        flagged by score ascending, then the rest: ``REVIEW_ORDER``)."""
         query, args = "SELECT * FROM items WHERE 1=1", list[Any]()
         if status is not None:
             query, args = query + " AND status = ?", [*args, status]
         if dest is not None:
             query, args = query + " AND dest = ?", [*args, dest]
-        for row in self._db.execute(query + " ORDER BY rel", args):
+        order = "rel"
+        if worst_first:  # a ledger opened read-only before its migration has no review yet
+            order = REVIEW_ORDER if self._has_review() else "status != 'failed', rel"
+        for row in self._db.execute(f"{query} ORDER BY {order}", args):
             yield _item(row)
+
+    def _has_review(self) -> bool:
+        return "review" in {row[1] for row in self._db.execute("PRAGMA table_info(items)")}
+
+    def flagged(self, dest: str) -> int:
+        """How many inputs done into ``dest`` are flagged for review, counted in SQL."""
+        if not self._has_review():
+            return 0
+        row = self._db.execute(
+            "SELECT count(*) FROM items WHERE dest = ? AND status = 'done' "
+            "AND json_extract(review, '$.flag')", (dest,)).fetchone()
+        return int(row[0])
 
     def owner_of(self, dest: str, output_url: str) -> str | None:
         """The input whose result ``output_url`` holds (done into ``dest``), or None: what a
@@ -261,6 +330,13 @@ class Ledger:
         rows = self._db.execute("SELECT dest FROM items UNION SELECT dest FROM runs ORDER BY 1")
         return [dest for (dest,) in rows]
 
+    def tally(self) -> dict[tuple[str, int | None, str], int]:
+        """Items per (destination, run that last recorded them, status), counted in SQL: what
+        each run left, without reading a record."""
+        rows = self._db.execute("SELECT dest, run_id, status, count(*) FROM items "
+                                "GROUP BY dest, run_id, status")
+        return {(dest, run_id, status): n for dest, run_id, status, n in rows}
+
     def counts(self, dest: str | None = None) -> dict[str, int]:
         query = "SELECT status, count(*) FROM items"
         rows = (self._db.execute(query + " WHERE dest = ? GROUP BY status", (dest,))
@@ -272,4 +348,5 @@ def _item(row: sqlite3.Row) -> LedgerItem:
     data = dict(row)
     data["timings"] = json.loads(data["timings"] or "{}")
     data["details"] = json.loads(data["details"] or "{}")
+    data["review"] = json.loads(data["review"]) if data.get("review") else None
     return LedgerItem(**data)

@@ -18,18 +18,22 @@ from pathlib import Path
 from typing import IO, Any
 
 from lampyris.workflows.batch import RunSummary
-from lampyris.workflows.ledger import Ledger
+from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.report_html import render_report
 
 MAX_JSON_FAILURES = 1000
+MAX_JSON_ITEMS = 1000
 STATUSES = ("done", "failed", "pending", "running")
 
 
 def summary_json(summary: RunSummary, ledger: Ledger, dest: str, *,
-                 max_failures: int = MAX_JSON_FAILURES) -> dict[str, Any]:
+                 max_failures: int = MAX_JSON_FAILURES,
+                 max_items: int = MAX_JSON_ITEMS) -> dict[str, Any]:
     """The run as plain JSON data: this run's counts, the ledger's totals for ``dest``, this
     run's failures and notices (at most ``max_failures`` of each; ``failures_left_out`` and
-    ``notices_left_out`` say how many more).
+    ``notices_left_out`` say how many more), and the destination's items worst first (failed,
+    then flagged for review by score ascending, then the rest; at most ``max_items``, with
+    ``items_left_out``), each with its ``review``.
 
     Usage:
         write_json(Path("run.json"), summary_json(summary, ledger, sink.url))
@@ -41,6 +45,8 @@ def summary_json(summary: RunSummary, ledger: Ledger, dest: str, *,
                 for f in islice(summary.failures, max(0, max_failures))]
     notices = [{"input": n.input_url, "notice": n.text}
                for n in islice(summary.notices, max(0, max_failures))]
+    items = [_item_json(item)
+             for item in islice(ledger.items(dest=dest, worst_first=True), max(0, max_items))]
     return {
         "run": {
             "id": summary.run_id,
@@ -69,10 +75,29 @@ def summary_json(summary: RunSummary, ledger: Ledger, dest: str, *,
             **{status: totals.get(status, 0) for status in STATUSES},
             "total": sum(totals.values()),
         },
+        "review": {  # results a person should check: this run's, and the ledger's for dest
+            "threshold": summary.review_threshold,
+            "this_run": summary.flagged,
+            "moved": summary.routed,
+            "ledger": ledger.flagged(dest),
+        },
         "failures": failures,
         "failures_left_out": len(summary.failures) - len(failures),
         "notices": notices,
         "notices_left_out": len(summary.notices) - len(notices),
+        "items": items,
+        "items_left_out": max(0, sum(totals.values()) - len(items)),
+    }
+
+
+def _item_json(item: LedgerItem) -> dict[str, Any]:
+    """One input as the summary lists it: where it went, its state and its review."""
+    return {
+        "input": item.input_url,
+        "output": item.details.get("routed_to") or item.output_url,
+        "status": item.status,
+        "review": item.review,
+        "error": item.error,
     }
 
 

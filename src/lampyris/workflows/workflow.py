@@ -14,6 +14,8 @@ Example::
     naming: stem          # or keep-extension, number, or a template "{dir}{stem}.{ext}"
     concurrency: 4
     on_success: keep
+    on_review: move:s3://shop-photos/to-check/   # flagged results go here instead of the sink
+    review_threshold: 0.5 # flag below this confidence score (default: the ops' own)
 
 ``${NAME}`` anywhere in a string is replaced from the environment (secrets stay out of the
 file); a missing variable is an error. An ``edit`` step's ``presets`` are XMP files, relative
@@ -32,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lampyris.errors import InvalidParameterError
 from lampyris.storage.locations import Location
-from lampyris.workflows.batch import BatchSpec
+from lampyris.workflows.batch import BatchSpec, check_on_review
 from lampyris.workflows.look import DEFAULT_SAMPLE
 from lampyris.workflows.steps import OutputSpec, check_output, make_steps
 
@@ -85,6 +87,8 @@ class WorkflowFile(BaseModel):
     retries: int = Field(default=2, ge=0)
     retry_failed: bool = False
     on_success: str = "keep"
+    on_review: str = "keep"
+    review_threshold: float | None = Field(default=None, ge=0, le=1)
     settle: float = Field(default=2.0, ge=0)
     ledger: str | None = None
     report: str | None = None
@@ -97,6 +101,11 @@ class WorkflowFile(BaseModel):
     @classmethod
     def _on_success(cls, value: str) -> str:
         return check_on_success(value)
+
+    @field_validator("on_review")
+    @classmethod
+    def _on_review(cls, value: str) -> str:
+        return check_on_review(value)
 
     def chain(self) -> list[tuple[str, dict[str, Any]]]:
         out: list[tuple[str, dict[str, Any]]] = []
@@ -129,6 +138,8 @@ class WorkflowFile(BaseModel):
             steps=tuple(steps), output=output,
             naming=self.naming, retries=self.retries, retry_failed=self.retry_failed,
             on_success=self.on_success, settle=self.settle,
+            on_review=_review_url(self.on_review, self, base),
+            review_threshold=self.review_threshold,
         )
 
 
@@ -149,6 +160,13 @@ def _with_preset_texts(name: str, params: dict[str, Any], base: Path) -> dict[st
                 raise InvalidParameterError(f"step 'edit': preset {path}: {reason}") from None
         texts.append(preset)
     return {**params, "presets": texts}
+
+
+def _review_url(on_review: str, workflow: WorkflowFile, base: Path) -> str:
+    """``move:PATH`` with a relative local path made absolute from ``base``, as the sink's."""
+    if not on_review.startswith("move:"):
+        return on_review
+    return "move:" + workflow.location(on_review[len("move:"):], base).url
 
 
 def check_on_success(value: str) -> str:

@@ -138,6 +138,8 @@ def test_sync_fill_two_seeds(inproc: InProcessServer, uploads: dict[str, str],
         assert out.shape == scene.shape
         assert kept_psnr(scene, out, hole_mask) >= 45
         assert meta["image"]["url"].startswith(f"{URL}/files/results/urn%3Aff%3Ajobs%3A")
+        review = meta["lampyris"].pop("review")  # the fill's confidence (issue 20)
+        assert review["flag"] is False and review["features"]["guard_held"] is True
         assert meta["lampyris"] == {"engine": "patch", "fidelity": {  # a hole in a picture
             "held": True, "changedOutside": 0, "maxDifferenceOutside": 0}}
         # The blue box is gone: the hole now looks like the grey around it.

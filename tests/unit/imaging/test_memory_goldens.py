@@ -31,6 +31,7 @@ from PIL import Image
 
 from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import encode
+from lampyris.models.session import MattePasses
 from lampyris.ops.cutout import CutoutParams, cutout
 
 
@@ -43,6 +44,9 @@ class ScriptedSession:
         distance = 235.0 - small.min(axis=2)
         matte = np.clip((distance - 25.0) / 60.0, 0.0, 1.0).astype(np.float32)
         return cv2.GaussianBlur(matte, (0, 0), 1.5)
+
+    def passes(self, rgb: np.ndarray, *, mirror: str = "auto") -> MattePasses:
+        return MattePasses(self.predict(rgb, mirror=mirror))
 
 
 def product(width: int, height: int, seed: int, *, alpha: bool = False) -> np.ndarray:

@@ -21,6 +21,7 @@ from lampyris.errors import InvalidParameterError, ModelNotFoundError
 from lampyris.imaging.decode import decode
 from lampyris.imaging.layout import Length, subject_box
 from lampyris.models import MattingSession
+from lampyris.models.session import MattePasses
 from lampyris.ops.base import OpResult
 from lampyris.ops.cutout import CutoutParams, cutout, parse_canvas, parse_colour
 
@@ -34,14 +35,19 @@ class MemoSession:
         self.session = session
         self.spec = session.spec
         self.calls = 0
-        self._memo: dict[tuple[tuple[int, ...], bytes], np.ndarray] = {}
+        self._memo: dict[tuple[tuple[int, ...], bytes], MattePasses] = {}
 
-    def predict(self, rgb: np.ndarray, *, mirror: str = "auto") -> np.ndarray:
+    def passes(self, rgb: np.ndarray, *, mirror: str = "auto") -> MattePasses:
         key = (rgb.shape, np.ascontiguousarray(rgb).tobytes() + mirror.encode())
         if key not in self._memo:
             self.calls += 1
-            self._memo[key] = self.session.predict(rgb, mirror=mirror)
-        return self._memo[key].copy()
+            self._memo[key] = self.session.passes(rgb, mirror=mirror)  # type: ignore[arg-type]
+        found = self._memo[key]
+        return MattePasses(found.first.copy(),
+                           None if found.mirrored is None else found.mirrored.copy())
+
+    def predict(self, rgb: np.ndarray, *, mirror: str = "auto") -> np.ndarray:
+        return self.passes(rgb, mirror=mirror).matte
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +204,7 @@ def test_defaults_and_immutability() -> None:
         "model": "u2netp", "mirror_pass": "auto", "mode": "cutout", "mask_format": "soft",
         "decontaminate": None, "holes": "auto",
         "background": None, "trim": False, "padding": None, "canvas": None, "max_upscale": 1.0,
-        "shadow": False, "shadow_opacity": 0.45,
+        "shadow": False, "shadow_opacity": 0.45, "review_threshold": 0.5,
     }
     with pytest.raises(ValidationError, match="frozen"):
         params.trim = True  # type: ignore[misc]
@@ -465,3 +471,76 @@ def test_the_memo_session_ran_each_image_once(session: MemoSession) -> None:
     second = cutout(image, session=session)  # type: ignore[arg-type]
     assert session.calls == before + 1
     np.testing.assert_array_equal(first.pixels, second.pixels)
+
+
+# --- review score (issue 20) --------------------------------------------------------------------
+
+
+class CountingSession:
+    """The memo session, counting how the op asks for the matte: the review must come from the
+    passes the matte was made of, never from another inference."""
+
+    def __init__(self, inner: MemoSession) -> None:
+        self.inner = inner
+        self.spec = inner.spec
+        self.passes_calls = 0
+        self.mirrors: list[bool] = []
+
+    def passes(self, rgb: np.ndarray, *, mirror: str = "auto") -> MattePasses:
+        self.passes_calls += 1
+        found = self.inner.passes(rgb, mirror=mirror)
+        self.mirrors.append(found.mirrored is not None)
+        return found
+
+    def predict(self, rgb: np.ndarray, *, mirror: str = "auto") -> np.ndarray:
+        raise AssertionError("the cutout op asks for the passes, once")
+
+
+def test_every_cutout_reports_a_review(default: OpResult) -> None:
+    from lampyris.imaging.confidence import REVIEW_THRESHOLD
+
+    review = default.metadata["review"]
+    assert set(review) == {"score", "flag", "threshold", "reasons", "features"}
+    assert review["threshold"] == REVIEW_THRESHOLD
+    # The standard disc is a clean studio subject: it needs no human.
+    assert review["score"] > 0.7
+    assert review["flag"] is False
+    assert review["reasons"] == []
+    assert review["features"]["border_sides"] == 0
+    assert review["features"]["pieces"] == 1
+
+
+def test_the_review_reads_the_passes_the_matte_came_from(session: MemoSession, disc: Any) -> None:
+    counting = CountingSession(session)
+    one = cutout(disc.rgb, CutoutParams(mirror_pass="never"), session=counting)  # type: ignore[arg-type]
+    both = cutout(disc.rgb, CutoutParams(mirror_pass="always"),
+                  session=counting)  # type: ignore[arg-type]
+    assert counting.passes_calls == 2
+    assert counting.mirrors == [False, True]
+    assert one.metadata["review"]["features"]["mirror_gap"] == 0.0
+    # u2netp is not mirror-symmetric: the two passes differ a little even on a disc.
+    assert 0.0 < both.metadata["review"]["features"]["mirror_gap"] < 0.03
+
+
+def test_a_subject_cut_by_the_frame_scores_lower(run: Callable[..., OpResult], disc: Any,
+                                                 default: OpResult) -> None:
+    h, w = disc.rgb.shape[:2]
+    cut = np.ascontiguousarray(disc.rgb[h // 3:, : w // 2])  # the disc runs off two sides
+    review = run(cut).metadata["review"]
+    assert review["features"]["border_sides"] >= 1
+    assert review["score"] < default.metadata["review"]["score"]
+    assert any("border" in reason for reason in review["reasons"])
+
+
+def test_review_threshold_sets_the_flag(run: Callable[..., OpResult]) -> None:
+    strict = run(review_threshold=1.0).metadata["review"]
+    assert strict["flag"] is True
+    assert strict["threshold"] == 1.0
+    assert run(review_threshold=0.0).metadata["review"]["flag"] is False
+    with pytest.raises(ValidationError):
+        CutoutParams(review_threshold=1.5)
+
+
+def test_mask_mode_reports_the_same_review(run: Callable[..., OpResult],
+                                           default: OpResult) -> None:
+    assert run(mode="mask").metadata["review"] == default.metadata["review"]
