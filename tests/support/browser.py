@@ -8,6 +8,9 @@ system binary that ``scripts/install-test-services.sh`` installs with apt.
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,17 +31,42 @@ PHONE = {"width": 390, "height": 844}
 
 
 @contextmanager
+def _tmpdir(path: str) -> Iterator[None]:
+    """``TMPDIR`` set to ``path`` in this process's environment for the block."""
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = path
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before
+
+
+@contextmanager
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for a test module; closed afterwards, also on failure."""
+    """One headless Chromium for a test module; closed afterwards, also on failure.
+
+    Playwright's driver and Chromium start under a short TMPDIR: Chromium keeps its profile
+    and a unix socket there and aborts when the path passes the socket's 108-byte limit,
+    which a deep TMPDIR (CI's 150-byte one, some users') does. The rest of the test keeps the
+    TMPDIR it had."""
     if not CHROMIUM.exists():
         raise RuntimeError(f"{CHROMIUM} is missing: run scripts/install-test-services.sh "
                            "(it installs Debian's chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    short = tempfile.mkdtemp(prefix="lampyris-chromium-", dir="/tmp")
+    try:
+        with _tmpdir(short):
+            playwright = sync_playwright().start()
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             yield browser
         finally:
             browser.close()
+            playwright.stop()
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
 
 
 def sign_in(page: Page, server: LampyrisServer, secret: str | None = None) -> None:
