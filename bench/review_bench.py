@@ -146,9 +146,10 @@ HEADERS = ["set", "images", "needs review (MAE > 0.08)", "ROC AUC", "needs revie
 
 def report(rows: list[dict[str, Any]], flag_share: float) -> None:
     import_lampyris()
-    from lampyris.imaging.confidence import REVIEW_THRESHOLD, SPREAD, WEIGHTS
+    from lampyris.imaging.confidence import REVIEW_THRESHOLD, SPREAD, WEIGHTS, score
 
-    scores = np.array([r["review"]["score"] for r in rows])
+    # Scored again from the cached features, so new weights need no new pipeline run.
+    scores = np.array([score(r["review"]["features"]) for r in rows])
     ms = np.array([r["review_ms"] for r in rows])
     print(f"### Shipped weights, threshold {REVIEW_THRESHOLD}\n")
     print(markdown_table(HEADERS, _table(rows, scores, REVIEW_THRESHOLD)))

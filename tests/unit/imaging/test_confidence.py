@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from lampyris.imaging.confidence import (
+    EMPTY_SCORE,
     REVIEW_THRESHOLD,
     edge_alignment,
     matte_features,
@@ -75,7 +76,7 @@ def test_an_undecided_matte_across_the_frame_is_flagged_with_its_reasons() -> No
 
 
 def test_the_score_falls_as_the_undecided_mass_and_the_borders_grow() -> None:
-    base = {"undecided_mass": 0.0, "border_sides": 0}
+    base = {"undecided_mass": 0.0, "border_sides": 0, "area": 0.2}
     scores = [score({**base, "undecided_mass": m}) for m in (0.0, 0.01, 0.03, 0.06)]
     assert scores == sorted(scores, reverse=True)
     sides = [score({**base, "border_sides": n}) for n in range(5)]
@@ -89,13 +90,17 @@ def test_mirror_gap_is_the_mean_disagreement_of_the_two_passes() -> None:
     f = matte_features(first, mirrored, alpha_of(first), photo_of(first))
     assert f["mirror_gap"] == pytest.approx(float(np.abs(first - mirrored).mean()), abs=1e-4)
     assert f["mirror_gap"] > 0.03
-    assert any(r.startswith("mirror pass disagrees") for r in review_of(first, mirrored).reasons)
+    # Not in the score: a hint for the person looking at a flagged result, nowhere else.
+    assert not any(r.startswith("mirror") for r in review_of(first, mirrored).reasons)
+    flagged = review_of(first, mirrored, threshold=1.0)
+    assert any(r.startswith("mirror pass disagrees") for r in flagged.reasons)
 
 
 def test_pieces_and_holes_are_counted() -> None:
     two = np.maximum(disc_matte(50, (90, 160)), disc_matte(50, (230, 160)))
     assert matte_features(two, None, alpha_of(two), photo_of(two))["pieces"] == 2
-    assert "2 large pieces" in review_of(two).reasons
+    assert review_of(two).reasons == []  # two crisp discs: fine, and nothing said against them
+    assert "2 large pieces" in review_of(two, threshold=1.0).reasons
     ring = np.clip(disc_matte(100) - disc_matte(50), 0, 1)
     holes = matte_features(ring, None, alpha_of(ring), photo_of(ring))["holes"]
     assert holes == pytest.approx(50**2 / 100**2, abs=0.03)
@@ -114,7 +119,17 @@ def test_an_empty_matte_says_no_subject() -> None:
     review = review_of(empty)
     assert review.features["area"] == 0.0
     assert review.features["pieces"] == 0
-    assert "no subject found" in review.reasons
+    assert review.reasons[0] == "no subject found"
+    assert review.flag and review.score == EMPTY_SCORE
+
+
+def test_a_matte_soft_everywhere_is_not_surely_fine() -> None:
+    # Undecided over most of the frame and nowhere above 0.5: no subject area, all doubt.
+    haze = np.full((SIDE, SIDE), 0.4, np.float32)
+    review = review_of(haze)
+    assert review.features["undecided"] > 0.9
+    assert review.flag
+    assert review.reasons[0] == "no subject found"
 
 
 def test_the_threshold_decides_the_flag() -> None:
