@@ -57,9 +57,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("serve", "serve_command",
               "Serve Adobe's routes so existing Firefly Services scripts and Adobe's SDKs work by "
               "changing only the host: /ims/token/v3 (tokens), /sensei/* (cutout, mask), /v2/* "
-              "(Photoshop remove background, mask, edit; uploads), /v3/* (Firefly fill, expand, "
-              "object composite), /lrService/* (Lightroom auto tone, straighten, presets, edits), "
-              "/files/* (signed result links), /health and /metrics."),
+              "(Photoshop remove background, edit; Firefly uploads), /v1/* (auto crop, refine "
+              "mask, fill masked areas; Firefly's legacy fill and expand), /pie/psdService/* "
+              "(product crop, renditions, depth blur), /v3/* (Firefly fill, expand, object "
+              "composite, generate), /lrService/* (Lightroom auto tone, straighten, presets, "
+              "edits), /files/* (signed result links), /console (the web console), /health and "
+              "/metrics."),
     "models": ("models", "models_app", "List, pull and verify background-removal models."),
     "clients": ("clients", "clients_app", "Add, list and remove API clients (id + secret)."),
     "webhooks": ("webhooks", "webhooks_app",

@@ -39,9 +39,12 @@ def serve_command(
 ) -> None:
     """Serve Adobe's routes so existing Firefly Services scripts and Adobe's SDKs work by
     changing only the host: /ims/token/v3 (tokens), /sensei/* (cutout, mask), /v2/* (Photoshop
-    remove background, mask, edit; uploads), /v3/* (Firefly fill, expand, object composite),
-    /lrService/* (Lightroom auto tone, straighten, presets, edits), /files/* (signed result
-    links), /health and /metrics. OpenAPI docs at /docs."""
+    remove background, edit; Firefly uploads), /v1/* (auto crop, refine mask, fill masked
+    areas; Firefly's legacy fill and expand), /pie/psdService/* (product crop, renditions,
+    depth blur), /v3/* (Firefly fill, expand, object composite, generate), /lrService/*
+    (Lightroom auto tone, straighten, presets, edits), /files/* (signed result links),
+    /console (the web console), /health and /metrics. Adobe operations not served answer 501.
+    OpenAPI docs at /docs."""
     # Imported here, not above: help and argument errors need none of the server.
     import uvicorn
 
