@@ -32,7 +32,6 @@ from lampyris.api.firefly_wire import (
     Resolve,
     composite_task,
     expand_task,
-    fill_async_task,
     fill_task,
     firefly_error_code,
     new_firefly_job_id,
@@ -208,7 +207,7 @@ def file_urls(request: Request, svc: Services) -> Callable[[str], str]:
 async def fill_async(request: Request, body: FillBody,
                      who: Principal = Depends(principal),
                      svc: Services = Depends(services)) -> JSONResponse:
-    return accepted(request, svc, await start_job(body, fill_async_task, who, svc,
+    return accepted(request, svc, await start_job(body, fill_task, who, svc,
                                                 check_mask=True))
 
 

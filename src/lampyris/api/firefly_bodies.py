@@ -11,8 +11,10 @@ Adobe's spec says only that both parts exist; that mapping is ours (docs/compati
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from fastapi import Depends, Request
@@ -23,11 +25,14 @@ from starlette.datastructures import UploadFile
 
 from lampyris.api.auth import Principal, principal
 from lampyris.api.errors import ApiError
+from lampyris.api.jobs_common import FRESH_UPLOADS
 from lampyris.api.services import Services, services
 from lampyris.errors import InputError
 from lampyris.imaging.decode import probe
 
 Model = TypeVar("Model", bound=BaseModel)
+log = logging.getLogger(__name__)
+_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 
 UPLOAD_TYPES = ("image/jpeg", "image/png", "image/webp", "image/tiff")
 _TYPE_OF_FORMAT = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png",
@@ -53,6 +58,18 @@ def keep_upload(svc: Services, owner: str, data: bytes, content_type: str) -> st
     return stored.id
 
 
+def discard_uploads(svc: Services, owner: str, upload_ids: list[str]) -> None:
+    """Forget uploads stored for a request that did not become a job (and their bytes)."""
+    for upload_id in upload_ids:
+        stored = svc.uploads.get(upload_id, owner)
+        if stored is not None:
+            try:
+                svc.objects.delete(stored.key)
+            except Exception as exc:  # the registry entry goes anyway; purge removes the rest
+                log.warning("upload %s not deleted: %s", upload_id, exc)
+    svc.uploads.forget(list(upload_ids))
+
+
 def _validated(model: type[Model], data: Any) -> Model:
     """The body as ``model``, or the same 422 a JSON body gets from FastAPI."""
     try:
@@ -76,8 +93,9 @@ def _sources(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def _multipart(request: Request, model: type[Model], who: Principal,
-                     svc: Services) -> Model:
-    """(The body is capped by the app's ``LimitBodies``, as a JSON one is.)"""
+                     svc: Services, fresh: list[str]) -> Model:
+    """(The body is capped by the app's ``LimitBodies``, as a JSON one is.) Only the files
+    a source uses are stored, once the body is valid; their ids are added to ``fresh``."""
     form = await request.form(max_files=MAX_FILES, max_fields=4)
     try:
         part = form.get("request")
@@ -94,24 +112,34 @@ async def _multipart(request: Request, model: type[Model], who: Principal,
             raise _error(400, "bad_request", "the 'request' part must be a JSON object")
         sources = _sources(body)
         named = {s["uploadId"] for s in sources if isinstance(s.get("uploadId"), str)}
-        ids: dict[str, str] = {}
-        unnamed: list[str] = []
-        for file in (f for key in ("files", "files[]") for f in form.getlist(key)):
-            if not isinstance(file, UploadFile):
-                continue
-            data = await file.read()
-            upload_id = await run_in_threadpool(keep_upload, svc, who.client_id, data,
-                                                _content_type(file, data))
-            if file.filename is not None and file.filename in named:
-                ids[file.filename] = upload_id
-            else:
-                unnamed.append(upload_id)
+        files = [f for key in ("files", "files[]") for f in form.getlist(key)
+                 if isinstance(f, UploadFile)]
+        by_name = {f.filename: f for f in files if f.filename is not None and f.filename in named}
+        unnamed = [f for f in files if f.filename is None or f.filename not in named]
+        used: list[tuple[dict[str, Any], UploadFile]] = []
         for source in sources:
-            if source.get("uploadId") in ids:
-                source["uploadId"] = ids[source["uploadId"]]
+            upload_id = source.get("uploadId")
+            if isinstance(upload_id, str) and upload_id in by_name:
+                used.append((source, by_name[upload_id]))
             elif not source and unnamed:
-                source["uploadId"] = unnamed.pop(0)
-        return _validated(model, body)
+                used.append((source, unnamed.pop(0)))
+                source["uploadId"] = _PLACEHOLDER  # replaced once the file is stored
+        # the body is checked before any file is stored: a refused request leaves none behind
+        _validated(model, body)
+        stored: dict[int, str] = {}  # one upload per file, whichever sources share it
+        try:
+            for source, file in used:
+                if id(file) not in stored:
+                    data = await file.read()
+                    stored[id(file)] = await run_in_threadpool(
+                        keep_upload, svc, who.client_id, data, _content_type(file, data))
+                    fresh.append(stored[id(file)])
+                source["uploadId"] = stored[id(file)]
+            return _validated(model, body)
+        except BaseException:
+            await run_in_threadpool(discard_uploads, svc, who.client_id, fresh)
+            fresh.clear()
+            raise
     finally:
         await form.close()
 
@@ -131,15 +159,30 @@ def _content_type(file: UploadFile, data: bytes) -> str:
     return kind
 
 
-def firefly_body(model: type[Model]) -> Callable[..., Awaitable[Model]]:
+def firefly_body(model: type[Model]) -> Callable[..., AsyncIterator[Model]]:
     """The route dependency: ``model`` from a JSON body or a multipart one (after the
-    caller is authenticated, so a stranger's files are never stored)."""
+    caller is authenticated, so a stranger's files are never stored). A multipart body's
+    files are deleted again when the route fails before its job is committed
+    (``jobs_common.submit`` keeps them from then on)."""
 
     async def read(request: Request, who: Principal = Depends(principal),
-                   svc: Services = Depends(services)) -> Model:
+                   svc: Services = Depends(services)) -> AsyncIterator[Model]:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "multipart/form-data":
-            return await _multipart(request, model, who, svc)
+            fresh: list[str] = []
+            token = FRESH_UPLOADS.set(fresh)
+            try:
+                parsed = await _multipart(request, model, who, svc, fresh)
+                try:
+                    yield parsed
+                except BaseException:
+                    if fresh:  # no job took them
+                        await run_in_threadpool(discard_uploads, svc, who.client_id, fresh)
+                    raise
+            finally:
+                with contextlib.suppress(ValueError):  # closed from another context
+                    FRESH_UPLOADS.reset(token)
+            return
         raw = await request.body()
         if not raw.strip():
             raise ApiError(400, "empty_input_body", "the request has no body: send the "
@@ -150,6 +193,6 @@ def firefly_body(model: type[Model]) -> Callable[..., Awaitable[Model]]:
             raise ApiError(400, "invalid_json", "the request body is not valid JSON: send a "
                                                 "JSON object (Content-Type: application/json)",
                            family="firefly") from None
-        return _validated(model, data)
+        yield _validated(model, data)
 
     return read

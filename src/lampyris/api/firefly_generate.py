@@ -14,6 +14,7 @@ stored beside its results, which the ``generate`` op paints over at the requeste
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import secrets
 from typing import Annotated, Any, Literal
@@ -170,10 +171,16 @@ async def _start(body: GenerateRequest | GenerateSimilarRequest, who: Principal,
     job_id = new_firefly_job_id()
 
     def create() -> JobRecord:
-        task = (_generate_task(body, svc, job_id) if isinstance(body, GenerateRequest)
-                else _similar_task(body, svc, who, job_id))
-        record = body.model_dump(mode="json", exclude_none=True)
-        return submit(svc, who, KIND, task, record, job_id)
+        try:
+            task = (_generate_task(body, svc, job_id) if isinstance(body, GenerateRequest)
+                    else _similar_task(body, svc, who, job_id))
+            record = body.model_dump(mode="json", exclude_none=True)
+            return submit(svc, who, KIND, task, record, job_id)
+        except BaseException:  # no job: its blank canvas goes too
+            if isinstance(body, GenerateRequest):
+                with contextlib.suppress(Exception):
+                    svc.objects.delete(f"results/{job_id}/{CANVAS}")
+            raise
 
     return await run_in_threadpool(create)
 

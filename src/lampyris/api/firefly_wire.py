@@ -173,7 +173,7 @@ Resolve = Callable[[BinaryInput, str], StorageRef]
 """Turns a source into a storage reference (an upload id into the hosted object), or refuses
 it; the second argument names the field for the error."""
 
-DEFAULT_CANVAS = (2048, 2048)  # Firefly's default ``size`` (async fill, expand, composite)
+DEFAULT_CANVAS = (2048, 2048)  # Firefly's default ``size`` (expand, composite, generate)
 # Firefly answers JPEG. Quality 99 (chroma kept whole above 95, ``imaging.encode``) keeps the
 # unmasked region >= 45 dB PSNR against the input: measured 47.4 dB on a 320x240 photo
 # (tests' ``photos.photo``) and 47.6 dB on the noisy fill scene; quality 95 gave 42.4 / 38.9,
@@ -217,10 +217,10 @@ def _task(op: str, body: GenerativeRequest, params: dict[str, Any], resolve: Res
 
 
 def fill_task(body: FillRequest, resolve: Resolve, job_id: str,
-              default_engine: EngineChoice,
-              default_size: tuple[int, int] | None = None) -> Task:
-    """``default_size``: the output size when the body gives none (the async route's 2048²,
-    from Firefly's spec; the SDK's synchronous fill has no ``size`` and keeps the input's)."""
+              default_engine: EngineChoice) -> Task:
+    """Without ``size`` a fill keeps the input's size: Firefly's response schema says its size
+    equals the request's only "when you provide size", and its 2048² default is the expand
+    text copied over; resizing a 4:3 product photo to a square would stretch the product."""
     source, invert, name = _mask_source(body)
     if source is None:  # Firefly's schema requires it: a 422 like any other missing field
         raise ApiError(422, "validation_error",
@@ -229,15 +229,9 @@ def fill_task(body: FillRequest, resolve: Resolve, job_id: str,
                        details=[{"name": "mask", "reason": "field required",
                                  "type": "value_error.missing"}])
     params = _common(body, default_engine) | {"invert_mask": invert}
-    size = body.size.pair() if body.size is not None else default_size
-    if size is not None:
-        params["size"] = size
+    if body.size is not None:
+        params["size"] = body.size.pair()
     return _task("fill", body, params, resolve, job_id, (source, name))
-
-
-def fill_async_task(body: FillRequest, resolve: Resolve, job_id: str,
-                    default_engine: EngineChoice) -> Task:
-    return fill_task(body, resolve, job_id, default_engine, DEFAULT_CANVAS)
 
 
 def expand_task(body: ExpandRequest, resolve: Resolve, job_id: str,

@@ -10,6 +10,7 @@ still takes paths).
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,12 @@ def check_params(task: Task, model_dir: Path | None = None) -> Task:
     return task.model_copy(update={"params": normalised})
 
 
+# The uploads a multipart request stored (``firefly_bodies``), deleted if the route fails
+# before its job is committed; ``submit`` empties the list once it is.
+FRESH_UPLOADS: ContextVar[list[str] | None] = ContextVar("lampyris_fresh_uploads",
+                                                          default=None)
+
+
 def submit(svc: Services, who: Principal, kind: str, task: Task, request: dict[str, Any],
            job_id: str | None = None) -> JobRecord:
     """Validate ``task``'s parameters and commit its job row; the caller then answers 202.
@@ -99,6 +106,9 @@ def submit(svc: Services, who: Principal, kind: str, task: Task, request: dict[s
                     request=request, id=job_id or new_job_id())
     # committed before the 202 goes out, its callbacks with it: an accepted job is never lost
     svc.store.add(job, hooks, who.base_url)
+    kept = FRESH_UPLOADS.get()
+    if kept is not None:  # the request's uploads are the job's now: not deleted on an error
+        kept.clear()
     svc.metrics.submitted.labels(task.op).inc()
     svc.executor.wake()
     return job

@@ -435,11 +435,13 @@ def _run_workflow(workflow: WorkflowFile, records: RecordPaths, base: Path,
     # Imported here, not above: help and argument errors need none of the backends.
     from lampyris.workflows.backends.choice import open_backend
     from lampyris.workflows.backends.remote import check_chain
+    from lampyris.workflows.batch import check_review_location
     from lampyris.workflows.notify import Notifier
 
     try:
         notifier = Notifier.checked(notify, notify_secret) if notify else None
         spec = workflow.batch_spec(base)
+        check_review_location(spec)  # one line now, not results deleted later
         if workflow.backend == "remote":  # a chain it cannot run as the local one: refused
             check_chain(spec.steps, spec.source,
                         adobe=workflow.remote is not None and workflow.remote.url is None)

@@ -38,7 +38,13 @@ from lampyris.storage.locations import Location
 from lampyris.workflows.backends.base import Backend
 from lampyris.workflows.backends.inline import InlineBackend
 from lampyris.workflows.backends.local import LocalBackend
-from lampyris.workflows.batch import BatchRunner, BatchSpec, Event, RunSummary
+from lampyris.workflows.batch import (
+    BatchRunner,
+    BatchSpec,
+    Event,
+    RunSummary,
+    check_review_location,
+)
 from lampyris.workflows.inputs import FileTask, InputProblem, entries, expand_inputs, same_format
 from lampyris.workflows.item import ExtraImage
 from lampyris.workflows.ledger import Ledger, LedgerItem
@@ -106,11 +112,15 @@ def run_files(label: str, step: Step, tasks: list[FileTask], problems: list[Inpu
     by_key = {task.key: task for task in tasks}
     sink = Location(str(output.resolve()))
     folders = [str(task.source.parent) for task in tasks]
-    spec = BatchSpec(
-        source=Location(os.path.commonpath(folders) if folders else sink.url), sink=sink,
-        steps=(step,), output=options.output(), retry_failed=True,
-        settle=0.0, skip_existing=not options.overwrite, images=images,
-        on_review=_absolute(options.on_review), review_threshold=options.review_threshold)
+    try:  # a review folder in or around the output or an input: one line, before any work
+        spec = BatchSpec(
+            source=Location(os.path.commonpath(folders) if folders else sink.url), sink=sink,
+            steps=(step,), output=options.output(), retry_failed=True,
+            settle=0.0, skip_existing=not options.overwrite, images=images,
+            on_review=_absolute(options.on_review), review_threshold=options.review_threshold)
+        check_review_location(spec, [str(task.source) for task in tasks])
+    except LampyrisError as exc:
+        raise fail(str(exc)) from None
     thumbs = _thumbs_dir(options)
     backend: Backend | None = None
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from typing import Any
 
@@ -53,14 +54,18 @@ def signature_header(secret: str, body: bytes | str, timestamp: int | None = Non
     return f"t={moment},v1={signature(secret, moment, body)}"
 
 
+_STAMP = re.compile(r"[0-9]{1,12}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def _parse(header: str) -> tuple[int, list[str]]:
     stamp: int | None = None
     digests: list[str] = []
     for part in header.split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
+        if name == "t" and _STAMP.fullmatch(value):  # ASCII digits only, never '²'
             stamp = int(value)
-        elif name == "v1" and value:
+        elif name == "v1" and _DIGEST.fullmatch(value):  # what compare_digest can take
             digests.append(value)
     if stamp is None or not digests:
         raise WebhookSignatureError(

@@ -78,19 +78,22 @@ class ProgressWriter:
         None where there is nothing to write to."""
         if target is None or isinstance(target, SqlJobStore):
             return None if target is None else cls(target)
-        url = make_url(target)
-        if url.get_backend_name() == "sqlite":
-            if not url.database or url.database == ":memory:" or not Path(
-                    url.database).is_file():
-                return None  # another process's memory, or a node without the file
-            engine = create_engine(url, connect_args={"timeout": 2, "check_same_thread": False})
-        else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=1)
+        engine = None
         try:
+            url = make_url(target)
+            if url.get_backend_name() == "sqlite":
+                if not url.database or url.database == ":memory:" or not Path(
+                        url.database).is_file():
+                    return None  # another process's memory, or a node without the file
+                engine = create_engine(url, connect_args={"timeout": 2,
+                                                          "check_same_thread": False})
+            else:
+                engine = create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=1)
             return cls(SqlJobStore(engine))
-        except Exception as exc:  # no jobs table there: run without progress
+        except Exception as exc:  # no driver here, no jobs table there: run without progress
             log.warning("job progress not reported from this worker: %s", exc)
-            engine.dispose()
+            if engine is not None:
+                engine.dispose()
             return None
 
     def reporter(self, job_id: str) -> Progress:

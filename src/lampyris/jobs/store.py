@@ -250,7 +250,7 @@ class SqlJobStore:
             if conn.execute(
                 update(JOBS).where(mine, JOBS.c.state == "running",
                                    JOBS.c.attempts < max_attempts)
-                .values(state="pending", error=None, **freed)
+                .values(state="pending", error=None, progress=None, **freed)
             ).rowcount:
                 return "pending"
             if conn.execute(
@@ -281,7 +281,8 @@ class SqlJobStore:
             )
             retried = conn.execute(
                 update(JOBS).where(stale, JOBS.c.attempts < max_attempts)
-                .values(state="pending", claimed_by=None, heartbeat=None, modified=now())
+                .values(state="pending", claimed_by=None, heartbeat=None, progress=None,
+                        modified=now())
             ).rowcount
             failed = conn.execute(
                 update(JOBS).where(stale, JOBS.c.attempts >= max_attempts)

@@ -12,6 +12,7 @@ one attempt twice.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Text,
     delete,
     insert,
+    or_,
     select,
     update,
 )
@@ -36,6 +38,8 @@ from sqlalchemy.engine import Row
 
 from lampyris.jobs.database import METADATA, UtcDateTime
 from lampyris.jobs.record import TERMINAL, now
+
+log = logging.getLogger(__name__)
 
 DeliveryState = Literal["waiting", "pending", "delivered", "failed"]
 
@@ -134,24 +138,39 @@ class WebhookLog:
     def arm(self, event_for: EventBuilder, limit: int = 100) -> int:
         """Write the event of every finished job whose rows still wait, and make them due.
         ``event_for(job, base_url, event_id)`` builds it (the API's shapes); one event id per
-        job, so its destinations get the same id. Returns how many rows it armed."""
+        job, so its destinations get the same id. A row whose job no longer exists, or whose
+        event cannot be built, is marked ``failed`` with the reason (one bad job never holds
+        up the others). Returns how many rows it armed."""
         from lampyris.jobs.store import JOBS, _record  # the store imports this module
 
         query = (select(DELIVERIES.c.id.label("delivery_id"),
                         DELIVERIES.c.base_url.label("delivery_base"), *JOBS.c)
-                 .join(JOBS, JOBS.c.id == DELIVERIES.c.job_id)
-                 .where(DELIVERIES.c.state == "waiting", JOBS.c.state.in_(sorted(TERMINAL)))
+                 .join(JOBS, JOBS.c.id == DELIVERIES.c.job_id, isouter=True)
+                 .where(DELIVERIES.c.state == "waiting", DELIVERIES.c.job_id.is_not(None),
+                        or_(JOBS.c.id.is_(None), JOBS.c.state.in_(sorted(TERMINAL))))
+                 .order_by(DELIVERIES.c.created, DELIVERIES.c.id)
                  .limit(limit))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         armed = 0
-        events: dict[tuple[str, str], tuple[str, Event]] = {}
+        events: dict[tuple[str, str], tuple[str, Event] | str] = {}
         for row in rows:
+            if row.id is None:
+                self._fail_waiting(row.delivery_id, "the job no longer exists")
+                continue
             key = (row.id, row.delivery_base)
             if key not in events:
                 event_id = new_event_id()
-                events[key] = (event_id, event_for(_record(row), row.delivery_base, event_id))
-            event_id, (event_type, body) = events[key]
+                try:
+                    events[key] = (event_id, event_for(_record(row), row.delivery_base, event_id))
+                except Exception as exc:
+                    log.exception("webhook event of job %s could not be built", row.id)
+                    events[key] = f"the event could not be built: {type(exc).__name__}: {exc}"
+            built = events[key]
+            if isinstance(built, str):
+                self._fail_waiting(row.delivery_id, built)
+                continue
+            event_id, (event_type, body) = built
             with self.engine.begin() as conn:
                 armed += conn.execute(
                     update(DELIVERIES).where(DELIVERIES.c.id == row.delivery_id,
@@ -160,6 +179,19 @@ class WebhookLog:
                             body=body, next_attempt=now(), modified=now())
                 ).rowcount
         return armed
+
+    def _fail_waiting(self, delivery_id: str, error: str) -> None:
+        """A waiting row that will never be sent: ``failed``, the reason in its log."""
+        stamp = now()
+        entry = {"at": stamp.isoformat(), "status": None, "error": error, "seconds": 0.0,
+                 "outcome": "refused"}
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(DELIVERIES).where(DELIVERIES.c.id == delivery_id,
+                                         DELIVERIES.c.state == "waiting")
+                .values(state="failed", attempts_log=[entry], next_attempt=None,
+                        last_error=error, modified=stamp))
+        log.warning("webhook delivery %s failed for good: %s", delivery_id, error)
 
     def claim(self, limit: int, lease: float) -> list[Delivery]:
         """Up to ``limit`` due deliveries, their next attempt pushed ``lease`` seconds away
@@ -181,16 +213,20 @@ class WebhookLog:
         return [_delivery(r) for r in rows]
 
     def attempted(self, delivery: Delivery, entry: dict[str, Any],
-                  state: DeliveryState, retry_at: datetime | None) -> None:
+                  state: DeliveryState, retry_at: datetime | None) -> bool:
         """Append one attempt to the row and move it on: ``delivered``, ``failed`` for good,
-        or ``pending`` again at ``retry_at``."""
+        or ``pending`` again at ``retry_at``. Only while the row is still as it was claimed
+        (pending, the same number of attempts): a sender whose claim ran out and was sent
+        again by another never overwrites what that one recorded. Returns whether it did."""
         with self.engine.begin() as conn:
-            conn.execute(
-                update(DELIVERIES).where(DELIVERIES.c.id == delivery.id)
+            return bool(conn.execute(
+                update(DELIVERIES).where(DELIVERIES.c.id == delivery.id,
+                                         DELIVERIES.c.attempts == delivery.attempts,
+                                         DELIVERIES.c.state == "pending")
                 .values(state=state, attempts=delivery.attempts + 1,
                         attempts_log=[*delivery.attempts_log, entry],
                         next_attempt=retry_at, last_status=entry.get("status"),
-                        last_error=entry.get("error"), modified=now()))
+                        last_error=entry.get("error"), modified=now())).rowcount)
 
     def get(self, delivery_id: str) -> Delivery | None:
         with self.engine.connect() as conn:

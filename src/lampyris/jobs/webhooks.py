@@ -93,20 +93,28 @@ def send(url: str, body: str, secret: str, event_id: str, event_type: str,
         "storage_retries": 0, "storage_timeout": timeout,
         "storage_transfer_deadline": timeout, "storage_max_bytes": 1024 * 1024})
     started = time.perf_counter()
+    fetcher = HttpFetcher(one_try)
     try:
-        with HttpFetcher(one_try) as fetcher:
+        with fetcher:
             fetcher.request("POST", url, content=body.encode(), headers=headers)
-    except ForbiddenUrlError as exc:
-        return Attempt(False, False, None, str(exc), time.perf_counter() - started)
-    except StorageDeniedError as exc:  # a 4xx (or a redirect a POST cannot follow)
-        status = exc.storage_status
-        return Attempt(False, status in _RETRYABLE_4XX, status, str(exc),
-                       time.perf_counter() - started)
-    except StorageError as exc:  # 5xx, 429, timeouts, refused or reset connections, DNS
-        answered = _ANSWERED.search(str(exc))
-        return Attempt(False, True, int(answered.group(1)) if answered else None, str(exc),
-                       time.perf_counter() - started)
+    except StorageError as exc:
+        status = fetcher.last_status
+        if status is not None and 200 <= status < 300:  # accepted: its body does not matter
+            return Attempt(True, False, status, None, time.perf_counter() - started)
+        return _failed(exc, time.perf_counter() - started)
     return Attempt(True, False, None, None, time.perf_counter() - started)
+
+
+def _failed(exc: StorageError, seconds: float) -> Attempt:
+    """What a send that raised comes to: worth another try or not."""
+    if isinstance(exc, ForbiddenUrlError):
+        return Attempt(False, False, None, str(exc), seconds)
+    if isinstance(exc, StorageDeniedError):  # a 4xx (or a redirect a POST cannot follow)
+        status = exc.storage_status
+        return Attempt(False, status in _RETRYABLE_4XX, status, str(exc), seconds)
+    # 5xx, 429, timeouts, refused or reset connections, DNS
+    answered = _ANSWERED.search(str(exc))
+    return Attempt(False, True, int(answered.group(1)) if answered else None, str(exc), seconds)
 
 
 def deliver(url: str, body: str, secret: str, event_id: str, event_type: str,
@@ -186,7 +194,10 @@ class WebhookDispatcher:
     def step(self) -> int:
         """One round: arm finished jobs' events, send the due ones (waiting for them);
         returns how many attempts were made."""
-        self.log.arm(self._event_for)
+        try:
+            self.log.arm(self._event_for)
+        except Exception:  # arming is not sending: what is already due still goes out
+            log.exception("webhook dispatcher could not arm finished jobs' events")
         due = self.log.claim(self.settings.senders * 2, lease=self.settings.timeout * 3 + 5)
         if due:
             senders = self._senders

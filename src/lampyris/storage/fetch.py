@@ -95,6 +95,9 @@ class HttpFetcher:
         self.settings = settings or StorageSettings()
         self.guard = guard or UrlGuard(self.settings)
         self._sleep = sleep
+        # The HTTP status of the last response whose headers arrived (None: none yet): a
+        # caller for whom any 2xx is enough (a webhook) tells it from a body that failed.
+        self.last_status: int | None = None
         # The transport, not an httpx.Client: a client would log every full URL (signature
         # included) at INFO, keep a cookie jar across unrelated callers, and honour proxy
         # variables whose proxy would resolve the name again itself. No keep-alive: a pooled
@@ -130,6 +133,7 @@ class HttpFetcher:
         All of it, retries and redirects included, must finish within the transfer deadline.
         """
         clock = TransferClock(self.settings)
+        self.last_status = None
         target = self.guard.check(url)
         for _ in range(MAX_REDIRECTS + 1):
             outcome = self._with_retries(method, target, content, headers or {}, clock)
@@ -213,6 +217,7 @@ class HttpFetcher:
             except httpx.HTTPError as exc:
                 raise StorageUnavailableError(f"{where}: {type(exc).__name__}: {exc}") from None
             response.request = request
+            self.last_status = response.status_code
             watch.body_started()
             try:
                 return self._handle(where, target, response, watch)

@@ -81,6 +81,12 @@ class BatchSpec:
     on_review: str = "keep"  # or move:URL: flagged results are written there instead
     review_threshold: float | None = None  # None: the ops' own (``REVIEW_THRESHOLD``)
 
+    def __post_init__(self) -> None:
+        """A review location in or around the sink would have results deleted as stale."""
+        review = self.review_sink
+        if review is not None and _overlap(review, self.sink):
+            raise InvalidParameterError(review_outside_message(review))
+
     @property
     def review_sink(self) -> Location | None:
         """Where flagged results go (``on_review`` ``move:URL``), or None: the sink. It
@@ -205,6 +211,7 @@ class BatchRunner:
             raise InvalidParameterError("two entries of one batch share a key")
         self._fingerprints = {key: self._entry_fingerprint(e)
                               for key, e in (self._entries or {}).items()}
+        check_review_location(spec, None if entries is None else [e.path for e in entries])
         known = {self.fingerprint, *self._fingerprints.values()}
         self._stop = False
         self._single = False  # the source is one file, not a folder
@@ -463,6 +470,9 @@ class BatchRunner:
         )
         record.details["known_hash"] = (prior.content_hash if prior and same
                                         and prior.status == "done" else None)
+        if prior is not None and prior.details.get("routed_to") and not same:
+            record.details["routed_to"] = prior.details["routed_to"]  # it is still there
+        record.details["earlier"] = _earlier_output(prior)
         return record
 
     def _refuse(self, row: Spooled, prior: LedgerItem | None, reason: str,
@@ -471,6 +481,7 @@ class BatchRunner:
         recorded now once the run has started, else when it starts (a dry run: never)."""
         record = self._record_for(row, prior)
         record.details.pop("known_hash", None)
+        record.details.pop("earlier", None)
         record.status, record.error, record.finished = "failed", reason, time.time()
         record.details.setdefault("failed_since", record.finished)
         record.details["clash"] = True
@@ -518,6 +529,7 @@ class BatchRunner:
         if sample and not kept:
             self._sampled += 1
         known = record.details.pop("known_hash", None)
+        earlier = record.details.pop("earlier", None)
         entry = None if self._entries is None else self._entries[record.input_url]
         output = entry.output if entry is not None and entry.output else self.spec.output
         rel = self._output_rel(record.output_url)
@@ -527,12 +539,13 @@ class BatchRunner:
             steps=self.spec.steps, output=output, known_hash=known, thumbs=sample,
             seed=entry.seed if entry is not None else None, images=self.spec.images,
             review_threshold=self.spec.review_threshold, review_sink=self.spec.review_sink,
-            review_rel=rel,
+            review_rel=rel, earlier=earlier,
         )
 
     def _output_rel(self, output_url: str | None) -> str:
         """The output's path below the sink, from the URL ``_name_outputs`` chose."""
-        return (output_url or "")[len(self.spec.sink.url.rstrip("/")) + 1:]
+        # a whole bucket's or Dropbox's sink (``dropbox://``) leaves a leading slash
+        return (output_url or "")[len(self.spec.sink.url.rstrip("/")) + 1:].lstrip("/")
 
     # -- outcomes --------------------------------------------------------------------------
     def _record(self, outcome: ItemOutcome, record: LedgerItem, work: WorkItem,
@@ -677,6 +690,61 @@ class BatchRunner:
         if expected is not None and size != expected:
             return f"the output {url} has {size} bytes, not the {expected} written"
         return None
+
+
+def check_review_location(spec: BatchSpec, inputs: Sequence[str] | None = None) -> None:
+    """Refuse (``InvalidParameterError``) a review location that is, holds or lies in the sink,
+    or the source a batch lists; with ``inputs`` (the file commands' own files, on the
+    source's storage), one that holds an input. Results and inputs there could be deleted."""
+    review = spec.review_sink
+    if review is None:
+        return
+    if _overlap(review, spec.sink) or (inputs is None and _overlap(review, spec.source)):
+        raise InvalidParameterError(review_outside_message(review))
+    if inputs is not None and review.protocol == spec.source.protocol:
+        folder = _place(review)[1]
+        for path in inputs:
+            if _inside(_place(Location(path, spec.source.options))[1], folder):
+                raise InvalidParameterError(review_outside_message(review))
+
+
+def review_outside_message(review: Location) -> str:
+    return (f"--on-review move:{review.url} must name a folder outside --output and the "
+            "inputs")
+
+
+def _place(location: Location) -> tuple[str, str]:
+    """Which storage a location is on and its path there, without slashes at either end,
+    so two locations compare without opening either (a local path with links resolved)."""
+    protocol = "file" if location.protocol in ("file", "local") else location.protocol
+    if protocol == "dropbox":
+        return protocol, location.url.split(":", 1)[1].strip("/")
+    path = location.url.split("://", 1)[1] if "://" in location.url else location.url
+    if protocol == "file":
+        path = os.path.realpath(path)
+    return protocol, path.strip("/")
+
+
+def _inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or lies below it (an empty folder is the whole storage)."""
+    return not folder or path == folder or path.startswith(folder + "/")
+
+
+def _overlap(a: Location, b: Location) -> bool:
+    """One of the two locations is the other or holds it."""
+    (pa, a_path), (pb, b_path) = _place(a), _place(b)
+    return pa == pb and (_inside(a_path, b_path) or _inside(b_path, a_path))
+
+
+def _earlier_output(prior: LedgerItem | None) -> str | None:
+    """Where this input's last output is, by its own ledger record (None: none known): the
+    review location it was routed to, else its name in the sink once it was done there."""
+    if prior is None:
+        return None
+    routed = prior.details.get("routed_to")
+    if routed:
+        return str(routed)
+    return prior.output_url if prior.content_hash is not None else None
 
 
 def check_on_review(value: str) -> str:

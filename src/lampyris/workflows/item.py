@@ -72,6 +72,7 @@ class WorkItem:
     review_threshold: float | None = None  # None: each op's own (``REVIEW_THRESHOLD``)
     review_sink: Location | None = None  # where a flagged result goes instead of ``sink``
     review_rel: str = ""  # its path below ``review_sink`` (the output's below the sink)
+    earlier: str | None = None  # the URL of this input's last output, as its ledger records it
 
 
 @dataclass
@@ -123,7 +124,7 @@ def process(item: WorkItem) -> ItemOutcome:
             write_atomic(sidecar_path(path), rendered.sidecar, fs_out)
         write_atomic(path, rendered.data, fs_out)
         if item.review_sink is not None:  # an earlier result of this input, elsewhere
-            _drop_other(item, routed)
+            _drop_other(item, routed, fs_out, path)
         timings["write"] = time.perf_counter() - start
     except FidelityError as exc:  # this seed's fill; another seed may hold
         reason = str(exc) if item.seed is None else f"seed {item.seed}: {exc}"
@@ -178,16 +179,23 @@ def review_of(reports: dict[str, Any], threshold: float | None = None
     return review
 
 
-def _drop_other(item: WorkItem, routed: bool) -> None:
+def _drop_other(item: WorkItem, routed: bool, written_fs: Any, written: str) -> None:
     """Remove this input's earlier output (and sidecar) from the place this result did not
-    go, so it is in one place only: the sink, or the review location. Only this input's own
-    names are touched (the runner's naming keeps every output to one input)."""
+    go, so it is in one place only: the sink, or the review location. Only what this input's
+    own ledger record says it wrote there (``earlier``) is removed, never the file just
+    written: a review folder shared with another batch keeps that batch's results."""
+    if item.earlier is None:
+        return
     if routed:
         fs, path = item.sink.open()[0], item.output_path
+        url = item.sink.url_of(item.review_rel)
     else:
         assert item.review_sink is not None
         fs, root = item.review_sink.open()
         path = posixpath.join(root, item.review_rel)
+        url = item.review_sink.url_of(item.review_rel)
+    if url != item.earlier or (path == written and fs.protocol == written_fs.protocol):
+        return
     for stale in (path, sidecar_path(path)):
         if fs.exists(stale):
             fs.rm_file(stale)

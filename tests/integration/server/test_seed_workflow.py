@@ -186,7 +186,11 @@ def test_catalog_workflow_mask_fill_auto_tone(
     filled = np.asarray(Image.open(io.BytesIO(_download(output["image"]["url"]))))
     original = np.asarray(Image.open(io.BytesIO(photo)).convert("RGB"))
     product = mask == 255
-    assert np.abs(filled[product].astype(int) - original[product]).max() <= 2  # JPEG decoders
+    # Firefly's result is a JPEG (quality 99, full-resolution colour): the product keeps its
+    # pixels within a few levels (exact with the ``lampyris.format: png`` extension).
+    difference = filled[product].astype(int) - original[product]
+    assert np.abs(difference).max() <= 8
+    assert 10 * np.log10(255**2 / np.mean(difference.astype(float) ** 2)) >= 45
     assert not np.array_equal(filled[~product], original[~product])  # a new background
     catalog = Image.open(io.BytesIO(s3.get_object(client, s3_bucket, "out/shoe.jpg")))
     assert catalog.format == "JPEG" and catalog.size == (640, 480)

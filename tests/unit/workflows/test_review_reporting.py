@@ -19,12 +19,16 @@ import numpy as np
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 from PIL import Image
+from typer.testing import CliRunner
 
+from lampyris.cli.app import app
+from lampyris.errors import InvalidParameterError
+from lampyris.ops.pipeline import OutputSpec
 from lampyris.storage.locations import Location
 from lampyris.workflows import item as item_module
 from lampyris.workflows.backends.inline import InlineBackend
-from lampyris.workflows.batch import BatchRunner, BatchSpec, RunSummary, check_on_review
-from lampyris.workflows.item import review_of
+from lampyris.workflows.batch import BatchRunner, BatchSpec, Entry, RunSummary, check_on_review
+from lampyris.workflows.item import WorkItem, review_of
 from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.report import summary_json, write_html_report
 from lampyris.workflows.steps import make_steps
@@ -275,3 +279,97 @@ def test_the_html_report_shows_flagged_results_first_with_their_reasons(
     assert "to review: 0.21 (undecided edge 12 %" in sheet
     assert "score 0.93" in sheet
     assert page.index('id="failures"') < page.index('id="review"') < page.index('id="contact')
+
+
+# --- a review location never costs a result or an input -------------------------------------
+
+
+@pytest.mark.parametrize("review", [DST, f"{DST}/check", "memory://", f"{DST}/"])
+def test_a_review_location_in_or_around_the_sink_is_refused(review: str):
+    with pytest.raises(InvalidParameterError, match="outside --output and the inputs"):
+        spec(on_review=f"move:{review}")
+
+
+def test_a_review_location_in_or_around_the_source_is_refused(ledger: Ledger):
+    for review in (SRC, f"{SRC}/check"):
+        with pytest.raises(InvalidParameterError, match="outside --output and the inputs"):
+            BatchRunner(spec(on_review=f"move:{review}"), ledger, InlineBackend())
+    # the file commands' inputs are their own files: a folder holding one is refused
+    entry = Entry("memory://in/sub/hard.png", "/in/sub/hard.png", "s", "sub/hard.png")
+    with pytest.raises(InvalidParameterError, match="outside --output and the inputs"):
+        BatchRunner(spec(on_review=f"move:{SRC}/sub"), ledger, InlineBackend(),
+                    entries=[entry])
+    BatchRunner(spec(on_review=f"move:{SRC}/check"), ledger, InlineBackend(), entries=[entry])
+
+
+def test_the_commands_refuse_a_review_folder_inside_the_output(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.png").write_bytes(disc((200, 30, 30)))
+    for args in (["batch", "in", "out", "--jobs", "1"],
+                 ["cutout", "in", "-o", "out", "--jobs", "1"]):
+        result = CliRunner().invoke(app, [*args, "--on-review", "move:out/check"])
+        assert result.exit_code == 2, result.output
+        assert "must name a folder outside --output and the inputs" in " ".join(
+            result.output.split())
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.usefixtures("scored")
+def test_two_batches_sharing_a_review_folder_keep_each_others_results(
+        shoot: MemoryFileSystem, ledger: Ledger, tmp_path: Path):
+    move = f"move:{CHECK}"
+    first = run(spec(on_review=move), ledger)
+    assert first.routed == 1 and shoot.exists("/check/sub/hard.png")
+    theirs = shoot.cat_file("/check/sub/hard.png")
+    shoot.pipe("/in2/sub/hard.png", disc((200, 30, 30)))  # the same name, a result that passes
+    other = BatchSpec(Location("memory://in2"), Location("memory://out2"),
+                      tuple(make_steps([("cutout", {})])), backoff=0.01, settle=0.0,
+                      on_review=move)
+    with Ledger(tmp_path / "other.ledger.db") as own:
+        second = run(other, own)
+    assert (second.done, second.routed) == (1, 0) and shoot.exists("/out2/sub/hard.png")
+    assert shoot.cat_file("/check/sub/hard.png") == theirs  # the first batch's result stays
+
+
+@pytest.mark.usefixtures("scored")
+def test_a_file_the_ledger_did_not_write_is_never_deleted(shoot: MemoryFileSystem,
+                                                          tmp_path: Path):
+    shoot.pipe("/out/sub/hard.png", b"someone else's file")
+    with Ledger(tmp_path / "fresh.ledger.db") as fresh:  # no record of this input
+        summary = run(spec(on_review=f"move:{CHECK}"), fresh)
+    assert summary.routed == 1 and shoot.exists("/check/sub/hard.png")
+    assert shoot.cat_file("/out/sub/hard.png") == b"someone else's file"
+
+
+@pytest.mark.usefixtures("scored")
+def test_a_result_redone_with_new_settings_leaves_the_review_location(
+        shoot: MemoryFileSystem, ledger: Ledger):
+    move = f"move:{CHECK}"
+    assert run(spec(on_review=move), ledger).routed == 1
+    shoot.pipe("/in/sub/hard.png", disc((30, 60, 200), shift=2))  # changed and new settings
+    lax = spec(on_review=move, review_threshold=0.0, output=OutputSpec(png_compression=1))
+    assert (run(lax, ledger).done, shoot.exists("/check/sub/hard.png")) == (3, False)
+    assert shoot.exists("/out/sub/hard.png")
+
+
+@pytest.mark.usefixtures("scored")
+def test_the_file_just_written_is_never_deleted(shoot: MemoryFileSystem):
+    # what the runner refuses (review location = sink), an item handed it must still survive
+    work = WorkItem(source=Location(SRC), source_path="/in/sub/hard.png", sink=Location(DST),
+                    output_path="/out/sub/hard.png", steps=tuple(make_steps([("cutout", {})])),
+                    output=OutputSpec(), review_sink=Location(DST), review_rel="sub/hard.png",
+                    earlier=f"{DST}/sub/hard.png")
+    outcome = item_module.process(work)
+    assert outcome.ok and outcome.routed_to == f"{DST}/sub/hard.png"
+    assert shoot.exists("/out/sub/hard.png")
+
+
+def test_a_whole_bucket_sink_names_outputs_without_a_leading_slash(ledger: Ledger):
+    runner = BatchRunner(BatchSpec(Location(SRC), Location("memory://"), ()), ledger,
+                         InlineBackend())
+    assert runner._output_rel("memory://sub/x.png") == "sub/x.png"
+    dropbox = BatchRunner(BatchSpec(Location(SRC), Location("dropbox://"), ()), ledger,
+                          InlineBackend())
+    assert dropbox._output_rel("dropbox://x.png") == "x.png"

@@ -469,8 +469,7 @@ class RemoteBackend:
             mask = fill_mask(pixels)
             image_id = self._upload(current, timings)
             mask_id = self._upload(_Image(None, mask, name="mask.png"), timings)
-            # the input's size, as the local fill keeps it: fill-async's default is 2048x2048
-            options = {"size": (pixels.shape[1], pixels.shape[0]), **call.options}
+            options = dict(call.options)
             start = time.perf_counter()
             job = self._firefly.wait(self._firefly.fill(
                 source(upload_id=image_id), source(upload_id=mask_id), **options),
