@@ -164,6 +164,20 @@ class TestJobStoreContract:
         failure = Failure.read(gone.error)
         assert (failure.error_class(), failure.message) == (JobError, "worker died")
 
+    def test_a_job_given_back_forgets_the_progress_of_its_last_run(self, store: SqlJobStore):
+        released, recovered = store.add(job()), store.add(job())
+        store.claim("w", 2)
+        store.set_progress(released.id, 60)
+        store.set_progress(recovered.id, 80)
+        assert store.release(released.id, "w", 3, "worker died") == "pending"
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE jobs SET heartbeat = NULL WHERE id = :id"),
+                         {"id": recovered.id})
+        assert store.recover(now() - timedelta(minutes=5), max_attempts=3) == 1
+        for added in (released, recovered):
+            again = store.get(added.id)
+            assert again is not None and (again.state, again.progress) == ("pending", None)
+
     def test_counts_and_purge(self, store: SqlJobStore):
         old = store.add(job())
         store.add(job())

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlparse
 
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import Response
@@ -41,8 +42,19 @@ from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.records import RunRecords
 from lampyris.workflows.report import write_json
 
+
+def report_client(who: Principal = Depends(principal),
+                  svc: Services = Depends(services)) -> None:
+    """Only the clients ``LAMPYRIS_CONSOLE_REPORT_CLIENTS`` names, where it names any."""
+    allowed = svc.config.server.console_report_clients
+    if allowed and who.client_id not in allowed:
+        raise ApiError(403, "access_error", "this client may not open the batch reports: "
+                                            "the operator lists those that may in "
+                                            "LAMPYRIS_CONSOLE_REPORT_CLIENTS")
+
+
 router = APIRouter(prefix="/lampyris/v1/reports", tags=["Console"],
-                   dependencies=[Depends(console_on)])
+                   dependencies=[Depends(console_on), Depends(report_client)])
 
 MAX_DEPTH = 3  # folders below a configured one that are searched
 ItemState = Literal["done", "failed", "skipped", "rejected"]
@@ -167,10 +179,15 @@ def _runs(ledger: Ledger) -> list[dict[str, Any]]:
     return runs
 
 
+def _review(item: LedgerItem) -> dict[str, Any]:
+    return item.review if isinstance(item.review, dict) else {}
+
+
 def _score(item: LedgerItem) -> float | None:
     """The result's confidence (its ``review`` score: lower = more likely wrong), or None."""
-    score = (item.review or {}).get("score")
-    return float(score) if isinstance(score, int | float) else None
+    score = _review(item).get("score")
+    return float(score) if isinstance(score, int | float) and not isinstance(score, bool) \
+        else None
 
 
 def _notices(item: LedgerItem) -> list[str]:
@@ -191,15 +208,17 @@ def review_rank(entry: dict[str, Any]) -> tuple[int, bool, float, str]:
 def _reason(item: LedgerItem, state: ItemState, mark: dict[str, Any] | None) -> str | None:
     """One line: why the item is listed where it is."""
     if state == "failed":
-        error = (item.error or "").strip().splitlines()[0] if item.error else "failed"
+        lines = (item.error or "").strip().splitlines()
+        error = lines[0] if lines else "failed"
         return (f"fidelity guard failed: {error}" if "fidelity guard" in error
                 else f"failed: {error}")
     if mark is not None and mark.get("rejected"):
         return f"rejected: {mark['note']}" if mark.get("note") else "rejected"
-    review, notices = item.review or {}, _notices(item)
+    review, notices, score = _review(item), _notices(item), _score(item)
     if item.flagged:
-        reasons = [str(r) for r in review.get("reasons", ()) if r]
-        line = f"low confidence {float(review.get('score', 0.0)):.2f}"
+        said = review.get("reasons")
+        reasons = [str(r) for r in said if r] if isinstance(said, list) else []
+        line = "low confidence" if score is None else f"low confidence {score:.2f}"
         return f"{line}: {reasons[0]}" if reasons else line
     if notices:
         kind = "fidelity guard" if any("fidelity guard" in t for t in notices) else "notice"
@@ -220,6 +239,8 @@ def _entry(found: Found, item: LedgerItem, run: dict[str, Any],
     run_id = run["id"]
     key = _hash(item.input_url, item.dest)
     mark = marks.get(key)
+    if not isinstance(mark, dict):
+        mark = None  # not a mark this server wrote
     if mark is not None and mark.get("finished") != item.finished:
         mark = None  # done again since it was rejected: the mark was for the old output
     state = _state(item, run_id)
@@ -337,7 +358,9 @@ def thumb(report_id: str, name: str, who: Principal = Depends(principal),
     data = b""
     if _bare(name):
         with contextlib.suppress(OSError):  # missing or unreadable: the 404 below
-            data = (found.thumbs / name).read_bytes()
+            path = (found.thumbs / name).resolve()
+            if path.is_relative_to(found.folder.resolve()):  # never through a link out of it
+                data = path.read_bytes()
     kind = ("image/jpeg" if data.startswith(b"\xff\xd8\xff")
             else "image/png" if data.startswith(b"\x89PNG\r\n\x1a\n") else None)
     if kind is None:
@@ -374,20 +397,25 @@ async def upload(report_id: str, key: str, who: Principal = Depends(principal),
 
 
 def _input_bytes(svc: Services, report_id: str, key: str) -> bytes:
-    """The item's input, read only from inside a configured folder or the run's own source."""
+    """The item's input, read only from inside a configured folder (a run's local source
+    counts only where it lies inside one) or below a run's remote source (a bucket)."""
     found = _found(svc, report_id)
     with _open(found) as ledger:
         item = _item(ledger, key)
         sources = [run["source"] for run in ledger.runs() if run["dest"] == item.dest]
     url, cap = item.input_url, svc.config.storage.storage_max_bytes
-    local = url[len("file://"):] if url.startswith("file://") else url
     gone = ApiError(404, "not_found", f"the input {item.rel or url} is no longer there: "
                                       "restore it, or upload the file yourself")
-    if "://" not in local:
-        path = Path(local).resolve()
-        roots = [*svc.config.server.console_reports, *(Path(s) for s in sources
-                                                       if "://" not in s)]
-        if not any(path.is_relative_to(Path(r).resolve()) for r in roots):
+    local = _local(url)
+    if local is not None:
+        folders = [Path(f).resolve() for f in svc.config.server.console_reports]
+        # a run's source counts only where it lies under a report folder: a ledger's
+        # recorded source ("/", a relative path) never widens what the server reads
+        roots = [*folders, *(root for root in (_local_root(s) for s in sources)
+                             if root is not None
+                             and any(root.is_relative_to(f) for f in folders))]
+        path = Path(local).resolve() if local and Path(local).is_absolute() else None
+        if path is None or not any(path.is_relative_to(r) for r in roots):
             raise _refused(item)
         try:
             if path.stat().st_size > cap:
@@ -395,7 +423,8 @@ def _input_bytes(svc: Services, report_id: str, key: str) -> bytes:
             return path.read_bytes()
         except OSError:
             raise gone from None
-    source = next((s for s in sources if url.startswith(s.rstrip("/") + "/")), None)
+    source = next((s for s in sources if urlparse(s).netloc  # a bucket, never "s3://"
+                   and url.startswith(s.rstrip("/") + "/")), None)
     if source is None:
         raise _refused(item)
     try:
@@ -408,10 +437,26 @@ def _input_bytes(svc: Services, report_id: str, key: str) -> bytes:
     return data
 
 
+def _local(url: str) -> str | None:
+    """The file path of a local ``url`` (a path, or ``file://`` unquoted), None if remote."""
+    if url.startswith("file:"):
+        parts = urlparse(url)
+        return unquote(parts.path) if parts.netloc in ("", "localhost") else ""
+    return None if "://" in url else url
+
+
+def _local_root(source: str | None) -> Path | None:
+    """A run's local source as an absolute, resolved folder; None if remote or relative."""
+    local = _local(source or "")
+    if not local or not Path(local).is_absolute():
+        return None
+    return Path(local).resolve()
+
+
 def _refused(item: LedgerItem) -> ApiError:
     return ApiError(403, "access_error", f"the input {item.rel or item.input_url} is outside "
-                                         "the report folders and the run's source: upload it "
-                                         "yourself")
+                                         "the report folders (LAMPYRIS_CONSOLE_REPORTS): list "
+                                         "its folder there, or upload it yourself")
 
 
 def _too_big(cap: int) -> ApiError:

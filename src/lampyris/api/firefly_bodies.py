@@ -2,8 +2,9 @@
 ``multipart/form-data`` with a ``request`` part (the same JSON) and image parts (``files``, or
 ``files[]`` as form libraries spell a list).
 
-Each image part is kept as an upload of the caller's (``/v2/storage/image``'s registry, the
-same 7 days), and the request refers to it by the part's file name as its ``uploadId``, or,
+Each image part a source uses is kept as an upload of the caller's (``/v2/storage/image``'s
+registry, the same 7 days) once the body is valid, and deleted again if the request does not
+become a job. The request refers to it by the part's file name as its ``uploadId``, or,
 through a source left empty (``{}``), by order: the first empty source gets the first file not
 named, and so on, in the order image, its mask, the mask, the style and structure references.
 Adobe's spec says only that both parts exist; that mapping is ours (docs/compatibility.md).

@@ -63,8 +63,11 @@ class ServerSettings(BaseSettings):
     # Folders (searched to a depth of 3) whose batch ledgers the console may open for review;
     # the environment gives them comma-separated or as a JSON list. Empty: no reports.
     console_reports: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    # The client ids that may use those reports (``/lampyris/v1/reports*``), given as
+    # ``console_reports`` is; empty: every authenticated client may.
+    console_report_clients: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("console_reports", mode="before")
+    @field_validator("console_reports", "console_report_clients", mode="before")
     @classmethod
     def _folders(cls, value: Any) -> Any:
         """``a,b`` or ``["a", "b"]`` from the environment, a list from code."""
@@ -74,8 +77,8 @@ class ServerSettings(BaseSettings):
                 try:
                     return json.loads(text)
                 except ValueError as exc:
-                    raise ValueError(f"not a JSON list of folders ({exc}): give them as "
-                                     '["/a", "/b"] or comma-separated') from None
+                    raise ValueError(f"not a JSON list ({exc}): give the values as "
+                                     '["a", "b"] or comma-separated') from None
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 

@@ -4,7 +4,8 @@ Photoshop's Depth Blur estimates a depth map; lampyris has no depth model, so th
 region is the subject the cutout matte finds (``focus``: 1 on the subject, 0 on the
 background, soft at the edge), optionally widened by a focal range. The background is blurred
 by normalised convolution over the background's own pixels (``blur(rgb·w) / blur(w)``, ``w``
-= 1 − focus), so the subject's colours do not bleed into a halo around it, at a reduced
+= 1 − focus, times an RGBA input's alpha), so neither the subject's colours nor those under
+transparent pixels bleed into a halo or fringe, at a reduced
 resolution (a Gaussian of sigma s at 1/k scale is one of sigma k·s at full size, within the
 filter's own smoothness): measured 0.9 s on a 12 MP photo at the default strength (2.1 s with
 every adjustment on), on two shared cores; the matte costs more. The background-only adjustments
@@ -55,23 +56,30 @@ def focus_map(alpha: np.ndarray, focal_range: float) -> np.ndarray:
     return focus
 
 
-def _blurred(rgb: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """``rgb`` blurred over the pixels ``weight`` counts (normalised convolution), float32."""
+def _blurred(rgb: np.ndarray, weight: np.ndarray, sigma: float,
+             coverage: np.ndarray | None = None) -> np.ndarray:
+    """``rgb`` blurred over the pixels ``weight`` counts (normalised convolution), float32;
+    where none is near, over the pixels ``coverage`` (0..1: the input's alpha) counts."""
     height, width = weight.shape
     scale = min(1.0, WORK_SIGMA / sigma)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small_rgb = cv2.resize(rgb.astype(np.float32) * weight[..., None], size,
-                           interpolation=cv2.INTER_AREA)
-    small_w = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
-    plain = cv2.resize(rgb.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     small_sigma = sigma * scale
-    small_rgb = cv2.GaussianBlur(small_rgb, (0, 0), small_sigma)
-    small_w = cv2.GaussianBlur(small_w, (0, 0), small_sigma)
-    plain = cv2.GaussianBlur(plain, (0, 0), small_sigma)
+
+    def small(layer: np.ndarray) -> np.ndarray:
+        shrunk = cv2.resize(layer, size, interpolation=cv2.INTER_AREA)
+        return cv2.GaussianBlur(shrunk, (0, 0), small_sigma)
+
+    colour = rgb.astype(np.float32)
+    small_rgb, small_w = small(colour * weight[..., None]), small(weight)
+    plain = small(colour)
+    if coverage is not None:  # the fallback too leaves out what is not there
+        covered, small_c = small(colour * coverage[..., None]), small(coverage)
+        plain = np.where(small_c[..., None] > 1e-3,
+                         covered / np.maximum(small_c[..., None], 1e-3), plain)
     # where no background is near (deep inside the subject) the plain blur stands in
     enough = small_w[..., None] > 1e-3
-    small = np.where(enough, small_rgb / np.maximum(small_w[..., None], 1e-3), plain)
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    blurred = np.where(enough, small_rgb / np.maximum(small_w[..., None], 1e-3), plain)
+    return cv2.resize(blurred, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _adjusted(layer: np.ndarray, settings: BlurSettings) -> np.ndarray:
@@ -97,14 +105,20 @@ def _adjusted(layer: np.ndarray, settings: BlurSettings) -> np.ndarray:
     return layer
 
 
-def blur_background(rgb: np.ndarray, alpha: np.ndarray, settings: BlurSettings
-                    ) -> tuple[np.ndarray, float]:
+def blur_background(rgb: np.ndarray, alpha: np.ndarray, settings: BlurSettings,
+                    input_alpha: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """``rgb`` (HxWx3 uint8) with everything but the subject of ``alpha`` out of focus; also
-    the full-resolution sigma used. Pixels where the focus is 1 are returned unchanged."""
+    the full-resolution sigma used. Pixels where the focus is 1 are returned unchanged.
+    ``input_alpha`` (an RGBA input's, HxW uint8) weights the blur too: the colour under
+    transparent pixels is not there, so it must not bleed into the background."""
     focus = focus_map(alpha, settings.focal_range)
     sigma = settings.strength / 100 * BLUR_SIDE_SHARE * max(alpha.shape)
     blurred = sigma >= 0.5  # below half a pixel a Gaussian changes nothing visible
-    background = _blurred(rgb, 1 - focus, sigma) if blurred else rgb.astype(np.float32)
+    coverage = (None if input_alpha is None
+                else input_alpha.astype(np.float32) * np.float32(1 / 255))
+    weight = 1 - focus if coverage is None else (1 - focus) * coverage
+    background = (_blurred(rgb, weight, sigma, coverage) if blurred
+                  else rgb.astype(np.float32))
     background = _adjusted(background, settings)
     f = focus[..., None]
     out = rgb.astype(np.float32) * f + background * (1 - f)

@@ -71,7 +71,8 @@ def depth_blur(
                               mirror_pass=params.mirror_pass)
     with timings.step("blur"):
         rgb, sigma = blur_background(np.ascontiguousarray(pixels[..., :3]), alpha,
-                                     params.settings())
+                                     params.settings(),
+                                     pixels[..., 3] if pixels.shape[2] == 4 else None)
     out = rgb if pixels.shape[2] == 3 else np.concatenate([rgb, pixels[..., 3:]], axis=2)
     meta: dict[str, Any] = {"model": params.model, "subject_box": list(subject_box(alpha)),
                             "blur_sigma": round(sigma, 2), "timings": timings.steps}

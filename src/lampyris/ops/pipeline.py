@@ -72,6 +72,16 @@ class OutputSpec:
     max_width: int = 0
     region: int | None = None
 
+    def __post_init__(self) -> None:
+        """A layer mask must match the photo's pixels: a resized one would not."""
+        if self.layer_mask and (self.width or self.max_width):
+            raise InvalidParameterError(
+                "a layered PSD (layer_mask) keeps the photo's size: width and max_width do "
+                "not apply to it")
+        if self.region is not None and self.region < 0:
+            raise InvalidParameterError(f"output region {self.region}: a crop's index is 0 "
+                                        "or more")
+
     @property
     def extension(self) -> str:
         """Without the dot: ``png``, ``jpg``, ``webp``."""
@@ -158,7 +168,12 @@ def _encoded(image: DecodedImage | np.ndarray, calls: Sequence[Call], pixels: np
         timings["encode"] = time.perf_counter() - start
         return Rendered(sidecar, XMP_MEDIA_TYPE, ".xmp", pixels, reports, timings, seed=seed)
     if output.region is not None:  # one of the boxes the op reported (auto crop's crops)
-        x0, y0, x1, y1 = reports.get(calls[-1].step, {}).get("crops", [])[output.region]
+        crops = reports.get(calls[-1].step, {}).get("crops", [])
+        if not 0 <= output.region < len(crops):
+            raise InvalidParameterError(
+                f"output region {output.region}: the step {calls[-1].step!r} reported "
+                f"{len(crops)} crop box{'' if len(crops) == 1 else 'es'}")
+        x0, y0, x1, y1 = crops[output.region]
         pixels = np.ascontiguousarray(pixels[y0:y1, x0:x1])
     if output.width or output.max_width:  # a rendition's size (ops/rendition.py)
         pixels = run("rendition", pixels, {"width": output.width,

@@ -65,6 +65,14 @@ def padded_box(box: tuple[int, int, int, int], params: ProductCropParams
     return x0 - left, y0 - top, x1 + pad_w - left, y1 + pad_h - top
 
 
+def found_subject(alpha: np.ndarray) -> tuple[tuple[int, int, int, int], bool]:
+    """The subject's box and whether there is one: haze only (nothing at ``FRAME_ALPHA``)
+    is no subject, so the whole photo is, as the notice then says."""
+    if not (alpha >= FRAME_ALPHA).any():
+        return (0, 0, alpha.shape[1], alpha.shape[0]), False
+    return subject_box(alpha), True
+
+
 def crop_out(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """``pixels`` inside ``box``; where the box reaches past the photo, transparent pixels
     (the result gains an alpha channel only then)."""
@@ -96,7 +104,7 @@ def product_crop(
     with timings.step("matte"):
         alpha = predict_matte(pixels, model=params.model, session=session,
                               mirror_pass=params.mirror_pass)
-    subject = subject_box(alpha)
+    subject, found = found_subject(alpha)
     box = padded_box(subject, params)
     if (reason := oversize(box[2] - box[0], box[3] - box[1], "the crop's padding")) is not None:
         raise InvalidParameterError(reason)
@@ -106,7 +114,7 @@ def product_crop(
             out = over_background(out, params.background)
     meta: dict[str, Any] = {"model": params.model, "subject_box": list(subject),
                             "crop_box": list(box), "timings": timings.steps}
-    if not (alpha >= FRAME_ALPHA).any():  # haze at most: nothing solid to crop to
+    if not found:  # haze at most: nothing solid to crop to
         meta["notices"] = ["no subject was found: the whole photo was kept as the subject"]
     return OpResult(out, meta)
 
@@ -128,6 +136,14 @@ class AutoCropParams(BaseModel):
     zooms: list[float] | None = None
     model: str = Field(default="u2netp", min_length=1, max_length=4096)
     mirror_pass: MirrorPass = "auto"
+
+    @field_validator("ratios")
+    @classmethod
+    def _ratios(cls, ratios: list[Ratio]) -> list[Ratio]:
+        """A side below 1 makes no crop (0 divides by zero, a negative flips the box)."""
+        if not all(w >= 1 and h >= 1 for w, h in ratios):
+            raise ValueError("every aspect ratio's width and height are at least 1")
+        return ratios
 
     @field_validator("zooms")
     @classmethod
@@ -177,12 +193,12 @@ def auto_crop(
     with timings.step("matte"):
         alpha = predict_matte(pixels, model=params.model, session=session,
                               mirror_pass=params.mirror_pass)
-    subject = subject_box(alpha)
+    subject, found = found_subject(alpha)
     size = (pixels.shape[1], pixels.shape[0])
     crops = [list(ratio_box(subject, size, ratio, zoom)) for ratio, zoom in params.pairs()]
     meta: dict[str, Any] = {"model": params.model, "subject_box": list(subject),
                             "crops": crops, "timings": timings.steps}
-    if not (alpha >= FRAME_ALPHA).any():
+    if not found:
         meta["notices"] = ["no subject was found: the crops are of the whole photo"]
     return OpResult(pixels, meta)
 

@@ -24,9 +24,8 @@ MAX_WIDTH = 32768
 
 
 class RenditionParams(BaseModel):
-    """``width`` 0 keeps the image's width; ``max_width`` (0: none) below the image's width
-    takes precedence over ``width``, as Adobe's ``maxWidth`` does. The height follows the
-    aspect ratio."""
+    """``width`` 0 keeps the image's width; ``max_width`` (0: none) caps the result, whatever
+    ``width`` asks, as Adobe's ``maxWidth`` does. The height follows the aspect ratio."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -35,13 +34,12 @@ class RenditionParams(BaseModel):
 
 
 def target_size(size: tuple[int, int], params: RenditionParams) -> tuple[int, int]:
-    """(width, height) of the rendition of an image of ``size``."""
+    """(width, height) of the rendition of an image of ``size``: ``max_width`` caps the width
+    asked for (or the image's), so an upscale past it is capped too."""
     width, height = size
-    target = width
-    if 0 < params.max_width < width:
-        target = params.max_width
-    elif params.width > 0:
-        target = params.width
+    target = params.width or width
+    if params.max_width > 0:
+        target = min(target, params.max_width)
     return target, max(1, round(height * target / width))
 
 

@@ -10,14 +10,15 @@ import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from lampyris.api.console import CSP
-from lampyris.api.console_reports import Found, _runs, _state, find_ledgers
+from lampyris.api.console import CSP, headers_for, objects_origin
+from lampyris.api.console_reports import Found, _entry, _hash, _runs, _state, find_ledgers
 from lampyris.api.settings import ServerSettings
 from lampyris.jobs import JobRecord
 from lampyris.jobs.record import now
@@ -58,8 +59,9 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def live(folders: dict[str, Path]) -> Iterator[InProcessServer]:
+    # the photos' folder too: a run's source is read only inside a report folder
     with inprocess_server(folders["root"] / "data",
-                          console_reports=[folders["reports"]]) as server:
+                          console_reports=[folders["reports"], folders["photos"]]) as server:
         yield server
 
 
@@ -375,3 +377,105 @@ def test_report_folders_come_from_the_environment_as_a_list_or_commas(
     monkeypatch.setenv("LAMPYRIS_CONSOLE_REPORTS", "[not json")
     with pytest.raises(ValueError, match="JSON list"):
         ServerSettings()
+
+
+# --- review fixes -------------------------------------------------------------------------
+
+
+def test_only_the_listed_clients_may_use_the_reports(live: InProcessServer,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    other = live.add_client("colleague")
+    monkeypatch.setattr(live.svc.config.server, "console_report_clients", [live.client.client_id])
+    assert live.get(REPORTS).status_code == 200
+    report = _report(live)
+    for answer in (live.get(REPORTS, other), live.get(f"{REPORTS}/{report['id']}/items", other)):
+        assert (answer.status_code, answer.json()["error_code"]) == (403, "access_error")
+        assert "LAMPYRIS_CONSOLE_REPORT_CLIENTS" in answer.json()["message"]
+    monkeypatch.setenv("LAMPYRIS_CONSOLE_REPORT_CLIENTS", "ops-1, ops-2")
+    assert ServerSettings().console_report_clients == ["ops-1", "ops-2"]
+
+
+def test_a_runs_source_outside_the_report_folders_is_not_read(
+    live: InProcessServer, folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(live.svc.config.server, "console_reports", [folders["reports"]])
+    report = _report(live)
+    items = {i["source"]: i for i in
+             live.get(f"{REPORTS}/{report['id']}/items").json()["items"]}
+    answer = live.post(f"{REPORTS}/{report['id']}/items/{items['berry.jpg']['key']}/upload",
+                       None)
+    assert (answer.status_code, answer.json()["error_code"]) == (403, "access_error")
+
+
+def test_a_recorded_source_of_root_widens_nothing(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch):
+    reports, outside = tmp_path / "reports", tmp_path / "outside"
+    reports.mkdir()
+    outside.mkdir()
+    (outside / "secret.jpg").write_bytes(product_photo())
+    with Ledger(reports / "run.ledger.db") as ledger:
+        run = ledger.start_run("/", str(reports), ["cutout"])
+        ledger.put(LedgerItem(f"file://{outside}/secret.jpg", str(reports), "secret.jpg", "f",
+                              "done", run_id=run))
+    with inprocess_server(tmp_path / "data", jobs=False, console_reports=[reports]) as server:
+        [report] = server.get(REPORTS).json()["reports"]
+        [item] = server.get(f"{REPORTS}/{report['id']}/items").json()["items"]
+        answer = server.post(f"{REPORTS}/{report['id']}/items/{item['key']}/upload", None)
+        assert answer.status_code == 403, answer.text
+
+
+def test_a_thumbnail_link_out_of_the_report_folder_is_not_served(tmp_path: Path):
+    reports, outside = tmp_path / "reports", tmp_path / "outside"
+    reports.mkdir()
+    outside.mkdir()
+    jpeg = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(jpeg, "JPEG")
+    (outside / "secret.jpg").write_bytes(jpeg.getvalue())
+    with Ledger(reports / "run.ledger.db") as ledger:
+        ledger.start_run(str(reports), str(reports), ["cutout"])
+    found = Found(reports.resolve(), reports.resolve() / "run.ledger.db")
+    found.thumbs.mkdir(parents=True, exist_ok=True)
+    (found.thumbs / "inside.jpg").write_bytes(jpeg.getvalue())
+    (found.thumbs / "link.jpg").symlink_to(outside / "secret.jpg")
+    with inprocess_server(tmp_path / "data", jobs=False, console_reports=[reports]) as server:
+        [report] = server.get(REPORTS).json()["reports"]
+        assert server.get(f"{REPORTS}/{report['id']}/thumbs/inside.jpg").status_code == 200
+        assert server.get(f"{REPORTS}/{report['id']}/thumbs/link.jpg").status_code == 404
+
+
+def test_odd_ledger_values_give_a_reason_never_a_500(tmp_path: Path):
+    found = Found(tmp_path, tmp_path / "run.ledger.db")
+    run = {"id": 1, "source": "/in", "dest": "/out"}
+    failed = LedgerItem("/in/a.jpg", "/out", "a.jpg", "f", "failed", error="  \n ", run_id=1)
+    assert _entry(found, failed, run, {})["reason"] == "failed: failed"
+    flagged = LedgerItem("/in/b.jpg", "/out", "b.jpg", "f", "done", run_id=1,
+                         review={"flag": True, "score": "high", "reasons": 5})
+    entry = _entry(found, flagged, run, {_hash("/in/b.jpg", "/out"): "not a mark"})
+    assert (entry["reason"], entry["score"], entry["rejected"]) == ("low confidence", None, False)
+
+
+def test_the_csp_lets_the_page_show_results_from_an_s3_object_store():
+    class Signed:
+        def url(self, key: str, ttl: int, base_url: str = "") -> str:
+            return f"https://shop.s3.eu-west-1.amazonaws.com/objects/{key}?X-Amz-Signature=x"
+
+    class Unsigned:
+        def url(self, key: str, ttl: int, base_url: str = "") -> str:
+            raise RuntimeError("no credentials")
+
+    def svc(objects: Any, **server: Any) -> Any:
+        return SimpleNamespace(config=SimpleNamespace(server=ServerSettings(**server)),
+                               objects=objects)
+
+    assert objects_origin(svc(Signed())) is None  # the server's own objects
+    origin = objects_origin(svc(Signed(), objects_url="s3://shop/objects"))
+    assert origin == "https://shop.s3.eu-west-1.amazonaws.com"
+    assert objects_origin(svc(Unsigned(), objects_url="s3://shop/objects",
+                              objects_endpoint_url="http://127.0.0.1:7480/")
+                          ) == "http://127.0.0.1:7480"
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(
+        services=svc(Signed(), objects_url="s3://shop/objects"))))
+    policy = headers_for(request)["Content-Security-Policy"]  # type: ignore[arg-type]
+    assert f"img-src 'self' data: blob: {origin};" in policy
+    assert f"connect-src 'self' {origin};" in policy
+    assert policy.replace(f" {origin}", "") == CSP

@@ -14,7 +14,10 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from sqlalchemy import func, select
 
+from lampyris.api.errors import ApiError
+from lampyris.api.uploads import UPLOADS
 from support import fill_scenes
 from support.adobe_schemas import schema_validator
 from support.fill_scenes import decoded, is_jpeg, kept_psnr, png
@@ -153,6 +156,38 @@ def test_multipart_bodies_refused(inproc: InProcessServer, scene: np.ndarray):
     anonymous = inproc.http.post("/v3/images/expand-async", data={"request": "{}"},
                                  files=photo)
     assert anonymous.status_code == 403, "no file is stored for a stranger"
+
+
+def _uploads(inproc: InProcessServer) -> int:
+    with inproc.svc.uploads.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(UPLOADS)).scalar_one())
+
+
+def test_multipart_files_are_stored_only_for_a_valid_body_that_becomes_a_job(
+        inproc: InProcessServer, scene: np.ndarray, monkeypatch: pytest.MonkeyPatch):
+    photo = ("files", ("photo.png", png(scene), "image/png"))
+    before = _uploads(inproc)
+    odd = _multipart(inproc, "/v3/images/expand-async",
+                     {"image": {"source": {"uploadId": ["photo.png"]}}}, [photo])
+    assert odd.status_code == 422, odd.text  # a list is not an upload id (not a 500)
+    invalid = _multipart(inproc, "/v3/images/expand-async",
+                         {"image": {"source": {}}, "numVariations": 9}, [photo])
+    assert invalid.status_code == 422
+    assert _uploads(inproc) == before, "a refused body leaves no upload behind"
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise ApiError(503, "unavailable", "the job store is down")
+
+    monkeypatch.setattr(inproc.svc.store, "add", refuse)
+    refused = _multipart(inproc, "/v3/images/expand-async", {"image": {"source": {}}}, [photo])
+    assert refused.status_code == 503, refused.text
+    assert _uploads(inproc) == before, "no job: its uploads are deleted again"
+    monkeypatch.undo()
+    extra = ("files", ("spare.png", png(scene), "image/png"))
+    accepted = _multipart(inproc, "/v3/images/expand-async", {"image": {"source": {}}},
+                          [photo, extra])
+    assert accepted.status_code == 202, accepted.text
+    assert _uploads(inproc) == before + 1, "only the file a source uses is stored"
 
 
 # --- the legacy v1 routes -------------------------------------------------------------------

@@ -55,3 +55,14 @@ def test_refusals_say_why(secret: str, body: bytes, header: str | None, now: int
 def test_no_age_check_with_tolerance_zero():
     header = signature_header(SECRET, BODY, NOW)
     assert verify_webhook(SECRET, BODY, header, tolerance=0, now=NOW + 10**6)["id"] == "evt_1"
+
+
+@pytest.mark.parametrize("header", [
+    "t=\u00b2,v1=" + "0" * 64,  # a digit to isdigit(), not to int()
+    "t=" + "9" * 5000 + ",v1=" + "0" * 64,  # past int()'s digit limit
+    "t=1700000000,v1=" + "\u00e9" * 64,  # compare_digest takes ASCII only
+    "t=1700000000,v1=abc",  # not a SHA-256 hex digest
+])
+def test_a_malformed_header_is_a_signature_error_never_a_crash(header: str):
+    with pytest.raises(WebhookSignatureError, match="malformed"):
+        verify_webhook("whsec_x", b"{}", header, now=1700000000)

@@ -249,3 +249,7 @@ def _result_at(key: str) -> dict[str, Any]:
     """A worker's result with one hosted output under ``key``."""
     output = TaskOutput(mediaType="image/png", width=1, height=1, bytes=3, key=key)
     return TaskResult(outputs=[output], metadata={}).dump()
+
+
+def test_a_worker_without_the_databases_driver_runs_its_jobs_without_progress():
+    assert executor_module.ProgressWriter.open("postgresql+nosuchdriver://u@db.invalid/x") is None

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from lampyris.client import verify_webhook
 from lampyris.jobs import JobRecord, SqlJobStore
 from lampyris.jobs.database import sqlite_url
+from lampyris.jobs.store import JOBS
 from lampyris.jobs.webhook_log import WebhookLog
 from lampyris.jobs.webhooks import WebhookDispatcher, WebhookSettings, deliver, retry_delay
 from lampyris.storage import StorageSettings
@@ -162,3 +164,64 @@ def test_backoff_doubles_up_to_its_cap():
         assert 0.5 * base <= retry_delay(attempt, settings) <= 1.5 * base
     total = sum(min(5 * 2 ** (n - 1), 7200) for n in range(1, settings.max_attempts))
     assert 20 * 3600 <= total <= 28 * 3600  # "about a day" of retries by default
+
+
+def test_a_2xx_is_delivered_whatever_its_body_does(store: SqlJobStore, receiver: ScriptedServer):
+    receiver.script("/hook", Reply(200, content_length=10**9))  # past the 1 MiB cap
+    job = _finished_job(store, [receiver.url("/hook")])
+    _dispatcher(store).step()
+    [delivery] = WebhookLog(store.engine).list(job_id=job.id)
+    assert (delivery.state, delivery.last_status, receiver.hits("/hook")) == ("delivered", 200, 1)
+
+
+def test_one_job_whose_event_cannot_be_built_holds_up_no_other(store: SqlJobStore,
+                                                              receiver: ScriptedServer):
+    bad = _finished_job(store, [receiver.url("/bad")])
+    good = _finished_job(store, [receiver.url("/good")])
+
+    def event(job: Any, base_url: str, event_id: str) -> tuple[str, str]:
+        if job.id == bad.id:
+            raise ValueError("broken outcome")
+        return _event(job, base_url, event_id)
+
+    log = WebhookLog(store.engine)
+    assert log.arm(event) == 1
+    [failed] = log.list(job_id=bad.id)
+    assert failed.state == "failed" and "broken outcome" in (failed.last_error or "")
+    assert failed.attempts_log[0]["error"] == failed.last_error
+    assert [d.state for d in log.list(job_id=good.id)] == ["pending"]
+
+
+def test_due_deliveries_go_out_even_when_arming_fails(store: SqlJobStore,
+                                                      receiver: ScriptedServer):
+    dispatcher = _dispatcher(store)
+    WebhookLog(store.engine).add("client-1", receiver.url("/hook"), "batch.finished", "{}")
+
+    def broken(event_for: Any, limit: int = 100) -> int:
+        raise RuntimeError("database hiccup")
+
+    dispatcher.log.arm = broken  # type: ignore[method-assign]
+    assert dispatcher.step() == 1 and receiver.hits("/hook") == 1
+
+
+def test_a_waiting_row_whose_job_is_gone_fails_and_says_so(store: SqlJobStore,
+                                                           receiver: ScriptedServer):
+    job = store.add(JobRecord(owner="client-1", kind="v2", op="cutout", task={}),
+                    [receiver.url("/hook")], "http://x")
+    with store.engine.begin() as conn:
+        conn.execute(delete(JOBS).where(JOBS.c.id == job.id))
+    log = WebhookLog(store.engine)
+    assert log.arm(_event) == 0
+    [delivery] = log.list(job_id=job.id)
+    assert (delivery.state, delivery.last_error) == ("failed", "the job no longer exists")
+
+
+def test_a_stale_sender_never_overwrites_a_delivered_row(store: SqlJobStore):
+    log = WebhookLog(store.engine)
+    log.add("client-1", "http://127.0.0.1:9/x", "batch.finished", "{}")
+    [claimed] = log.claim(5, lease=0)
+    [again] = log.claim(5, lease=60)  # the first claim ran out: another sender took it
+    assert log.attempted(again, {"status": 204}, "delivered", None)
+    assert not log.attempted(claimed, {"status": None, "error": "timeout"}, "pending", None)
+    stored = log.get(claimed.id)
+    assert stored is not None and (stored.state, stored.attempts) == ("delivered", 1)

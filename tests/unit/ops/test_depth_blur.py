@@ -109,3 +109,26 @@ def test_an_input_alpha_is_kept(scene: tuple[np.ndarray, np.ndarray],
     rgba = np.dstack([rgb, np.full(rgb.shape[:2], 200, np.uint8)])
     out = depth_blur(rgba, session=u2netp).pixels
     assert out.shape == rgba.shape and (out[..., 3] == 200).all()
+
+
+def _half_transparent() -> np.ndarray:
+    """A plain light ground on the left, transparent (black underneath) on the right."""
+    rgba = np.zeros((120, 160, 4), np.uint8)
+    rgba[:, :80] = (220, 220, 220, 255)
+    return rgba
+
+
+def test_colour_under_transparent_pixels_does_not_fringe_the_background() -> None:
+    rgba = _half_transparent()
+    out, _ = blur_background(rgba[..., :3], np.zeros((120, 160), np.uint8), BlurSettings(),
+                             rgba[..., 3])
+    assert out[:, :80].min() >= 218  # no dark band along the transparent edge
+
+
+def test_the_op_weights_the_blur_by_the_input_alpha(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lampyris.ops.depth_blur as op_module
+
+    monkeypatch.setattr(op_module, "predict_matte",
+                        lambda pixels, **_: np.zeros(pixels.shape[:2], np.uint8))
+    out = depth_blur(_half_transparent()).pixels
+    assert out[:, :80, :3].min() >= 218 and (out[..., 3] == _half_transparent()[..., 3]).all()

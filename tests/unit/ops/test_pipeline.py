@@ -120,3 +120,24 @@ def _png(pixels: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, "PNG")
     return out.getvalue()
+
+
+def test_a_region_past_the_reported_crops_is_one_clear_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import lampyris.ops.product_crop as crop_module
+
+    matte = np.zeros((64, 96), np.uint8)
+    matte[20:40, 30:60] = 255
+    monkeypatch.setattr(crop_module, "predict_matte", lambda pixels, **_: matte)
+    calls = [Call("auto_crop", "auto_crop", {"ratios": [(1, 1), (16, 9)]})]
+    assert render(photo(), calls, OutputSpec(region=1)).size[0] > 0  # the second crop
+    with pytest.raises(InvalidParameterError, match=r"region 2: .* reported 2 crop boxes"):
+        render(photo(), calls, OutputSpec(region=2))
+    with pytest.raises(InvalidParameterError, match="region -1"):
+        render(photo(), calls, OutputSpec(region=-1))
+
+
+@pytest.mark.parametrize(("width", "max_width"), [(100, 0), (0, 100)])
+def test_a_layer_mask_output_is_not_resized(width: int, max_width: int) -> None:
+    with pytest.raises(InvalidParameterError, match=r"layer_mask.*width"):
+        OutputSpec("psd", layer_mask=True, width=width, max_width=max_width)

@@ -10,7 +10,13 @@ import pytest
 
 from lampyris.models import MattingSession
 from lampyris.ops import run
-from lampyris.ops.product_crop import ProductCropParams, padded_box, product_crop, ratio_box
+from lampyris.ops.product_crop import (
+    AutoCropParams,
+    ProductCropParams,
+    padded_box,
+    product_crop,
+    ratio_box,
+)
 
 
 def _near(a: tuple[int, ...] | list[int], b: tuple[int, ...], tolerance: int = 2) -> bool:
@@ -68,6 +74,29 @@ def test_an_empty_photo_says_no_subject_was_found(u2netp: MattingSession) -> Non
     blank = np.full((120, 160, 3), 240, np.uint8)
     result = product_crop(blank, session=u2netp)
     assert "no subject" in result.metadata["notices"][0]
+
+
+def test_a_haze_only_matte_keeps_the_whole_photo_as_the_notice_says(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import lampyris.ops.product_crop as op_module
+
+    haze = np.zeros((120, 160), np.uint8)
+    haze[50:60, 70:80] = 40  # above the subject threshold, far below FRAME_ALPHA
+    monkeypatch.setattr(op_module, "predict_matte", lambda pixels, **_: haze)
+    photo = np.full((120, 160, 3), 240, np.uint8)
+    cropped = product_crop(photo)
+    assert cropped.pixels.shape == photo.shape and "whole photo" in cropped.metadata["notices"][0]
+    auto = run("auto_crop", photo, {"ratios": [(4, 3)]})
+    assert auto.metadata["subject_box"] == [0, 0, 160, 120]
+    assert auto.metadata["crops"] == [[0, 0, 160, 120]]
+
+
+@pytest.mark.parametrize("ratios", [[(0, 1)], [(1, 0)], [(-4, 3)], [(1, 1), (3, -2)]])
+def test_an_aspect_ratio_side_below_one_is_refused(ratios: list[tuple[int, int]]) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="at least 1"):
+        AutoCropParams.model_validate({"ratios": ratios})
 
 
 @pytest.mark.parametrize(("ratio", "zoom", "box"), [

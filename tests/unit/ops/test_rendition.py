@@ -16,6 +16,8 @@ from lampyris.ops.rendition import RenditionParams, rendition, target_size
     ({}, (400, 300)), ({"width": 200}, (200, 150)), ({"width": 800}, (800, 600)),
     ({"max_width": 100}, (100, 75)), ({"width": 200, "max_width": 100}, (100, 75)),
     ({"width": 200, "max_width": 1000}, (200, 150)),
+    # max_width caps an upscale too, even when it is above the image's own width
+    ({"width": 800, "max_width": 600}, (600, 450)), ({"max_width": 600}, (400, 300)),
 ])
 def test_sizes(params: dict[str, int], size: tuple[int, int]) -> None:
     assert target_size((400, 300), RenditionParams.model_validate(params)) == size
