@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from lampyris.errors import InvalidParameterError
+from lampyris.imaging.decode import DecodedImage
+
 
 @dataclass
 class OpResult:
@@ -63,3 +66,12 @@ class Op:
     params: type[BaseModel]
     run: Callable[..., OpResult]
     images: tuple[str, ...] = ()
+
+
+def uint8_pixels(image: DecodedImage | np.ndarray, what: str) -> np.ndarray:
+    """The pixels of ``image`` (decoded or an array), refused in one line unless they are
+    HxWx3 or HxWx4 uint8: what every op that reads a photo's colours needs."""
+    pixels = image.pixels if isinstance(image, DecodedImage) else image
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
+        raise InvalidParameterError(f"{what} takes an HxWx3 or HxWx4 uint8 image")
+    return pixels

@@ -24,7 +24,7 @@ from lampyris.imaging.matte import binarise, refine_matte, working_copy
 from lampyris.imaging.shadow import add_shadow, shadow_room
 from lampyris.models import MattingSession, get_session, resolve_spec
 from lampyris.models.session import MattePasses, MirrorPass
-from lampyris.ops.base import Op, OpResult, Timings
+from lampyris.ops.base import Op, OpResult, Timings, uint8_pixels
 
 
 def parse_colour(value: Any) -> RGBA:
@@ -194,9 +194,7 @@ def cutout(
 ) -> OpResult:
     """Remove the background of ``image``; returns RGBA, RGB (opaque background) or a mask."""
     params = params or CutoutParams()
-    pixels = image.pixels if isinstance(image, DecodedImage) else image
-    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
-        raise InvalidParameterError("cutout takes an HxWx3 or HxWx4 uint8 image")
+    pixels = uint8_pixels(image, "cutout")
     timings = Timings()
     rgb = pixels[..., :3]
     with timings.step("matte"):

@@ -14,13 +14,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from lampyris.errors import InvalidParameterError
 from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.depth_blur import BlurSettings, blur_background
 from lampyris.imaging.layout import subject_box
 from lampyris.models import MattingSession
 from lampyris.models.session import MirrorPass
-from lampyris.ops.base import Op, OpResult, Timings
+from lampyris.ops.base import Op, OpResult, Timings, uint8_pixels
 from lampyris.ops.cutout import predict_matte
 
 
@@ -62,9 +61,7 @@ def depth_blur(
 ) -> OpResult:
     """Blur ``image``'s background around its subject; an input's alpha is kept."""
     params = params or DepthBlurParams()
-    pixels = image.pixels if isinstance(image, DecodedImage) else image
-    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
-        raise InvalidParameterError("depth blur takes an HxWx3 or HxWx4 uint8 image")
+    pixels = uint8_pixels(image, "depth blur")
     timings = Timings()
     with timings.step("matte"):
         alpha = predict_matte(pixels, model=params.model, session=session,

@@ -20,7 +20,7 @@ from lampyris.imaging.decode import DecodedImage
 from lampyris.imaging.layout import FRAME_ALPHA, oversize, subject_box
 from lampyris.models import MattingSession
 from lampyris.models.session import MirrorPass
-from lampyris.ops.base import Op, OpResult, Timings
+from lampyris.ops.base import Op, OpResult, Timings, uint8_pixels
 from lampyris.ops.cutout import parse_colour, predict_matte
 
 Unit = Literal["pixels", "percent"]
@@ -97,9 +97,7 @@ def product_crop(
 ) -> OpResult:
     """Crop ``image`` to its subject (the cutout matte's box) with ``params``' padding."""
     params = params or ProductCropParams()
-    pixels = image.pixels if isinstance(image, DecodedImage) else image
-    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
-        raise InvalidParameterError("product crop takes an HxWx3 or HxWx4 uint8 image")
+    pixels = uint8_pixels(image, "product crop")
     timings = Timings()
     with timings.step("matte"):
         alpha = predict_matte(pixels, model=params.model, session=session,
@@ -186,9 +184,7 @@ def auto_crop(
     each output cut to its box by the pipeline (``OutputSpec.region``): one matte, many
     crops."""
     params = params or AutoCropParams()
-    pixels = image.pixels if isinstance(image, DecodedImage) else image
-    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
-        raise InvalidParameterError("auto crop takes an HxWx3 or HxWx4 uint8 image")
+    pixels = uint8_pixels(image, "auto crop")
     timings = Timings()
     with timings.step("matte"):
         alpha = predict_matte(pixels, model=params.model, session=session,

@@ -34,7 +34,7 @@ from lampyris.imaging.decontaminate import decontaminate
 from lampyris.imaging.fill.mask import mask_plane, transparency
 from lampyris.imaging.layout import subject_box
 from lampyris.imaging.matte import refine_matte, working_copy
-from lampyris.ops.base import Op, OpResult, Timings
+from lampyris.ops.base import Op, OpResult, Timings, uint8_pixels
 
 _ASPECT_TOLERANCE = 0.02
 """A mask of another size is resized to the image's when its aspect ratio is within 2 %."""
@@ -145,9 +145,7 @@ def refine_mask(
     """The refined soft mask of ``mask`` over ``image`` (HxW uint8), or with ``decontaminate``
     the image's RGBA subject under it."""
     params = params or RefineMaskParams()
-    pixels = image.pixels if isinstance(image, DecodedImage) else image
-    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
-        raise InvalidParameterError("refine-mask takes an HxWx3 or HxWx4 uint8 image")
+    pixels = uint8_pixels(image, "refine-mask")
     h, w = pixels.shape[:2]
     rgb = np.ascontiguousarray(pixels[..., :3])
     timings = Timings()
