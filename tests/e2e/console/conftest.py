@@ -16,8 +16,10 @@ from support.images import distinct_products
 from support.lampyris_server import LampyrisServer, running_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module, not per session: while Playwright's sync API runs, its event loop counts as
+    # running on this thread, and later tests calling asyncio.run() would fail.
     with chromium() as launched:
         yield launched
 
