@@ -16,27 +16,25 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import secrets
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field, model_validator
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from lampyris.api.auth import Principal, principal
-from lampyris.api.callbacks import CallbackExtension
 from lampyris.api.errors import ApiError
 from lampyris.api.firefly import KIND, accepted, file_urls, finished_job, upload_resolver
 from lampyris.api.firefly_bodies import firefly_body
 from lampyris.api.firefly_wire import (
     DEFAULT_CANVAS,
-    JPEG_QUALITY,
     BinaryInput,
-    Size,
     Style,
+    Variations,
     new_firefly_job_id,
+    output_type,
     result_body,
 )
 from lampyris.api.jobs_common import ACCEPTED, submit
@@ -52,43 +50,10 @@ router = APIRouter(tags=["Firefly"])
 CANVAS = "canvas.png"
 
 
-class GenerateExtensions(CallbackExtension):
-    """lampyris-only options: a callback, ``format: "png"`` for a lossless result instead of
-    JPEG."""
+class _Variations(Variations):
+    """What both generate requests share beyond Firefly's common fields: ``tileable``."""
 
-    format: Literal["jpeg", "png"] | None = None
-
-
-class _Variations(Wire):
-    """What both requests share: variations by count or by seed, the size, our extension."""
-
-    numVariations: int | None = Field(default=None, ge=1, le=4)
-    seeds: list[Annotated[int, Field(ge=0, le=2**32 - 1)]] | None = Field(
-        default=None, min_length=1, max_length=4)
-    size: Size | None = None
     tileable: bool | None = None  # the SDK's field: accepted, not honoured (compatibility.md)
-    lampyris: GenerateExtensions | None = None
-
-    @model_validator(mode="after")
-    def _seeds(self) -> _Variations:
-        if self.seeds is not None:
-            if len(set(self.seeds)) != len(self.seeds):
-                raise ValueError("seeds must be unique")
-            if self.numVariations is not None and self.numVariations != len(self.seeds):
-                raise ValueError("numVariations must equal the number of seeds")
-        return self
-
-    def seed_list(self) -> list[int]:
-        """The seeds asked for, or fresh random ones (reported per output)."""
-        if self.seeds is not None:
-            return list(self.seeds)
-        return [secrets.randbelow(2**31) for _ in range(self.numVariations or 1)]
-
-    def output(self) -> tuple[str, int | None]:
-        """Firefly's JPEG, or PNG where the ``lampyris.format`` extension asks for it."""
-        if self.lampyris is not None and self.lampyris.format == "png":
-            return "image/png", None
-        return "image/jpeg", JPEG_QUALITY
 
     def pair(self) -> tuple[int, int]:
         return self.size.pair() if self.size is not None else DEFAULT_CANVAS
@@ -148,7 +113,7 @@ def _similar_task(body: GenerateSimilarRequest, svc: Services, who: Principal,
 
 def _task(op: str, body: _Variations, source: StorageRef, params: dict[str, Any],
           job_id: str) -> Task:
-    media_type, quality = body.output()
+    media_type, quality = output_type(body)
     return Task(op=op, input=source, params=params, hosted_prefix=f"results/{job_id}/",
                 seeds=body.seed_list(), media_type=media_type, quality=quality)
 

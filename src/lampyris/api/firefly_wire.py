@@ -95,27 +95,32 @@ class Placement(Wire):
         return out
 
 
-class Extensions(CallbackExtension):
-    """lampyris-only options (not Adobe's): a callback, the fill engine, and ``format: "png"`` for
+class FormatExtension(CallbackExtension):
+    """lampyris-only options of every Firefly request: a callback, and ``format: "png"`` for
     lossless results, where the fidelity guard's promise (outside the mask, the input's exact
     pixels) holds on the delivered file and not only before encoding."""
 
-    engine: EngineChoice | None = None
     format: Literal["jpeg", "png"] | None = None
 
 
-class GenerativeRequest(Wire):
-    image: InputImage
-    prompt: str | None = Field(default=None, min_length=1, max_length=1024)
-    negativePrompt: str | None = Field(default=None, max_length=1024)
+class Extensions(FormatExtension):
+    """The fill engines' requests also name their engine."""
+
+    engine: EngineChoice | None = None
+
+
+class Variations(Wire):
+    """What every Firefly image request shares: variations by count or by seed, the size, our
+    extension."""
+
     numVariations: int | None = Field(default=None, ge=1, le=4)
     seeds: list[Annotated[int, Field(ge=0, le=2**32 - 1)]] | None = Field(
         default=None, min_length=1, max_length=4)
     size: Size | None = None
-    lampyris: Extensions | None = None
+    lampyris: FormatExtension | None = None
 
     @model_validator(mode="after")
-    def _seeds(self) -> GenerativeRequest:
+    def _seeds(self) -> Variations:
         if self.seeds is not None:
             if len(set(self.seeds)) != len(self.seeds):
                 raise ValueError("seeds must be unique")
@@ -129,6 +134,13 @@ class GenerativeRequest(Wire):
         if self.seeds is not None:
             return list(self.seeds)
         return [secrets.randbelow(2**31) for _ in range(self.numVariations or 1)]
+
+
+class GenerativeRequest(Variations):
+    image: InputImage
+    prompt: str | None = Field(default=None, min_length=1, max_length=1024)
+    negativePrompt: str | None = Field(default=None, max_length=1024)
+    lampyris: Extensions | None = None
 
 
 class FillRequest(GenerativeRequest):
@@ -198,7 +210,7 @@ def _mask_source(body: FillRequest | ExpandRequest) -> tuple[BinaryInput | None,
     return body.image.mask, False, "image.mask"
 
 
-def output_type(body: GenerativeRequest) -> tuple[str, int | None]:
+def output_type(body: Variations) -> tuple[str, int | None]:
     """Firefly's JPEG, or PNG where the ``lampyris.format`` extension asks for it."""
     if body.lampyris is not None and body.lampyris.format == "png":
         return "image/png", None
