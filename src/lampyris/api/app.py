@@ -209,8 +209,7 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc.executor.start()
-        if svc.webhooks is not None:
-            svc.webhooks.start()
+        svc.webhooks.start()
         engine = _engine()  # now, so that /health never waits for a first measurement
         log.info("the default model runs on %s %s: %s", engine["runtime"], engine["precision"],
                  engine["reason"])
@@ -223,8 +222,7 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
             yield
         finally:
             svc.executor.stop()
-            if svc.webhooks is not None:
-                svc.webhooks.stop()
+            svc.webhooks.stop()
 
     app = FastAPI(
         title="lampyris", version=__version__, lifespan=lifespan,

@@ -38,6 +38,11 @@ STATUS_PATHS = {"sensei": "/sensei/status", "v2": "/v2/status", "masking": "/v1/
                 "firefly": "/v3/status"}
 
 
+def status_url(base_url: str, job: JobRecord) -> str:
+    """Where the job's own family answers its status, as its SDK would poll it."""
+    return f"{base_url}{STATUS_PATHS.get(job.kind, '/v2/status')}/{job.id}"
+
+
 class Callback(Wire):
     """Where to POST the job's event when it finishes."""
 
@@ -92,7 +97,7 @@ def job_event(job: JobRecord, base_url: str, event_id: str, objects: ObjectStore
         outputs.append(entry)
     body: dict[str, Any] = {
         "id": job.id, "op": job.op, "state": job.state,
-        "statusUrl": f"{base_url}{STATUS_PATHS.get(job.kind, '/v2/status')}/{job.id}",
+        "statusUrl": status_url(base_url, job),
         "created": job.created.isoformat(), "finished": job.modified.isoformat(),
         "outputs": outputs, "error": None,
     }

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from lampyris import __version__
 from lampyris.api.auth import Principal, principal
+from lampyris.api.callbacks import status_url
 from lampyris.api.console import console_on
 from lampyris.api.errors import ApiError
 from lampyris.api.services import Services, services
@@ -34,10 +35,6 @@ router = APIRouter(prefix="/lampyris/v1", tags=["Console"],
                    dependencies=[Depends(console_on)])
 
 STATES: tuple[str, ...] = get_args(State)
-# Each family's own status route, so the console links a job where its SDK would poll it.
-STATUS_PATHS = {"sensei": "/sensei/status/", "v2": "/v2/status/", "firefly": "/v3/status/",
-                "lightroom": "/lrService/status/", "masking": "/v1/status/",
-                "pie": "/pie/psdService/status/"}
 HOUR = timedelta(hours=1)
 
 
@@ -110,13 +107,12 @@ def describe(svc: Services, request: Request, job: JobRecord) -> dict[str, Any]:
     if job.error is not None:
         failure = Failure.read(job.error)
         error = {"code": failure.code, "message": failure.message}
-    status_path = STATUS_PATHS.get(job.kind)
     return {
         "id": job.id, "kind": job.kind, "op": job.op, "state": job.state,
         "created": iso(job.created), "modified": iso(job.modified),
         # a worker's last report may be short of 100 (encoding and delivery are not counted)
         "progress": 100 if job.state == "succeeded" else job.progress,
-        "statusUrl": f"{svc.base_url(request)}{status_path}{job.id}" if status_path else None,
+        "statusUrl": status_url(svc.base_url(request), job),
         "inputs": inputs, "outputs": outputs, "settings": job.request, "error": error,
     }
 

@@ -287,10 +287,6 @@ def install_handlers(app: FastAPI) -> None:
             status = 422  # Firefly's ValidationErrorResponse, loc starting at "body"
         return respond(request, ApiError(status, code, message, details=details))
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, HTTPException)
-        return respond(request, http_error(exc))
-
     async def on_lampyris(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, LampyrisError)
         failure = describe_error(exc)
@@ -301,6 +297,5 @@ def install_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(LampyrisError, on_lampyris)
     app.add_exception_handler(Exception, on_crash)

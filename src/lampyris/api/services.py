@@ -33,7 +33,7 @@ class Services:
     executor: JobExecutor
     metrics: Metrics
     uploads: UploadRegistry
-    webhooks: WebhookDispatcher | None = None  # job events to callbacks (``api.callbacks``)
+    webhooks: WebhookDispatcher  # job events to callbacks (``api.callbacks``)
 
     def base_url(self, request: Request) -> str:
         """Absolute base for links: the configured public URL, else the request's own."""

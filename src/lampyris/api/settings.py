@@ -15,6 +15,7 @@ from lampyris.jobs.database import sqlite_url
 from lampyris.jobs.settings import JobSettings
 from lampyris.jobs.webhooks import WebhookSettings
 from lampyris.storage import StorageSettings
+from lampyris.storage.settings import split_csv
 
 
 class ServerSettings(BaseSettings):
@@ -79,8 +80,7 @@ class ServerSettings(BaseSettings):
                 except ValueError as exc:
                     raise ValueError(f"not a JSON list ({exc}): give the values as "
                                      '["a", "b"] or comma-separated') from None
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
+        return split_csv(value)
 
     @property
     def database(self) -> str:

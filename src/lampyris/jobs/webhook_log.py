@@ -115,7 +115,7 @@ class WebhookLog:
 
     Usage:
         log = WebhookLog(store.engine)
-        log.add(owner, url, "batch.finished", body)   # an event not tied to a job
+        log.arm(event_for)                            # events of jobs that have ended
         for d in log.claim(8, lease=30): ...; log.attempted(d.id, …)
     """
 

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 IpNetwork = IPv4Network | IPv6Network
 
 
-def _split_csv(value: Any) -> Any:
+def split_csv(value: Any) -> Any:
     """``"a, b,,c"`` -> ``["a", "b", "c"]``; lists (from code or JSON) pass through."""
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
@@ -67,7 +67,7 @@ class StorageSettings(BaseSettings):
     @field_validator("allow_private_urls", mode="before")
     @classmethod
     def _parse_networks(cls, value: Any) -> Any:
-        items = _split_csv(value)
+        items = split_csv(value)
         if not isinstance(items, list):
             return items
         networks: list[IpNetwork] = []
@@ -86,7 +86,7 @@ class StorageSettings(BaseSettings):
     @field_validator("allowed_schemes", mode="before")
     @classmethod
     def _parse_schemes(cls, value: Any) -> Any:
-        items = _split_csv(value)
+        items = split_csv(value)
         if isinstance(items, list):
             return [str(item).strip().lower() for item in items]
         return items
