@@ -51,7 +51,7 @@ class PieOutput(StorageDetails):
 
 class RenditionOutput(PieOutput):
     """Adobe's ``PsOutputDetails``: an output with a ``width`` (0: full size) and ``maxWidth``
-    (precedence when below the image's width)."""
+    (caps the width asked for, or the image's)."""
 
     width: int = Field(default=0, ge=0, le=32768)
     maxWidth: int = Field(default=0, ge=0, le=32768)

@@ -133,10 +133,13 @@ ON_REVIEW = typer.Option(
 
 
 def check_on_review(value: str) -> str:
-    """``--on-review``: ``keep`` or ``move:URL`` (``typer.BadParameter`` otherwise)."""
-    if value == "keep" or (value.startswith("move:") and len(value) > len("move:")):
-        return value
-    raise typer.BadParameter(f"--on-review is keep or move:URL, not {value!r}")
+    """``--on-review``: the batch runner's rule, as a ``typer.BadParameter``."""
+    from lampyris.workflows.batch import check_on_review as check  # not at --help time
+
+    try:
+        return check(value)
+    except ValueError:
+        raise typer.BadParameter(f"--on-review is keep or move:URL, not {value!r}") from None
 
 
 def cutout_params(

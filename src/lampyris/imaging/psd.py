@@ -21,6 +21,7 @@ from psd_tools.constants import Compression
 from psd_tools.psd import PSD
 
 from lampyris.errors import InvalidParameterError
+from lampyris.imaging.composite import over_background
 
 RGBA = Sequence[float]  # red, green, blue 0..255 and alpha 0..1, as the cutout's background
 PSD_MAX_SIDE = 30000  # the PSD format's limit (PSB goes further)
@@ -59,10 +60,8 @@ def flat_document(pixels: np.ndarray) -> bytes:
         pixels = np.dstack([pixels] * 3)
     doc = _document(pixels.shape[1], pixels.shape[0])
     doc.create_pixel_layer_from_array(np.ascontiguousarray(pixels), name="Layer 1")
-    merged = pixels[..., :3]
-    if pixels.shape[2] == 4:
-        weight = pixels[..., 3:].astype(np.float32) / 255
-        merged = np.rint(merged * weight + _WHITE * (1 - weight)).astype(np.uint8)
+    merged = (over_background(pixels, (255, 255, 255, 1.0)) if pixels.shape[2] == 4
+              else pixels)
     return _save(doc, merged)
 
 
