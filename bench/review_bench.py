@@ -186,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--fresh", action="store_true", help="run the pipeline again")
     parser.add_argument("--flag-share", type=float, default=0.2,
                         help="share of the images a fitted intercept flags (default 0.2)")
-    parser.add_argument("--features", default="undecided_mass,border_sides",
+    parser.add_argument("--features",
+                        default="undecided_mass,border_sides,solidity,interior_undecided",
                         help="features the fit uses, comma-separated")
     args = parser.parse_args(argv)
     rows = collect(args.seg_dir, args.cache, args.fresh)

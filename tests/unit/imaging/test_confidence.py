@@ -75,13 +75,46 @@ def test_an_undecided_matte_across_the_frame_is_flagged_with_its_reasons() -> No
     assert "subject touches 3 borders" in review.reasons
 
 
-def test_the_score_falls_as_the_undecided_mass_and_the_borders_grow() -> None:
-    base = {"undecided_mass": 0.0, "border_sides": 0, "area": 0.2}
+def test_the_score_falls_as_each_of_its_terms_grows() -> None:
+    base = {"undecided_mass": 0.0, "border_sides": 0, "solidity": 0.8,
+            "interior_undecided": 0.0, "area": 0.2}
     scores = [score({**base, "undecided_mass": m}) for m in (0.0, 0.01, 0.03, 0.06)]
     assert scores == sorted(scores, reverse=True)
     sides = [score({**base, "border_sides": n}) for n in range(5)]
     assert sides == sorted(sides, reverse=True)
-    assert all(0.0 <= s <= 1.0 for s in scores + sides)
+    inside = [score({**base, "interior_undecided": m}) for m in (0.0, 0.01, 0.03, 0.06)]
+    assert inside == sorted(inside, reverse=True)
+    blobs = [score({**base, "solidity": s}) for s in (0.4, 0.7, 1.0)]
+    assert blobs == sorted(blobs, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores + sides + inside + blobs)
+
+
+def test_solidity_tells_a_plain_blob_from_an_outline() -> None:
+    disc = disc_matte()
+    assert matte_features(disc, None, alpha_of(disc), photo_of(disc))["solidity"] > 0.97
+    # A plus sign: half of its convex hull (an octagon around the arms) is background.
+    cross = np.zeros((SIDE, SIDE), np.float32)
+    cross[60:260, 140:180] = 1.0
+    cross[140:180, 60:260] = 1.0
+    solidity = matte_features(cross, None, alpha_of(cross), photo_of(cross))["solidity"]
+    assert solidity == pytest.approx((2 * 200 * 40 - 40 * 40) / (200**2 - 2 * 80**2), abs=0.03)
+
+
+def test_soft_regions_inside_count_and_a_soft_edge_does_not() -> None:
+    # Fur: soft only along the outline. Confusion: a half-on patch far inside the subject.
+    fur = disc_matte(radius=100, blur=2.5)
+    patchy = disc_matte(radius=100)
+    patchy[120:200, 120:200] = 0.5
+    f_fur = matte_features(fur, None, alpha_of(fur), photo_of(fur))
+    f_patchy = matte_features(patchy, None, alpha_of(patchy), photo_of(patchy))
+    assert f_fur["undecided"] > 0.01  # the edge is soft ...
+    assert f_fur["interior_undecided"] == pytest.approx(0.0, abs=5e-4)  # ... and only the edge
+    # The patch's 80x80 is half-on (softness 1) and, at 0.5, still subject: no outline of its
+    # own, all of it over 3 px from the disc's edge.
+    assert f_patchy["interior_undecided"] == pytest.approx(80 * 80 / SIDE**2, rel=0.02)
+    review = review_of(patchy)
+    assert "unsure regions inside the subject" in review.reasons
+    assert review.score < review_of(disc_matte(radius=100)).score
 
 
 def test_mirror_gap_is_the_mean_disagreement_of_the_two_passes() -> None:
