@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import typer
+from rich.markup import escape
 from rich.progress import TextColumn
 
 from lampyris.cli import look as look_options
@@ -196,7 +197,8 @@ def _status(counts: dict[str, int], seconds: float) -> str:
 
 def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: RunRecords) -> None:
     # Imported here: the runner is loaded by now; `batch status` needs none of it.
-    from lampyris.cli.file_commands import review_count, review_line
+    from lampyris.cli.file_commands import review_count
+    from lampyris.workflows.report import review_line
 
     outputs.write(summary, ledger, spec)
     rate = f", {summary.rate:.2f} images/s" if summary.done else ""
@@ -224,9 +226,7 @@ def _finish(summary: RunSummary, ledger: Ledger, spec: BatchSpec, outputs: RunRe
     flagged = [item for item in itertools.islice(
         ledger.items(status="done", dest=spec.sink.url, worst_first=True), 20) if item.flagged]
     for item in flagged:
-        where = item.details.get("routed_to")
-        console.print(f"  [yellow]?[/yellow] {item.input_url}: {review_line(item)}"
-                      + (f" → {where}" if where else ""), highlight=False)
+        console.print(f"  [yellow]?[/yellow] {escape(review_line(item))}", highlight=False)
     console.print(f"report: {outputs.report}  summary: {outputs.summary}  "
                   f"ledger: {outputs.ledger}", highlight=False)
 

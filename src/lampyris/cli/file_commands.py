@@ -49,7 +49,7 @@ from lampyris.workflows.inputs import FileTask, InputProblem, entries, expand_in
 from lampyris.workflows.item import ExtraImage
 from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.naming import Naming
-from lampyris.workflows.report import summary_json, write_html_report, write_json
+from lampyris.workflows.report import review_line, summary_json, write_html_report, write_json
 from lampyris.workflows.steps import Step
 
 MAX_LISTED = 20  # results to review listed under the summary line; the report has them all
@@ -192,8 +192,9 @@ def _run(label: str, step: Step, spec: BatchSpec, ledger: Ledger, backend: Backe
         def on_event(event: Event, record: LedgerItem) -> None:
             if event == "done":
                 report = record.details.get("steps", {}).get(step.name, {})
-                if "engine" in report:  # how it was made, as it is written
-                    destination = by_key[record.input_url].destination
+                if "engine" in report:  # how it was made, where it was written
+                    destination = (record.details.get("routed_to")
+                                   or by_key[record.input_url].destination)
                     console.print(f"  [green]✓[/green] {escape(str(destination))}: "
                                   f"{escape(_said(report))}", highlight=False)
             if event in _COUNTED:
@@ -233,9 +234,7 @@ def _summary(summary: RunSummary, step: Step, by_key: dict[str, FileTask],
     if len(noticed) > 20:
         console.print(f"  … and {len(noticed) - 20} more notices")
     for item in flagged:
-        where = item.details.get("routed_to")
-        console.print(f"  [yellow]?[/yellow] {escape(source(item.input_url))}: "
-                      f"{escape(review_line(item))}" + (f" → {escape(where)}" if where else ""),
+        console.print(f"  [yellow]?[/yellow] {escape(review_line(item, source(item.input_url)))}",
                       highlight=False)
     if more > 0:
         console.print(f"  … and {more} more to review (see the report)")
@@ -248,12 +247,3 @@ def review_count(summary: RunSummary) -> str:
     moved = f", {summary.routed} moved" if summary.routed else ""
     return (f" · [yellow]{summary.flagged} to review[/yellow] "
             f"(score < {summary.review_threshold:g}{moved})")
-
-
-def review_line(item: LedgerItem) -> str:
-    """``score 0.31: undecided edge 12 %, subject touches 3 borders``."""
-    review = item.review or {}
-    score = review.get("score")
-    line = f"score {float(score):.2f}" if isinstance(score, int | float) else "score ?"
-    reasons = ", ".join(str(r) for r in review.get("reasons", ()) if r)
-    return f"{line}: {reasons}" if reasons else line

@@ -7,6 +7,8 @@ well under a second, and the diffusion engine wants the one accelerator to itsel
 a model copy per worker. Every output line names the engine
 that drew it and whether the fidelity guard held (outside the mask, the input's exact pixels);
 when the studio engine could not draw some of the prompt's words, one more line names them.
+Each output is scored as ``cutout``'s are (the guard's verdict, how much was generated):
+``--review-threshold`` and ``--on-review move:URL`` work as there.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, cast
 import typer
 
 from lampyris.cli import options
-from lampyris.cli.generate import MAX_SEED, generation, run_generation
+from lampyris.cli.generate import MAX_SEED, checked, generation, run_generation
 from lampyris.cli.options import Format
 from lampyris.workflows.naming import Naming
 
@@ -113,6 +115,9 @@ def fill_command(
     jobs: int = JOBS,
     report: Path | None = options.REPORT,
     ledger: Path | None = options.LEDGER,
+    summary: Path | None = options.SUMMARY,
+    review_threshold: float | None = options.REVIEW_THRESHOLD,
+    on_review: str = options.ON_REVIEW,
 ) -> None:
     """Generative fill: redraw the masked area of every image (or a cutout's background); the
     rest stays the input's exact pixels.
@@ -126,7 +131,8 @@ def fill_command(
               "invert_mask": invert_mask}
     seeds, images = generation("fill", params, seed=seed, variations=variations, mask=mask)
     run = FileOptions(cast("OutputFormat", format.value), quality, lossless, overwrite=overwrite,
-                      jobs=jobs, report=report, ledger=ledger)
+                      jobs=jobs, report=report, ledger=ledger, summary=summary,
+                      review_threshold=review_threshold, on_review=checked(on_review))
     run_generation("fill", "fill", params, inputs, output, naming, seeds, images, run)
 
 
@@ -164,6 +170,9 @@ def expand_command(
     jobs: int = JOBS,
     report: Path | None = options.REPORT,
     ledger: Path | None = options.LEDGER,
+    summary: Path | None = options.SUMMARY,
+    review_threshold: float | None = options.REVIEW_THRESHOLD,
+    on_review: str = options.ON_REVIEW,
 ) -> None:
     """Generative expand: put every image on a larger canvas and generate the new area around
     it. The picture itself is not redrawn: it is only shrunk when it does not fit the room the
@@ -180,7 +189,8 @@ def expand_command(
               "invert_mask": invert_mask}
     seeds, images = generation("expand", params, seed=seed, variations=variations, mask=mask)
     run = FileOptions(cast("OutputFormat", format.value), quality, lossless, overwrite=overwrite,
-                      jobs=jobs, report=report, ledger=ledger)
+                      jobs=jobs, report=report, ledger=ledger, summary=summary,
+                      review_threshold=review_threshold, on_review=checked(on_review))
     run_generation("expand", "expand", params, inputs, output, naming, seeds, images, run)
 
 
@@ -221,6 +231,9 @@ def composite_command(
     jobs: int = JOBS,
     report: Path | None = options.REPORT,
     ledger: Path | None = options.LEDGER,
+    summary: Path | None = options.SUMMARY,
+    review_threshold: float | None = options.REVIEW_THRESHOLD,
+    on_review: str = options.ON_REVIEW,
 ) -> None:
     """Object composite: the product of every image, trimmed and stood in a scene generated
     from the prompt. By default it is scaled to fill the lower middle of the frame; with some
@@ -237,7 +250,8 @@ def composite_command(
     seeds, images = generation("object_composite", params, seed=seed, variations=variations,
                                mask=mask)
     run = FileOptions(cast("OutputFormat", format.value), quality, lossless, overwrite=overwrite,
-                      jobs=jobs, report=report, ledger=ledger)
+                      jobs=jobs, report=report, ledger=ledger, summary=summary,
+                      review_threshold=review_threshold, on_review=checked(on_review))
     run_generation("composite", "object_composite", params, inputs, output, naming, seeds,
                    images, run)
 

@@ -2,7 +2,7 @@
 for every input, and one output per seed (``<stem>-<seed>.<ext>`` when there are several),
 each an entry of its own in the same batch run (``cli.file_commands.run_files``). A fill
 whose fidelity guard did not hold fails that output with the guard's reason; the other seeds
-go on.
+go on. Every output's review (``--review-threshold``, ``--on-review``) is ``cutout``'s.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import typer
 from pydantic import ValidationError
 
 from lampyris.cli.console import fail
+from lampyris.cli.options import check_on_review
 from lampyris.errors import LampyrisError
 
 if TYPE_CHECKING:
@@ -57,6 +59,14 @@ def generation(op: str, params: dict[str, Any], *, seed: int, variations: int,
         raise fail(f"--mask {mask}: {exc.strerror or exc}") from None
     return seeds, (ExtraImage("mask", str(mask.resolve()), stamp,
                               sized_like_input=op != "expand"),)
+
+
+def checked(on_review: str) -> str:
+    """``--on-review`` as ``cutout`` checks it: a bad value is one usage error (exit 2)."""
+    try:
+        return check_on_review(on_review)
+    except typer.BadParameter as exc:
+        raise fail(str(exc)) from None
 
 
 def run_generation(label: str, op: str, params: dict[str, Any], inputs: list[str],

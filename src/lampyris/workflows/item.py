@@ -116,15 +116,7 @@ def process(item: WorkItem) -> ItemOutcome:
         stage = "write"
         start = time.perf_counter()
         review = review_of(rendered.reports, item.review_threshold)
-        routed = item.review_sink is not None and bool(review and review.get("flag"))
-        sink = item.review_sink if routed and item.review_sink is not None else item.sink
-        fs_out, root = sink.open()
-        path = posixpath.join(root, item.review_rel) if routed else item.output_path
-        if rendered.sidecar is not None:  # before the image: no image without its sidecar
-            write_atomic(sidecar_path(path), rendered.sidecar, fs_out)
-        write_atomic(path, rendered.data, fs_out)
-        if item.review_sink is not None:  # an earlier result of this input, elsewhere
-            _drop_other(item, routed, fs_out, path)
+        routed_to = write_result(item, review, rendered.data, rendered.sidecar)
         timings["write"] = time.perf_counter() - start
     except FidelityError as exc:  # this seed's fill; another seed may hold
         reason = str(exc) if item.seed is None else f"seed {item.seed}: {exc}"
@@ -146,8 +138,8 @@ def process(item: WorkItem) -> ItemOutcome:
 
     outcome = ItemOutcome(True, digest, timings=timings, details={
         "width": rendered.size[0], "height": rendered.size[1], "output_bytes": len(rendered.data),
-        "steps": {name: _without_review(report) for name, report in rendered.reports.items()},
-    }, review=review, routed_to=sink.url_of(item.review_rel) if routed else None)
+        "steps": {name: without_review(report) for name, report in rendered.reports.items()},
+    }, review=review, routed_to=routed_to)
     if said := rendered.notices:
         outcome.details["notices"] = said
     if before is not None:
@@ -179,6 +171,24 @@ def review_of(reports: dict[str, Any], threshold: float | None = None
     return review
 
 
+def write_result(item: WorkItem, review: dict[str, Any] | None, data: bytes,
+                 sidecar: bytes | None = None) -> str | None:
+    """Write a result (and its sidecar first: no image without it) where it belongs: the
+    sink, or, flagged by ``review`` in a run with a review location, that location at the
+    same relative path. Returns the URL it was routed to, else None. Every backend that
+    writes outputs itself (local, ray, remote) writes them here."""
+    routed = item.review_sink is not None and bool(review and review.get("flag"))
+    sink = item.review_sink if routed and item.review_sink is not None else item.sink
+    fs_out, root = sink.open()
+    path = posixpath.join(root, item.review_rel) if routed else item.output_path
+    if sidecar is not None:
+        write_atomic(sidecar_path(path), sidecar, fs_out)
+    write_atomic(path, data, fs_out)
+    if item.review_sink is not None:  # an earlier result of this input, elsewhere
+        _drop_other(item, routed, fs_out, path)
+    return sink.url_of(item.review_rel) if routed else None
+
+
 def _drop_other(item: WorkItem, routed: bool, written_fs: Any, written: str) -> None:
     """Remove this input's earlier output (and sidecar) from the place this result did not
     go, so it is in one place only: the sink, or the review location. Only what this input's
@@ -201,7 +211,7 @@ def _drop_other(item: WorkItem, routed: bool, written_fs: Any, written: str) -> 
             fs.rm_file(stale)
 
 
-def _without_review(report: Any) -> Any:
+def without_review(report: Any) -> Any:
     """A step's report as the ledger's details keep it: its review has a column of its own."""
     if isinstance(report, dict) and "review" in report:
         return {k: v for k, v in report.items() if k != "review"}

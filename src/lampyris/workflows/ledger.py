@@ -296,6 +296,14 @@ class Ledger:
             "AND json_extract(review, '$.flag')", (dest,)).fetchone()
         return int(row[0])
 
+    def scored(self, dest: str) -> int:
+        """How many inputs done into ``dest`` have a review (a step scored them), in SQL."""
+        if not self._has_review():
+            return 0
+        row = self._db.execute("SELECT count(*) FROM items WHERE dest = ? AND status = 'done' "
+                               "AND review IS NOT NULL", (dest,)).fetchone()
+        return int(row[0])
+
     def owner_of(self, dest: str, output_url: str) -> str | None:
         """The input whose result ``output_url`` holds (done into ``dest``), or None: what a
         new input must not overwrite. One indexed lookup, so naming a million inputs never

@@ -4,22 +4,27 @@ The JSON is for scripts and CI (counts, failures, what ran); the HTML is one sel
 file (inline CSS, thumbnails as data: URIs) that can be mailed or moved on its own. Both are
 written atomically, so a reader never sees half a report, and both stream from the ledger, so
 a run of 100,000 items costs no more memory than a run of ten.
+
+A result's review reads the same wherever it is shown (``review_parts``, ``review_line``):
+the CLI summaries, ``batch status`` and the HTML report. This module imports no runner,
+so ``batch status`` loads none.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from lampyris.workflows.batch import RunSummary
 from lampyris.workflows.ledger import Ledger, LedgerItem
-from lampyris.workflows.report_html import render_report
+
+if TYPE_CHECKING:
+    from lampyris.workflows.batch import RunSummary
 
 MAX_JSON_FAILURES = 1000
 MAX_JSON_ITEMS = 1000
@@ -101,6 +106,28 @@ def _item_json(item: LedgerItem) -> dict[str, Any]:
     }
 
 
+def review_parts(review: Mapping[str, Any] | None) -> tuple[str, list[str]]:
+    """A review as it is shown: its score to two places (``"?"`` when it has none) and its
+    reasons, worst first, empty ones left out."""
+    review = review or {}
+    score = review.get("score")
+    shown = f"{float(score):.2f}" if isinstance(score, int | float) else "?"
+    return shown, [str(reason) for reason in review.get("reasons", ()) if reason]
+
+
+def review_line(item: LedgerItem, source: str | None = None) -> str:
+    """A flagged result on one line, as the CLI lists it: ``photos/a.png: score 0.31:
+    undecided edge 12 %, subject touches 3 borders → s3://check/a.png`` (``source`` names
+    the input, by default its URL; the arrow only when it was written to the review
+    location)."""
+    score, reasons = review_parts(item.review)
+    line = f"{source or item.input_url}: score {score}"
+    if reasons:
+        line += ": " + ", ".join(reasons)
+    where = item.details.get("routed_to")
+    return f"{line} → {where}" if where else line
+
+
 def _iso(seconds: float | None) -> str | None:
     """A ledger time as ISO 8601 UTC, for people and scripts alike."""
     if seconds is None:
@@ -127,6 +154,8 @@ def write_html_report(path: Path, ledger: Ledger, dest: str, thumbs_dir: Path,
     Usage:
         write_html_report(Path("report.html"), ledger, sink.url, Path("thumbs"), summary)
     """
+    from lampyris.workflows.report_html import render_report  # it reads review_parts here
+
     run = find_run(ledger, summary.run_id) if summary is not None else last_run(ledger, dest)
     with _replacing(path) as out:
         render_report(out, ledger, dest, thumbs_dir, summary=summary, run=run, title=title,

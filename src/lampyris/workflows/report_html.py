@@ -14,10 +14,13 @@ import base64
 import html
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from lampyris.workflows.batch import RunSummary
 from lampyris.workflows.ledger import Ledger, LedgerItem
+from lampyris.workflows.report import review_parts
+
+if TYPE_CHECKING:
+    from lampyris.workflows.batch import RunSummary
 
 MAX_THUMB_BYTES = 512 * 1024
 MAX_REASON_CHARS = 2000
@@ -158,10 +161,12 @@ def _pair(item: LedgerItem, before: str, after: str) -> str:
     if item.seconds is not None:
         meta.append(f"{item.seconds:.2f} s")
     review = ""
-    if item.flagged:
-        review = f'<span class="review">to review: {esc(_review_line(item))}</span>'
-    elif isinstance((item.review or {}).get("score"), int | float):
-        meta.append(f"score {float((item.review or {})['score']):.2f}")
+    score, reasons = review_parts(item.review)
+    if item.flagged:  # ``0.31 (undecided edge 12 %; subject touches 3 borders)``
+        said = f"{score} ({'; '.join(reasons)})" if reasons else score
+        review = f'<span class="review">to review: {esc(said)}</span>'
+    elif score != "?":
+        meta.append(f"score {score}")
     klass = "pair flagged" if item.flagged else "pair"
     return (f'<figure class="{klass}"><div class="imgs">'
             f'<img src="{before}" alt="before: {esc(rel)}" title="before">'
@@ -200,15 +205,6 @@ def _failures(out: IO[str], ledger: Ledger, dest: str, total: int, cap: int) -> 
     out.write("</section>\n")
 
 
-def _review_line(item: LedgerItem) -> str:
-    """``0.31 (undecided edge 12 %; subject touches 3 borders)``: the score and reasons."""
-    review = item.review or {}
-    score = review.get("score")
-    line = f"{float(score):.2f}" if isinstance(score, int | float) else "?"
-    reasons = [str(r) for r in review.get("reasons", ()) if r]
-    return f"{line} ({'; '.join(reasons)})" if reasons else line
-
-
 def _review(out: IO[str], ledger: Ledger, dest: str, total: int, cap: int) -> None:
     """The results a person should look at, lowest score first, with why and where."""
     if not total:
@@ -222,13 +218,11 @@ def _review(out: IO[str], ledger: Ledger, dest: str, total: int, cap: int) -> No
             break  # the flagged come first: the rest need no look
         if shown >= cap:
             continue
-        review = item.review or {}
-        score = review.get("score")
-        reasons = "; ".join(str(r) for r in review.get("reasons", ()) if r)
+        score, reasons = review_parts(item.review)
         output = item.details.get("routed_to") or item.output_url or ""
         out.write(f'<tr><td class="rel">{esc(item.rel or item.input_url)}</td>'
-                  f"<td>{esc(f'{float(score):.2f}' if isinstance(score, int | float) else '?')}"
-                  f'</td><td class="reason">{esc(reasons)}</td>'
+                  f"<td>{esc(score)}"
+                  f'</td><td class="reason">{esc("; ".join(reasons))}</td>'
                   f'<td class="rel">{esc(output)}</td></tr>\n')
         shown += 1
     out.write("</tbody></table>\n")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -160,3 +163,88 @@ def test_a_chain_the_remote_backend_cannot_reproduce_is_refused(
          "--backend", "remote", "--client-id", "id", "--client-secret", "secret"],
         capture_output=True, text=True, timeout=120, check=False)
     assert adobe.returncode == 2 and "must sign URLs" in adobe.stderr, adobe.stderr
+
+
+def clutter(path: Path, seed: int = 2) -> None:
+    """Low-contrast clutter cut by every edge of the frame, no subject a model can be sure
+    of: the input tests/e2e/test_cli_review.py knows to score low."""
+    rng = np.random.default_rng(seed)
+    img = np.full((320, 400, 3), 120, np.uint8)
+    for _ in range(60):
+        colour = tuple(int(c) for c in rng.integers(95, 150, 3))
+        centre = (int(rng.integers(-40, 440)), int(rng.integers(-40, 360)))
+        axes = (int(rng.integers(20, 120)), int(rng.integers(10, 90)))
+        cv2.ellipse(img, centre, axes, float(rng.integers(0, 180)), 0, 360, colour, -1)
+    noisy = img.astype(np.int16) + rng.integers(-12, 13, img.shape)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path)
+
+
+def reviews(sink: Path) -> dict[str, dict[str, Any]]:
+    with sqlite3.connect(sink / ".lampyris" / "ledger.db") as db:
+        return {Path(url).name: json.loads(r) for url, r in
+                db.execute("SELECT input_url, review FROM items WHERE review IS NOT NULL")}
+
+
+def test_the_servers_review_is_recorded_routed_and_shown_as_the_local_one(
+    server: LampyrisServer, photos: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "bottle.jpg").write_bytes((photos / "00.jpg").read_bytes())
+    clutter(source / "sub" / "shelf.png")
+    local = batch(source, tmp_path / "local")
+    assert local.returncode == 0, local.stderr[-3000:]
+    here = reviews(tmp_path / "local")
+    assert set(here) == {"bottle.jpg", "shelf.png"}
+    hard, easy = here["shelf.png"]["score"], here["bottle.jpg"]["score"]
+    assert hard < easy, here
+    threshold = f"{(hard + easy) / 2:.4f}"  # exactly the clutter is flagged, whatever the model
+
+    out, check = tmp_path / "remote", tmp_path / "check"
+    remote = batch(source, out, "--review-threshold", threshold, "--on-review", f"move:{check}",
+                   server=server)
+    assert remote.returncode == 0, remote.stderr[-3000:] + server.tail()
+    assert f"1 to review (score < {float(threshold):g}, 1 moved)" in remote.stderr, remote.stderr
+    (said,) = [line for line in remote.stderr.splitlines() if line.startswith("  ? ")]
+    assert said.startswith(f"  ? {source / 'sub' / 'shelf.png'}: score 0.")
+    assert said.endswith(f" → {check / 'sub' / 'shelf.png'}")
+    assert [p.relative_to(out).as_posix() for p in out.glob("**/*.png")] == ["bottle.png"]
+    assert [p.relative_to(check).as_posix() for p in check.glob("**/*.png")] == [
+        "sub/shelf.png"]
+    assert pixels(check / "sub" / "shelf.png").shape == (320, 400, 4)
+
+    there = reviews(out)  # the server's score, the run's threshold deciding the flag
+    for name in ("bottle.jpg", "shelf.png"):
+        assert abs(there[name]["score"] - here[name]["score"]) < 0.01, name
+        assert there[name]["reasons"] == here[name]["reasons"], name
+        assert there[name]["threshold"] == float(threshold)
+    assert (there["shelf.png"]["flag"], there["bottle.jpg"]["flag"]) == (True, False)
+    recorded = details(out)
+    assert recorded["shelf.png"]["routed_to"] == str(check / "sub" / "shelf.png")
+    steps = recorded["shelf.png"]["steps"]
+    assert isinstance(steps, dict) and "review" not in steps["cutout"]  # one copy: the column
+
+    summary = json.loads((out / ".lampyris" / "summary.json").read_text())
+    assert summary["review"] == {"threshold": float(threshold), "this_run": 1, "moved": 1,
+                                 "ledger": 1}
+    assert [Path(i["input"]).name for i in summary["items"]] == ["shelf.png", "bottle.jpg"]
+    report = (out / ".lampyris" / "report.html").read_text()
+    assert "To review (1)" in report and "sub/shelf.png" in report
+
+    # batch status, piped at 40 columns: counts, and the flagged result on one whole line
+    env = {**os.environ, "COLUMNS": "40"}
+    status = subprocess.run([sys.executable, "-m", "lampyris.cli.app", "batch", "status",
+                             str(out)], capture_output=True, text=True, env=env, timeout=120)
+    assert status.returncode == 0, status.stderr
+    assert f"{out}: done 2 · failed 0 · pending 0 · scored 2 · 1 to review" in status.stdout
+    (line,) = [line for line in status.stdout.splitlines() if line.startswith("  ? ")]
+    assert line.startswith(f"  ? sub/shelf.png: score {there['shelf.png']['score']:.2f}")
+    assert line.endswith(f" → {check / 'sub' / 'shelf.png'}"), status.stdout
+    as_json = subprocess.run([sys.executable, "-m", "lampyris.cli.app", "batch", "status",
+                              str(out), "--json"], capture_output=True, text=True, env=env,
+                             timeout=120)
+    (dest,) = json.loads(as_json.stdout)["destinations"]
+    assert (dest["scored"], dest["to_review"]) == (2, 1)
+    assert [(r["rel"], r["output"]) for r in dest["review"]] == [
+        ("sub/shelf.png", str(check / "sub" / "shelf.png"))]

@@ -4,6 +4,10 @@ vary, and a mask that does not fit fails clearly."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -287,3 +291,72 @@ def test_composite_needs_a_prompt(workdir: Path) -> None:
     assert result.exit_code == 2
     assert "--prompt" in flat(result)
     assert not (workdir / "out").exists()
+
+
+# -- review ---------------------------------------------------------------------------------
+def test_a_fill_is_scored_and_a_stricter_threshold_moves_it_for_review(workdir: Path) -> None:
+    original = photo()
+    save(original, workdir / "in" / "room.png")
+    save(hole(), workdir / "mask.png")
+    result = invoke("fill", "in", "--mask", "mask.png", "--output", "out", "--summary",
+                    "run.json", "--review-threshold", "0.99", "--on-review", "move:check")
+    assert result.exit_code == 0, result.output  # a result to check is no failure
+    text = flat(result)
+    assert f"✓ {workdir / 'check' / 'room.png'}: engine patch · fidelity guard held" in text
+    assert "1 to review (score < 0.99, 1 moved)" in text
+    # 50×70 of 240×180 generated: 1 - 0.6 × 8.1 % (imaging.confidence.review_fill)
+    assert (f"? {workdir / 'in' / 'room.png'}: score 0.95 → {workdir / 'check' / 'room.png'}"
+            in text)
+    assert not (workdir / "out" / "room.png").exists()
+    moved = read(workdir / "check" / "room.png")
+    assert np.array_equal(moved[hole() == 0], original[hole() == 0])
+    data = json.loads((workdir / "run.json").read_text())
+    assert data["review"] == {"threshold": 0.99, "this_run": 1, "moved": 1, "ledger": 1}
+    (item,) = data["items"]
+    assert item["review"]["features"] == {"guard_held": True, "generated_share": 0.081}
+    assert item["output"] == str(workdir / "check" / "room.png")
+
+
+def test_expand_and_composite_are_flagged_for_how_much_they_generated(workdir: Path) -> None:
+    save(photo(), workdir / "room.png")
+    expanded = invoke("expand", "room.png", "--output", "wide", "--review-threshold", "0.8")
+    assert expanded.exit_code == 0, expanded.output
+    assert "1 to review (score < 0.8)" in flat(expanded)  # each side × 1.414: half generated
+    assert f"? {workdir / 'room.png'}: score 0.70: generated 50 % of the image" in flat(expanded)
+    assert (workdir / "wide" / "room.png").exists()  # keep: where the rest go
+
+    save(cutout(product(), (20, 30)), workdir / "shoe.png")
+    scene = invoke("composite", "shoe.png", "--prompt", "pink linen", "--bottom", "10",
+                   "--output", "out", "--on-review", "move:check")
+    assert scene.exit_code == 0, scene.output
+    text = flat(scene)  # the default threshold: 92 % of the frame is new
+    assert "1 to review (score < 0.5, 1 moved)" in text
+    assert f"? {workdir / 'shoe.png'}: score 0.45: generated 92 % of the image → " in text
+    assert (workdir / "check" / "shoe.png").exists() and not (workdir / "out").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["fill", "room.png", "--mask", "mask.png"], ["expand", "room.png"],
+    ["composite", "room.png", "--prompt", "linen"]])
+def test_a_bad_on_review_is_a_usage_error(workdir: Path, command: list[str]) -> None:
+    save(photo(), workdir / "room.png")
+    save(hole(), workdir / "mask.png")
+    result = invoke(*command, "--output", "out", "--on-review", "elsewhere")
+    assert result.exit_code == 2
+    assert "--on-review is keep or move:URL, not 'elsewhere'" in flat(result)
+    assert not (workdir / "out").exists()
+
+
+def test_the_review_lines_are_whole_on_a_pipe_at_40_columns(workdir: Path) -> None:
+    save(cutout(product(), (20, 30)), workdir / "a rather long folder name" / "shoe.png")
+    command = [sys.executable, "-m", "lampyris.cli.app", "composite",
+               "a rather long folder name", "--prompt", "linen", "--bottom", "10", "--output",
+               "out", "--on-review", "move:check"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "40"}, check=False)
+    assert done.returncode == 0, done.stderr
+    flagged = [line for line in done.stderr.splitlines() if line.startswith("  ? ")]
+    assert flagged == [f"  ? {workdir / 'a rather long folder name' / 'shoe.png'}: score 0.45: "
+                       f"generated 92 % of the image → {workdir / 'check' / 'shoe.png'}"]
+    assert any(line.startswith("done 1 · skipped 0 · failed 0 · 1 to review (score < 0.5, "
+                               "1 moved) in ") for line in done.stderr.splitlines())

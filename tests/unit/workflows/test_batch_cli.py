@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 import lampyris.cli.batch as cli_batch
 from lampyris.cli.app import app
-from lampyris.workflows.ledger import Ledger
+from lampyris.workflows.ledger import Ledger, LedgerItem
 from lampyris.workflows.look import STATE, read_look
 from support.photos import luminance
 
@@ -346,6 +346,66 @@ def test_status_json_is_plain_json_on_stdout(workdir: Path, image: Image_) -> No
         assert jq.stdout.strip() == "1", jq.stderr
     text = subprocess.run(command[:-1], capture_output=True, text=True, env=env, timeout=120)
     assert f"{workdir / 'out'}: done 1 · failed 1 · pending 0" in text.stdout  # stdout too
+
+
+def flagged_ledger(path: Path, dest: str, count: int) -> None:
+    """A destination's ledger with ``count`` results flagged for review (scores 0.05 apart,
+    long reasons, the worst moved to a review folder), one that passed and one not scored."""
+    reasons = ["undecided edge 12 %, the subject's outline is unsure",
+               "subject touches 3 borders of the frame"]
+    with Ledger(path) as ledger:
+        for i in range(count):
+            ledger.put(LedgerItem(
+                f"{dest}-in/deep/folder/name/shot-{i:02d}.png", dest,
+                f"deep/folder/name/shot-{i:02d}.png", "f", "done",
+                output_url=f"{dest}/deep/folder/name/shot-{i:02d}.png",
+                details={"routed_to": "s3://check/deep/folder/name/shot-00.png"} if i == 0
+                else {},
+                review={"score": 0.05 * i, "flag": True, "threshold": 0.5, "reasons": reasons}))
+        ledger.put(LedgerItem(f"{dest}-in/fine.png", dest, "fine.png", "f", "done",
+                              review={"score": 0.9, "flag": False, "threshold": 0.5,
+                                      "reasons": []}))
+        ledger.put(LedgerItem(f"{dest}-in/toned.png", dest, "toned.png", "f", "done"))
+
+
+def test_status_lists_the_worst_results_to_review_on_whole_lines(workdir: Path) -> None:
+    dest = str(workdir / "out")
+    flagged_ledger(workdir / "l.db", dest, 12)
+    command = [sys.executable, "-m", "lampyris.cli.app", "batch", "status", "l.db"]
+    env = {**os.environ, "COLUMNS": "40"}
+    piped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr
+    lines = piped.stdout.splitlines()
+    assert f"{dest}: done 14 · failed 0 · pending 0 · scored 13 · 12 to review" in lines
+    listed = [line for line in lines if line.startswith("  ? ")]
+    assert listed[0] == ("  ? deep/folder/name/shot-00.png: score 0.00: undecided edge 12 %, "
+                         "the subject's outline is unsure, subject touches 3 borders of the "
+                         "frame → s3://check/deep/folder/name/shot-00.png")
+    assert [line.split(":")[0] for line in listed] == [
+        f"  ? deep/folder/name/shot-{i:02d}.png" for i in range(10)], "worst first, 10 shown"
+    assert listed[9].startswith("  ? deep/folder/name/shot-09.png: score 0.45: undecided")
+    assert "  … and 2 more to review (--json lists all)" in lines
+
+    data = json.loads(subprocess.run([*command, "--json"], capture_output=True, text=True,
+                                     env=env, timeout=120).stdout)
+    (status,) = data["destinations"]
+    assert (status["scored"], status["to_review"], len(status["review"])) == (13, 12, 12)
+    worst = status["review"][0]
+    assert worst["input"] == f"{dest}-in/deep/folder/name/shot-00.png"
+    assert worst["rel"] == "deep/folder/name/shot-00.png" and worst["score"] == 0.0
+    assert worst["output"] == "s3://check/deep/folder/name/shot-00.png"
+    assert worst["reasons"] == ["undecided edge 12 %, the subject's outline is unsure",
+                                "subject touches 3 borders of the frame"]
+    assert status["review"][1]["output"] == f"{dest}/deep/folder/name/shot-01.png"
+
+
+def test_status_of_a_run_nothing_scored_says_nothing_of_review(workdir: Path) -> None:
+    with Ledger(workdir / "l.db") as ledger:
+        ledger.put(LedgerItem("in/a.png", "out", "a.png", "f", "done"))
+    result = invoke("batch", "status", "l.db")
+    assert result.exit_code == 0, result.output
+    assert "out: done 1 · failed 0 · pending 0\n" in result.output
+    assert "review" not in result.output and "scored" not in result.output
 
 
 def test_help_is_whole_at_80_columns_and_serve_names_every_route_family() -> None:

@@ -200,6 +200,21 @@ def test_a_fill_jobs_report_uses_the_local_names() -> None:
         "fidelity": {"held": True, "changed_outside": 0, "max_difference_outside": 0}}
 
 
+def test_every_jobs_review_is_kept_under_its_step() -> None:
+    review = {"score": 0.0, "flag": True, "threshold": 0.5,
+              "reasons": ["fidelity guard did not hold"], "features": {"guard_held": False}}
+    fill = Job.from_body({"jobId": "f", "status": "succeeded", "result": {"outputs": [
+        {"seed": 1, "image": {"url": "https://x/o.png"},
+         "lampyris": {"engine": "patch", "review": review}}]}})
+    assert job_report("fill", fill)["review"] == review
+    cutout = Job.from_body({"jobId": "c", "status": "succeeded", "result": {"outputs": [
+        {"destination": {"url": "https://x/o.png"}, "lampyris": {"review": review}}]}})
+    assert job_report("cutout", cutout)["review"] == review
+    adobe = Job.from_body({"jobId": "a", "status": "succeeded", "result": {"outputs": [
+        {"destination": {"url": "https://x/o.png"}}]}})
+    assert "review" not in job_report("cutout", adobe)  # Adobe's service scores nothing
+
+
 def test_a_v2_jobs_report_keeps_the_servers_extension() -> None:
     job = Job.from_body({"jobId": "j", "status": "succeeded", "result": {"outputs": [
         {"destination": {"url": "https://x/o.png"}, "mediaType": "image/png", "width": 10,

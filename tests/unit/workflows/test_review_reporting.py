@@ -30,7 +30,7 @@ from lampyris.workflows.backends.inline import InlineBackend
 from lampyris.workflows.batch import BatchRunner, BatchSpec, Entry, RunSummary, check_on_review
 from lampyris.workflows.item import WorkItem, review_of
 from lampyris.workflows.ledger import Ledger, LedgerItem
-from lampyris.workflows.report import summary_json, write_html_report
+from lampyris.workflows.report import review_line, review_parts, summary_json, write_html_report
 from lampyris.workflows.steps import make_steps
 from lampyris.workflows.workflow import WorkflowFile
 
@@ -156,6 +156,19 @@ def test_one_review_from_the_steps_is_the_worst_with_every_reason():
     assert stricter is not None and stricter["flag"] is True and stricter["threshold"] == 0.95
     laxer = review_of({"cutout": {"review": HARD_REVIEW}}, threshold=0.1)
     assert laxer is not None and laxer["flag"] is False
+
+
+def test_a_review_reads_the_same_wherever_it_is_shown():
+    hard = LedgerItem(f"{SRC}/sub/hard.png", DST, "sub/hard.png", "f", "done",
+                      review=HARD_REVIEW, details={"routed_to": f"{CHECK}/sub/hard.png"})
+    assert review_parts(HARD_REVIEW) == ("0.21", HARD_REVIEW["reasons"])
+    assert review_line(hard) == (f"{SRC}/sub/hard.png: score 0.21: undecided edge 12 %, "
+                                 f"subject touches 3 borders → {CHECK}/sub/hard.png")
+    assert review_line(hard, "sub/hard.png").startswith("sub/hard.png: score 0.21: ")
+    easy = LedgerItem(f"{SRC}/easy.png", DST, "easy.png", "f", "done", review=EASY_REVIEW)
+    assert review_line(easy) == f"{SRC}/easy.png: score 0.93"  # no reasons, not moved
+    assert review_parts(None) == ("?", [])
+    assert review_parts({"score": "n/a", "reasons": ["", "why"]}) == ("?", ["why"])
 
 
 def test_on_review_is_keep_or_move_to_somewhere():

@@ -26,6 +26,12 @@ request back to itself, whatever its network). A fill always uploads the image a
 Intermediates are lossless PNG; the last result is downloaded (with the client's retry
 policy) and encoded here exactly as the local backend encodes (``ops.pipeline.render``).
 
+**Review.** Each job's ``lampyris.review`` (a lampyris server's confidence in its result,
+``result.outputs[].lampyris.review`` on v2 and v3) is kept under its step, and the item's one
+review is made from them as the local backend makes it (``item.review_of``, the run's
+``--review-threshold`` deciding the flag), so the ledger, the summary, the report and
+``--on-review move:URL`` work the same; Adobe's service reports none.
+
 **Same pixels.** The op calls are ``steps.execution``'s, so the decontamination the local chain
 decides travels too; parameters Adobe has no field for go in each body's ``lampyris``
 object, which only a lampyris server reads: against one, a batch gives the local backend's
@@ -67,10 +73,16 @@ from lampyris.ops.cutout import CutoutParams, decontamination
 from lampyris.ops.develop import AutoToneParams, EditParams, StraightenParams
 from lampyris.ops.fill import FillParams
 from lampyris.ops.pipeline import notices, render
-from lampyris.storage.atomic import write_atomic
 from lampyris.storage.locations import Location
 from lampyris.storage.translate import retryable, translate
-from lampyris.workflows.item import ItemOutcome, WorkItem, thumbnail
+from lampyris.workflows.item import (
+    ItemOutcome,
+    WorkItem,
+    review_of,
+    thumbnail,
+    without_review,
+    write_result,
+)
 from lampyris.workflows.steps import Step, execution
 
 Route = Literal["cutout", "fill", "edit"]
@@ -286,7 +298,8 @@ def upload_type(data: bytes, name: str = "") -> str | None:
 def job_report(route: Route, job: Job) -> dict[str, Any]:
     """What a job's status says of its result, under the local op's names: the output size
     and what a lampyris server reports in its ``lampyris`` objects (a cutout's subject box
-    and notices, the settings auto tone chose, a fill's engine and fidelity check)."""
+    and notices, the settings auto tone chose, a fill's engine and fidelity check, and every
+    route's ``review``)."""
     result = job.body.get("result")
     outputs = result.get("outputs") if isinstance(result, Mapping) else None
     first = outputs[0] if isinstance(outputs, list) and outputs else {}
@@ -313,6 +326,8 @@ def job_report(route: Route, job: Job) -> dict[str, Any]:
             report["understood"] = extension["understood"]
         if "unusedWords" in extension:
             report["unused_words"] = extension["unusedWords"]
+        if isinstance(extension.get("review"), Mapping):
+            report["review"] = dict(extension["review"])
     else:
         report.update({k: v for k, v in extension.items()
                        if k not in ("mediaType", "width", "height")})
@@ -400,8 +415,8 @@ class RemoteBackend:
 
             stage = step = "write"
             start = time.perf_counter()
-            fs_out, _ = item.sink.open()
-            write_atomic(item.output_path, rendered.data, fs_out)
+            review = review_of(reports, item.review_threshold)  # the server's, re-decided here
+            routed_to = write_result(item, review, rendered.data)
             timings["write"] = time.perf_counter() - start
             if item.thumbs:  # after the service judged the input: only for the report
                 before = _thumbnail(lambda: original if original is not None
@@ -442,9 +457,10 @@ class RemoteBackend:
         details: dict[str, Any] = {
             "width": rendered.size[0], "height": rendered.size[1],
             "output_bytes": len(rendered.data), "job": reports[calls[-1].step]["job"],
-            "steps": reports,
+            "steps": {name: without_review(report) for name, report in reports.items()},
         }
-        outcome = ItemOutcome(True, digest, timings=timings, details=details)
+        outcome = ItemOutcome(True, digest, timings=timings, details=details, review=review,
+                              routed_to=routed_to)
         if said := notices(reports):
             details["notices"] = said
         if item.thumbs:
