@@ -3,7 +3,9 @@
 A client sees only its own jobs, newest first, paged by an opaque cursor (the last job's
 creation time and id), so a page never shifts while new jobs arrive. A job is described
 family-neutrally: its Adobe status URL, its inputs (an upload by a freshly signed URL), its
-outputs, the request as stored and its failure in our words. The server's numbers come from
+outputs, the request as stored, its failure in our words, its review (the result's
+confidence) and its webhooks' deliveries (what the receiver answered, and when the next try
+is). The server's numbers come from
 ``/health``'s sources and the job store's finished rows (what ``/metrics`` counts too).
 """
 
@@ -12,8 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, get_args
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
@@ -28,6 +32,7 @@ from lampyris.failure import Failure
 from lampyris.jobs import JobRecord, Task
 from lampyris.jobs.payloads import TaskTarget
 from lampyris.jobs.record import TERMINAL, State, now
+from lampyris.jobs.webhook_log import Delivery
 from lampyris.ops import CATALOG
 from lampyris.storage import StorageRef
 
@@ -80,7 +85,37 @@ def _ref_url(svc: Services, request: Request, ref: StorageRef) -> str | None:
     return svc.file_url(request, ref.href) if ref.storage == "hosted" else ref.href
 
 
-def describe(svc: Services, request: Request, job: JobRecord) -> dict[str, Any]:
+def shown_url(url: str) -> str:
+    """A callback URL as the console lists it: no credentials or query (a receiver's token
+    often rides there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}" + ("?…" if parts.query else "")
+
+
+def delivery_view(delivery: Delivery) -> dict[str, Any]:
+    """One webhook delivery of a job, for the console."""
+    return {"url": shown_url(delivery.url), "state": delivery.state,
+            "event": delivery.event_type, "attempts": delivery.attempts,
+            "lastStatus": delivery.last_status, "lastError": delivery.last_error,
+            "nextAttempt": iso(delivery.next_attempt)
+            if delivery.next_attempt is not None and delivery.state == "pending" else None}
+
+
+def deliveries_of(svc: Services, owner: str, jobs: list[JobRecord]) -> dict[str, list[Delivery]]:
+    """The webhook deliveries of a page of jobs, in one query, by job id."""
+    found: dict[str, list[Delivery]] = {}
+    if jobs:
+        for delivery in svc.webhooks.log.list(job_ids=[job.id for job in jobs], owner=owner,
+                                              limit=20 * len(jobs)):
+            found.setdefault(delivery.job_id or "", []).append(delivery)
+    return found
+
+
+def describe(svc: Services, request: Request, job: JobRecord,
+             deliveries: Sequence[Delivery] = ()) -> dict[str, Any]:
     """The console's Job: see ``console_contract`` (route 1)."""
     try:
         task: Task | None = Task.model_validate(job.task)
@@ -93,9 +128,10 @@ def describe(svc: Services, request: Request, job: JobRecord) -> dict[str, Any]:
                    for name, ref in task.images.items()]
         targets = task.all_targets()
     try:
-        delivered = job.outcome().outputs
+        outcome = job.outcome()
+        delivered, review = outcome.outputs, outcome.metadata.get("review")
     except ValidationError:
-        delivered = []
+        delivered, review = [], None
     outputs = []
     for number, out in enumerate(delivered):
         destination = targets[number % len(targets)].output
@@ -114,6 +150,8 @@ def describe(svc: Services, request: Request, job: JobRecord) -> dict[str, Any]:
         "progress": 100 if job.state == "succeeded" else job.progress,
         "statusUrl": status_url(svc.base_url(request), job),
         "inputs": inputs, "outputs": outputs, "settings": job.request, "error": error,
+        "review": review if isinstance(review, dict) else None,
+        "webhooks": [delivery_view(d) for d in reversed(deliveries)],  # oldest first
     }
 
 
@@ -134,7 +172,8 @@ def list_jobs(
                                before=cursor)
     more = len(jobs) > limit
     jobs = jobs[:limit]
-    return {"jobs": [describe(svc, request, job) for job in jobs],
+    hooks = deliveries_of(svc, who.client_id, jobs)
+    return {"jobs": [describe(svc, request, job, hooks.get(job.id, [])) for job in jobs],
             "next": encode_cursor(jobs[-1]) if more else None}
 
 
@@ -145,7 +184,7 @@ def get_job(job_id: str, request: Request, who: Principal = Depends(principal),
     if job is None:
         raise ApiError(404, "not_found", f"you have no job {job_id!r}: check the id, or list "
                                          "your jobs at /lampyris/v1/jobs")
-    return describe(svc, request, job)
+    return describe(svc, request, job, deliveries_of(svc, who.client_id, [job]).get(job.id, []))
 
 
 def last_hour(svc: Services) -> dict[str, Any]:

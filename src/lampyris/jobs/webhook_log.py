@@ -233,12 +233,16 @@ class WebhookLog:
             row = conn.execute(select(DELIVERIES).where(DELIVERIES.c.id == delivery_id)).first()
         return None if row is None else _delivery(row)
 
-    def list(self, *, job_id: str | None = None, owner: str | None = None,
-             states: Sequence[DeliveryState] = (), limit: int = 100) -> list[Delivery]:
-        """The newest deliveries first, filtered by job, client or state."""
+    def list(self, *, job_id: str | None = None, job_ids: Sequence[str] = (),
+             owner: str | None = None, states: Sequence[DeliveryState] = (),
+             limit: int = 100) -> list[Delivery]:
+        """The newest deliveries first, filtered by job (one, or any of ``job_ids``: a page
+        of jobs in one query), client or state."""
         query = select(DELIVERIES).order_by(DELIVERIES.c.created.desc()).limit(limit)
         if job_id is not None:
             query = query.where(DELIVERIES.c.job_id == job_id)
+        if job_ids:
+            query = query.where(DELIVERIES.c.job_id.in_(list(job_ids)))
         if owner is not None:
             query = query.where(DELIVERIES.c.owner == owner)
         if states:

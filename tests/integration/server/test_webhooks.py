@@ -6,10 +6,12 @@ after the restart; a callback to a private address is refused at submit unless a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from lampyris.api.client_webhooks import ClientWebhooks
@@ -107,6 +109,54 @@ def test_events_arrive_signed_and_retried_until_delivered(live: LampyrisServer,
     assert (delivery.state, delivery.attempts) == ("delivered", 3)
     assert [a["status"] for a in delivery.attempts_log] == [500, 500, None]
     assert [a["outcome"] for a in delivery.attempts_log] == ["retry", "retry", "delivered"]
+
+
+def test_the_console_shows_each_jobs_deliveries_and_review(live: LampyrisServer,
+                                                           files: ScriptedServer):
+    """The console's job view: the job's callback took the event, the client's webhook keeps
+    answering 503 (still pending, its next try named); a URL's query (a receiver's token) is
+    not listed."""
+    files.script("/ok", Reply(200))
+    files.script("/down", *[Reply(503)] * 50)
+    assert live.client is not None
+    engine = make_engine(live.database)
+    hooks_of_clients = ClientWebhooks(engine)
+    hooks_of_clients.set(live.client.client_id, url=files.url("/down"))
+    try:
+        accepted = live.post("/sensei/cutout",
+                             _job(files, "c.png", files.url("/ok") + "?token=s3cret"))
+    finally:  # later tests' jobs must not go to this receiver
+        hooks_of_clients.set(live.client.client_id, clear_url=True)
+        engine.dispose()
+    assert accepted.status_code == 202, accepted.text
+    status_url = accepted.json()["_links"]["self"]["href"]
+    job_id = status_url.rsplit("/", 1)[-1]
+    assert live.wait(status_url)["status"] == "succeeded"
+    wait_until(lambda: {d.state for d in _deliveries(live, job_id)} == {"delivered", "pending"}
+               and all(d.attempts for d in _deliveries(live, job_id)),
+               timeout=30, what="one delivered, one retried")
+
+    answer = httpx.get(f"{live.url}/lampyris/v1/jobs/{job_id}", headers=live.headers(),
+                       timeout=30)
+    assert answer.status_code == 200, answer.text
+    job = answer.json()
+    hooks = {h["url"]: h for h in job["webhooks"]}
+    assert set(hooks) == {files.url("/ok") + "?…", files.url("/down")}
+    assert "s3cret" not in json.dumps(job["webhooks"])  # (the settings are the request's own)
+    ok, down = hooks[files.url("/ok") + "?…"], hooks[files.url("/down")]
+    assert (ok["state"], ok["event"], ok["attempts"], ok["nextAttempt"]) == (
+        "delivered", "job.succeeded", 1, None)
+    assert (down["state"], down["lastStatus"]) == ("pending", 503)
+    assert down["attempts"] >= 1 and down["nextAttempt"] is not None
+    # The result's confidence, as the job status has it under lampyris.review.
+    review = job["review"]
+    assert set(review) == {"score", "flag", "threshold", "reasons", "features"}
+    assert review["flag"] is False and review["score"] > 0.5  # a red disc on grey
+    listed = httpx.get(f"{live.url}/lampyris/v1/jobs?op=cutout", headers=live.headers(),
+                       timeout=30).json()["jobs"]
+    in_list = next(j for j in listed if j["id"] == job_id)["webhooks"]  # (retries go on)
+    assert [(h["url"], h["event"]) for h in in_list] == [(h["url"], h["event"])
+                                                         for h in job["webhooks"]]
 
 
 def test_a_failed_job_is_an_event_too(live: LampyrisServer, files: ScriptedServer):

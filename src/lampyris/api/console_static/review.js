@@ -80,10 +80,36 @@ function showJob(job, button) {
       thumbs.append(Object.assign(document.createElement("img"), { src: output.url, alt: `Output of job ${job.id}`, className: "checker" }));
     }
   }
-  parts.push(thumbs, text("h5", "Settings"), text("pre", JSON.stringify(job.settings, null, 2)));
+  parts.push(thumbs);
+  if (job.review) parts.push(text("h5", "Review"), reviewLine(job.review));
+  if (job.webhooks?.length) parts.push(text("h5", "Webhooks"), deliveries(job.webhooks));
+  parts.push(text("h5", "Settings"), text("pre", JSON.stringify(job.settings, null, 2)));
   panel.replaceChildren(...parts);
   panel.hidden = false;
   panel.focus();
+}
+
+/** A job's review as one line: its score, and why when it is flagged. */
+function reviewLine(review) {
+  const why = review.reasons?.length ? `: ${review.reasons.join(", ")}` : "";
+  return review.flag
+    ? text("p", `Check this result — score ${review.score} is below ${review.threshold}${why}.`, "alert review-flag")
+    : text("p", `Looks fine — score ${review.score} (flagged below ${review.threshold}).`, "review-ok");
+}
+
+/** Each callback of a job: where it went, what became of it, and what the receiver said. */
+function deliveries(webhooks) {
+  const list = document.createElement("ul");
+  list.className = "webhooks";
+  for (const hook of webhooks) {
+    const tries = `${hook.attempts} ${hook.attempts === 1 ? "try" : "tries"}`;
+    const said = hook.lastStatus ? `, last answer HTTP ${hook.lastStatus}` : hook.lastError ? `, last error: ${hook.lastError}` : "";
+    const next = hook.nextAttempt ? `, next try ${when(hook.nextAttempt)}` : "";
+    const item = text("li", `${hook.state}${hook.event ? ` · ${hook.event}` : ""} → ${hook.url} (${tries}${said}${next})`);
+    item.className = `delivery ${hook.state}`;
+    list.append(item);
+  }
+  return list;
 }
 
 function links(pairs) {
