@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from lampyris.api.client_webhooks import ClientWebhooks
+from lampyris.jobs.database import make_engine
 from support.browser import DESKTOP, PHONE, layout_problems
+from support.lampyris_server import LampyrisServer
 
 pytestmark = pytest.mark.slow
 BLOB = re.compile(r"^blob:")  # thumbnails are fetched with the token, shown as object URLs
@@ -43,6 +46,45 @@ def test_history_lists_the_jobs_and_a_failed_job_shows_its_reason(
     expect(detail).to_be_visible()
     expect(detail).to_contain_text("Server said: image data is damaged or truncated")
     expect(detail.locator("pre")).to_contain_text('"mode"')
+
+
+def test_a_jobs_detail_shows_its_review_and_its_webhook_deliveries(
+    page: Page, photos: dict[str, Path], server: LampyrisServer,
+) -> None:
+    # The client's webhook points at a private address the server is not allowed to reach:
+    # the delivery fails for good, and the console says why.
+    assert server.client is not None
+    engine = make_engine(server.database)
+    hooks = ClientWebhooks(engine)
+    hooks.set(server.client.client_id, url="http://127.0.0.1:9/hook?token=s3cret")
+    try:
+        page.get_by_label("Images").set_input_files([str(photos["photo2"])])
+        page.locator("#run").click()
+        expect(page.locator('.result[data-name="photo2.jpg"]')).to_have_attribute(
+            "data-state", "succeeded", timeout=60_000)
+    finally:
+        hooks.set(server.client.client_id, clear_url=True)
+        engine.dispose()
+
+    page.get_by_role("link", name="Review").click()
+    page.get_by_label("Filter by state").select_option("succeeded")
+    page.get_by_role("button", name="Show").click()
+    detail = page.locator("#job-detail")
+    for _ in range(20):  # the delivery is tried once the job has ended: open it again
+        page.locator("#jobs li.job.succeeded").first.get_by_role("button").click()
+        expect(detail).to_be_visible()
+        if detail.locator(".delivery.failed").count():
+            break
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Show").click()
+    expect(detail.get_by_role("heading", name="Review")).to_be_visible()
+    expect(detail.locator(".review-ok, .review-flag")).to_contain_text(
+        re.compile(r"score 0\.\d+"))
+    expect(detail.get_by_role("heading", name="Webhooks")).to_be_visible()
+    delivery = detail.locator(".delivery.failed")
+    expect(delivery).to_contain_text("failed · job.succeeded → http://127.0.0.1:9/hook?…")
+    expect(delivery).to_contain_text("last error:")
+    expect(delivery).not_to_contain_text("s3cret")
 
 
 def test_batch_report_puts_the_failed_item_first_and_items_can_be_rejected_and_rerun(
