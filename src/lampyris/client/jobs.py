@@ -1,9 +1,9 @@
 """Asynchronous jobs: the handle a submit returns, the status it reaches, and the poll loop.
 
-Every image route answers 202 and a status URL; the Sensei, v2, Firefly and Lightroom status
-bodies differ in spelling (``jobID``/``jobId``, ``output.href``/``result.outputs[]``, a state
-per output), so one parser reads them all and callers get the same :class:`Job` whichever route
-ran.
+Every image route answers 202 and a status URL; the Sensei, v2, masking v1, Firefly and
+Lightroom status bodies differ in spelling (``jobID``/``jobId``; ``output.href``, ``mask`` or
+``result.outputs[]``; a state per output), so one parser reads them all and callers get the
+same :class:`Job` whichever route ran.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class Job:
     """One status answer: ``status`` is ``pending``/``running``/``succeeded``/``failed``.
 
     ``outputs`` lists the result URLs: v2 ``result.outputs[].destination.url`` (or ``.url``),
-    Firefly ``result.outputs[].image.url``, Sensei ``output.href`` and Lightroom
+    Firefly ``result.outputs[].image.url``, Sensei ``output.href``, masking v1
+    ``mask.destination.url`` or ``image.destination.url``, and Lightroom
     ``outputs[]._links.self.href`` (the caller's own destinations). Lightroom has no job-level
     status: it is read from the outputs' as Adobe's SDK does. ``body`` is the raw answer.
     """
@@ -149,6 +150,11 @@ def _output_urls(body: Mapping[str, Any]) -> list[str]:
     output = body.get("output")
     if isinstance(output, Mapping) and isinstance(output.get("href"), str):
         urls.append(output["href"])
+    for key in ("mask", "image"):  # Photoshop masking v1: one hosted result at the top
+        place = body.get(key)
+        hosted = place.get("destination") if isinstance(place, Mapping) else None
+        if isinstance(hosted, Mapping) and isinstance(hosted.get("url"), str):
+            urls.append(hosted["url"])
     if isinstance(body.get("url"), str):
         urls.append(body["url"])
     return list(dict.fromkeys(urls))  # drop repeats, keep order

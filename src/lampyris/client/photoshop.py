@@ -1,4 +1,5 @@
-"""The Photoshop image routes: Sensei cutout/mask (v1), remove-background and edit (v2).
+"""The Photoshop image routes: Sensei cutout/mask (v1), remove-background and edit (v2),
+and the masking v1 routes (refine-mask, fill-masked-areas).
 
 The same calls reach Adobe (``https://image.adobe.io``) or a lampyris server: point
 ``base_url`` and ``ims_url`` at the server and nothing else changes.
@@ -16,6 +17,7 @@ from lampyris.client.transfer import download
 
 SENSEI_STATUS = "/sensei/status"
 V2_STATUS = "/v2/status"
+MASKING_STATUS = "/v1/status"
 
 #: ``(red, green, blue)`` 0–255 with optional ``alpha`` 0–1, or the wire's own mapping.
 Colour = Sequence[float] | Mapping[str, float]
@@ -213,6 +215,78 @@ class PhotoshopClient(ServiceClient):
         )
         return self._accepted_job(answer, V2_STATUS)
 
+    # -- masking v1: hosted results, like v2, polled at /v1/status -----------------------
+
+    def refine_mask(
+        self,
+        image_url: str | None = None,
+        mask_url: str | None = None,
+        *,
+        image_upload_id: str | None = None,
+        mask_upload_id: str | None = None,
+        color_decontamination: bool | None = None,
+        extensions: Mapping[str, Any] | None = None,
+        retry_server_errors: bool = False,
+    ) -> JobRef:
+        """POST /v1/refine-mask: a rough mask (white = subject) made to follow the photo's
+        edges; only the options given are sent.
+
+        The refined soft mask is hosted by the service (the job's ``outputs``); with
+        ``color_decontamination`` it is the subject as RGBA instead. ``extensions`` go in the
+        body's ``lampyris`` object (``radius``: how far the rough edge may be off), as the
+        ``*_upload_id`` alternatives to the URLs: lampyris servers only.
+        """
+        body: dict[str, Any] = {
+            "image": {"source": _source(image_url, image_upload_id, "image")},
+            "mask": {"source": _source(mask_url, mask_upload_id, "mask")},
+        }
+        if color_decontamination is not None:
+            body["colorDecontamination"] = color_decontamination
+        if extensions:
+            body["lampyris"] = dict(extensions)
+        answer = self.session.post_json(
+            "/v1/refine-mask", body, retry_server_errors=retry_server_errors
+        )
+        return self._accepted_job(answer, MASKING_STATUS)
+
+    def fill_masked_areas(
+        self,
+        image_url: str | None = None,
+        mask_urls: Sequence[str] = (),
+        *,
+        image_upload_id: str | None = None,
+        mask_upload_ids: Sequence[str] = (),
+        extensions: Mapping[str, Any] | None = None,
+        retry_server_errors: bool = False,
+    ) -> JobRef:
+        """POST /v1/fill-masked-areas: what every mask's white marks is removed and filled.
+
+        The masks are sent as given (URLs, then upload ids); none at all is the service's
+        400, as Adobe answers it. ``extensions`` go in the body's ``lampyris`` object
+        (``engine``, ``prompt``, ``seed``, ``mediaType``), as upload ids: lampyris servers
+        only.
+        """
+        if isinstance(mask_urls, str) or isinstance(mask_upload_ids, str):
+            raise ValueError("mask_urls and mask_upload_ids are lists: pass [url], not a string")
+        masks = [{"source": {"url": url}} for url in mask_urls]
+        masks += [{"source": {"uploadId": str(upload)}} for upload in mask_upload_ids]
+        body: dict[str, Any] = {
+            "image": {"source": _source(image_url, image_upload_id, "image")}, "masks": masks,
+        }
+        if extensions:
+            body["lampyris"] = dict(extensions)
+        answer = self.session.post_json(
+            "/v1/fill-masked-areas", body, retry_server_errors=retry_server_errors
+        )
+        return self._accepted_job(answer, MASKING_STATUS)
+
+    def masking_status(self, job_id: str) -> Job:
+        """GET /v1/status/{id}, once (a failed job is returned, not raised)."""
+        return Job.from_body(
+            self.session.get_json(self._status_url(None, job_id, MASKING_STATUS)),
+            job_id=job_id,
+        )
+
     def download(self, url: str) -> bytes:
         """A hosted result's bytes (its URL is pre-signed: no token is sent), with the
         client's retry policy."""
@@ -238,10 +312,12 @@ def _sensei_body(
     return {"input": {"href": input_href, "storage": input_storage}, "output": output}
 
 
-def _source(url: str | None, upload_id: str | None) -> dict[str, str]:
-    """A v2 ``image.source``: Adobe's ``url``, or a lampyris server's ``uploadId``."""
+def _source(url: str | None, upload_id: str | None, name: str = "") -> dict[str, str]:
+    """A ``source``: Adobe's ``url``, or a lampyris server's ``uploadId``; ``name`` prefixes
+    the arguments' names (``image`` for ``image_url``/``image_upload_id``)."""
     if (url is None) == (upload_id is None):
-        raise ValueError("give exactly one of image_url and upload_id")
+        prefix = f"{name}_" if name else ""
+        raise ValueError(f"give exactly one of {name or 'image'}_url and {prefix}upload_id")
     return {"url": url} if url is not None else {"uploadId": str(upload_id)}
 
 
