@@ -251,7 +251,7 @@ def batch_command(
     steps: str = typer.Option("cutout", help="Comma-separated steps, in order: cutout, fill, "
                               "auto_tone (or auto-tone), straighten, edit "
                               "(e.g. cutout,auto_tone,fill)."),
-    format: Format = options.FORMAT,
+    format: Format = options.BATCH_FORMAT,
     quality: int | None = options.QUALITY,
     lossless: bool = options.LOSSLESS,
     mask_only: bool = options.MASK_ONLY,

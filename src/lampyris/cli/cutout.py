@@ -20,7 +20,7 @@ def cutout_command(
     inputs: list[str] = typer.Argument(..., help="Image files, folders (recursive) or globs."),
     output: Path = options.OUTPUT,
     naming: Naming = options.NAMING,
-    format: Format = options.FORMAT,
+    format: Format = options.CUTOUT_FORMAT,
     quality: int | None = options.QUALITY,
     lossless: bool = options.LOSSLESS,
     mask_only: bool = options.MASK_ONLY,
@@ -51,10 +51,17 @@ def cutout_command(
 
     Every cutout gets a confidence score; those below --review-threshold are counted and
     listed for a person to check (--on-review move:check/ writes them there instead).
+
+    --format psd writes Photoshop's Remove Background document: the photo as a layer with the
+    cutout as its layer mask (refine it by hand), over a layer of the --background colour when
+    one is given; it keeps the photo's frame (--trim crops both), so --padding, --canvas,
+    --shadow, --decontaminate and --mask-only do not apply to it.
     """
     # Imported here, not above: help and argument errors need none of the pipeline.
     from lampyris.cli.file_commands import FileOptions, expand, run_files
-    from lampyris.workflows.steps import Step
+    from lampyris.errors import InvalidParameterError
+    from lampyris.ops.pipeline import OutputSpec
+    from lampyris.workflows.steps import Step, layered_psd
 
     fmt = cast("OutputFormat", format.value)
     if fmt == "jpeg" and background is None and not mask_only:
@@ -67,11 +74,14 @@ def cutout_command(
             max_upscale=max_upscale, holes=holes.value,
         )
         check_on_review(on_review)
-    except typer.BadParameter as exc:
+        # psd: the photo with the cutout's matte as its layer mask (the cutout in mask mode)
+        (step,), spec = layered_psd([Step("cutout", params)], OutputSpec(fmt), cli=True)
+    except (typer.BadParameter, InvalidParameterError) as exc:
         raise fail(str(exc)) from None
 
     run = FileOptions(fmt, quality, lossless, keep_metadata, overwrite=overwrite, jobs=jobs,
                       report=report, ledger=ledger, review_threshold=review_threshold,
-                      on_review=on_review, summary=summary)
+                      on_review=on_review, summary=summary, layer_mask=spec.layer_mask,
+                      flatten=spec.flatten)
     tasks, problems = expand(inputs, output, naming, run)
-    run_files("cutout", Step("cutout", params), tasks, problems, output, run, model=model)
+    run_files("cutout", step, tasks, problems, output, run, model=model)

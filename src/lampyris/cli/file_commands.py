@@ -29,6 +29,7 @@ from rich.markup import escape
 
 from lampyris.cli.console import err as console
 from lampyris.cli.console import fail, progress_bar
+from lampyris.cli.options import check_format
 from lampyris.errors import InvalidParameterError, LampyrisError
 from lampyris.imaging.encode import OutputFormat, extension
 from lampyris.models import ModelStore, resolve_spec
@@ -62,7 +63,9 @@ class FileOptions:
 
     ``format`` None keeps each input's format where it can be written (``same_format``);
     ``xmp`` also writes the develop settings applied as ``<output stem>.xmp``; ``jobs`` 0 is
-    one worker per core, 1 runs in this process."""
+    one worker per core, 1 runs in this process. ``layer_mask`` (a cutout's PSD): the mask
+    the step makes becomes the photo's layer mask, over a layer of ``flatten``'s colour when
+    given (``workflows.steps.layered_psd`` sets both)."""
 
     format: OutputFormat | None = "png"
     quality: int | None = None
@@ -76,6 +79,8 @@ class FileOptions:
     review_threshold: float | None = None
     on_review: str = "keep"
     summary: Path | None = None
+    layer_mask: bool = False
+    flatten: tuple[int, int, int, float] | None = None
 
     def output(self, destination: Path | None = None) -> OutputSpec:
         """How the output at ``destination`` is written (None: the run's default, which only
@@ -83,15 +88,18 @@ class FileOptions:
         fmt = self.format or (same_format(destination) if destination is not None else "png")
         return OutputSpec(fmt, self.quality,
                           self.lossless, sidecar="also" if self.xmp else "none",
-                          keep_metadata=self.keep_metadata)
+                          keep_metadata=self.keep_metadata, layer_mask=self.layer_mask,
+                          flatten=self.flatten)
 
 
 def expand(inputs: list[str], output: Path, naming: Naming, options: FileOptions
            ) -> tuple[list[FileTask], list[InputProblem]]:
     """Tasks for ``inputs`` under ``output``, named as ``options`` write them (a ``.xmp``
     sidecar must not clash either). Two inputs that would share an output (or a sidecar) stop
-    the command here, before anything runs (exit 2), unless ``naming`` resolves it."""
+    the command here, before anything runs (exit 2), unless ``naming`` resolves it; so does
+    a format that cannot hold what the options ask for (``check_format``)."""
     fmt = options.format
+    check_format(fmt, keep_metadata=options.keep_metadata)
     suffix: str | Callable[[Path], str] = (
         extension(fmt) if fmt is not None else (lambda name: extension(same_format(name))))
     try:

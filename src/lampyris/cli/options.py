@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 
+from lampyris.cli.console import fail
 from lampyris.workflows.naming import Naming
 
 
@@ -16,6 +17,7 @@ class Format(StrEnum):
     png = "png"
     webp = "webp"
     jpeg = "jpeg"
+    psd = "psd"
 
 
 class MirrorPass(StrEnum):
@@ -39,11 +41,20 @@ class UprightMode(StrEnum):
 
 OUTPUT = typer.Option(..., "--output", "-o", envvar="LAMPYRIS_OUTPUT",
                       help="Folder for the results; a folder input keeps its tree below it.")
-FORMAT = typer.Option(Format.png, "--format", "-f", help="Output format.")
+FORMAT = typer.Option(Format.png, "--format", "-f",
+                      help="Output format (psd: a Photoshop document of one layer).")
+CUTOUT_FORMAT = typer.Option(
+    Format.png, "--format", "-f",
+    help="Output format (psd: Photoshop's Remove Background document, the photo with the "
+    "cutout as its editable layer mask, over a layer of the --background colour if given).")
+BATCH_FORMAT = typer.Option(
+    Format.png, "--format", "-f",
+    help="Output format (psd: with the cutout step alone, the photo with the cutout as its "
+    "editable layer mask; after any other chain, a Photoshop document of one layer).")
 SAME_FORMAT = typer.Option(
     None, "--format", "-f", show_default=False,
     help="Output format (default: the input's where it can be written: JPEG and WebP stay so, "
-    "anything else becomes PNG).")
+    "anything else becomes PNG; psd: a Photoshop document of one layer).")
 NAMING = typer.Option(
     Naming.stem, "--naming",
     help="How outputs are named: stem (0020.jpg → 0020.png; two inputs that would share an "
@@ -130,6 +141,14 @@ ON_REVIEW = typer.Option(
     "keep", "--on-review",
     help="Where flagged results go: keep (in the output folder, like the rest) or move:URL "
     "(written there instead, at the same relative path: a folder or fsspec URL).")
+
+
+def check_format(format: str | None, *, keep_metadata: bool = False) -> None:
+    """Refuse, before any input is read, what a format cannot hold: PSDs are written without
+    the input's EXIF and XMP (``imaging.psd``), so ``--keep-metadata`` would be dropped."""
+    if format == "psd" and keep_metadata:
+        raise fail("--format psd does not carry EXIF or XMP: leave out --keep-metadata, or "
+                   "use --format png, jpeg or webp to keep them")
 
 
 def check_on_review(value: str) -> str:

@@ -10,7 +10,7 @@ import typer
 
 from lampyris.cli import options
 from lampyris.cli.console import fail
-from lampyris.cli.options import Format
+from lampyris.cli.options import Format, check_format
 from lampyris.workflows.naming import Naming
 
 if TYPE_CHECKING:
@@ -20,7 +20,8 @@ WIDTHS = typer.Option([0], "--width", "-w", min=0, max=32768,
                       help="A rendition width in pixels, the height following the aspect ratio "
                       "(0: full size); repeat for several.")
 FORMATS = typer.Option([Format.jpeg], "--format", "-f",
-                       help="A rendition format; repeat for several (each width in each).")
+                       help="A rendition format; repeat for several (each width in each; psd: a "
+                       "Photoshop document of one layer).")
 
 
 def rendition_command(
@@ -46,6 +47,8 @@ def rendition_command(
     from lampyris.workflows.steps import Step
 
     sizes, kinds = list(dict.fromkeys(widths)), list(dict.fromkeys(formats))
+    for kind in kinds:  # all refused before the first format runs
+        check_format(kind.value, keep_metadata=keep_metadata)
     if len(sizes) * len(kinds) > 25:
         raise fail(f"{len(sizes)} widths x {len(kinds)} formats make more than 25 renditions "
                    "an input: ask for fewer")

@@ -29,8 +29,14 @@ TEMPLATES: dict[Naming, str] = {
     Naming.number: "{dir}{stem}.{ext}",
 }
 
-HINT = ("use --naming keep-extension (0020.jpg → 0020.jpg.png) or --naming number "
-        "(0020-2.png), or rename one of them")
+
+def hint(suffix: str = ".png") -> str:
+    """The way out of a collision, its examples in the output's own suffix (``.psd``)."""
+    return (f"use --naming keep-extension (0020.jpg → 0020.jpg{suffix}) or --naming number "
+            f"(0020-2{suffix}), or rename one of them")
+
+
+HINT = hint()
 
 
 def numbered(path: str, n: int) -> str:
@@ -41,4 +47,5 @@ def numbered(path: str, n: int) -> str:
 
 def collision_message(output: str, first: str, second: str) -> str:
     """One line naming both inputs and the way out."""
-    return f"{first} and {second} would both be written to {output}: {HINT}"
+    return (f"{first} and {second} would both be written to {output}: "
+            f"{hint(PurePosixPath(output).suffix or '.png')}")

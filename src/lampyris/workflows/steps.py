@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -129,6 +129,46 @@ def check_output(steps: Sequence[Step], output: OutputSpec) -> None:
                 "JPEG has no transparency: give the cutout a background colour "
                 "(--background), or write png/webp")
         return
+
+
+def layered_psd(steps: Sequence[Step], output: OutputSpec, *, cli: bool = False
+                ) -> tuple[list[Step], OutputSpec]:
+    """A PSD of a lone cutout is Remove Background's layered document (the server's v2
+    ``mode: psd``): the photo as a layer with the cutout's matte as its layer mask, so a
+    retoucher can fix the mask, over a layer of the cutout's background colour when it has
+    one. The cutout then runs in mask mode and keeps the photo's frame (a trim crops photo and
+    mask alike); what would change the frame or the photo's pixels is refused here, one line,
+    before any input is read. Any other chain's PSD is its result as one flat layer.
+    ``cli``: the refusals name the command's options (``--padding``), else the step's keys."""
+    if output.format != "psd" or output.layer_mask or [s.name for s in steps] != ["cutout"]:
+        return list(steps), output
+    params = dict(steps[0].params)
+
+    def said(name: str) -> str:
+        return f"--{name.replace('_', '-')}" if cli else name
+
+    psd, png = ("--format psd", "--format png") if cli else ("format: psd", "format: png")
+    if _is_mask(steps[0]):
+        raise InvalidParameterError(
+            f"{psd} already holds the mask, as the photo's layer mask: leave out "
+            f"{'--mask-only' if cli else 'mode: mask'}, or use {png} for the mask alone")
+    framing = {"padding": params.get("padding") is not None,
+               "canvas": params.get("canvas") is not None, "shadow": bool(params.get("shadow")),
+               "max_upscale": float(params.get("max_upscale", 1.0)) != 1.0}
+    if clash := [said(name) for name, given in framing.items() if given]:
+        raise InvalidParameterError(
+            f"{psd} keeps the photo's frame under its layer mask, so {clash[0]} cannot apply: "
+            f"leave out {clash[0]} ({said('trim')} works), or use {png} for it")
+    if params.get("decontaminate"):
+        raise InvalidParameterError(
+            f"{psd} keeps the photo's own pixels in its layer, so {said('decontaminate')} "
+            f"cannot apply: leave out {said('decontaminate')}, or use {png} for a "
+            "decontaminated cutout")
+    background = CutoutParams.model_validate(params).background
+    for name in ("background", "decontaminate", "shadow", "shadow_opacity"):
+        params.pop(name, None)
+    return ([Step("cutout", {**params, "mode": "mask"})],
+            replace(output, layer_mask=True, flatten=background))
 
 
 def execution(steps: Sequence[Step]) -> list[Call]:

@@ -10,7 +10,7 @@ Example::
       - cutout: {trim: true, padding: "6%", canvas: 1200x1200, background: white}
       - auto_tone: {strength: 0.8}
     consistent: true      # one house look for the whole source, kept in the ledger
-    output: {format: jpeg, quality: 90}
+    output: {format: jpeg, quality: 90}   # psd: a lone cutout's is layered (its mask editable)
     naming: stem          # or keep-extension, number, or a template "{dir}{stem}.{ext}"
     concurrency: 4
     on_success: keep
@@ -36,7 +36,7 @@ from lampyris.errors import InvalidParameterError
 from lampyris.storage.locations import Location
 from lampyris.workflows.batch import BatchSpec, check_on_review
 from lampyris.workflows.look import DEFAULT_SAMPLE
-from lampyris.workflows.steps import OutputSpec, check_output, make_steps
+from lampyris.workflows.steps import OutputSpec, check_output, layered_psd, make_steps
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -44,7 +44,7 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 class OutputConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["png", "jpeg", "webp"] = "png"
+    format: Literal["png", "jpeg", "webp", "psd"] = "png"
     quality: int | None = Field(default=None, ge=1, le=100)
     lossless: bool = False
 
@@ -133,6 +133,11 @@ class WorkflowFile(BaseModel):
                             for name, params in self.chain()])
         output = OutputSpec(self.output.format, self.output.quality, self.output.lossless)
         check_output(steps, output)
+        steps, output = layered_psd(steps, output)  # a lone cutout's PSD: the layered one
+        if output.layer_mask and self.backend == "remote":
+            raise InvalidParameterError(
+                "format: psd of a cutout (the photo with its layer mask) is written by the "
+                "local and ray backends: use one of them, or format: png with backend remote")
         return BatchSpec(
             source=self.location(self.source, base), sink=self.location(self.sink, base),
             steps=tuple(steps), output=output,
