@@ -33,10 +33,7 @@ def generation(op: str, params: dict[str, Any], *, seed: int, variations: int,
     validated by the op's own model for every seed and the mask read (a bad option stops
     before any image is read: exit 2)."""
     # Imported here, not above: help and argument errors need none of the ops.
-    from lampyris.imaging.decode import decode
     from lampyris.ops import CATALOG
-    from lampyris.storage.locations import local_file
-    from lampyris.workflows.item import ExtraImage
 
     seeds = tuple(range(seed, seed + variations))
     if seeds[-1] > MAX_SEED:
@@ -50,15 +47,25 @@ def generation(op: str, params: dict[str, Any], *, seed: int, variations: int,
             f"{e['msg']}" for e in exc.errors())) from None
     if mask is None:
         return seeds, ()
+    return seeds, (mask_image(mask, sized_like_input=op != "expand"),)
+
+
+def mask_image(mask: Path, *, sized_like_input: bool) -> ExtraImage:
+    """``--mask`` read once here, so a bad file is one usage error (exit 2), as the batch
+    runner's extra image (``sized_like_input``: the runner refuses an input of another
+    size; else the op resizes the mask itself)."""
+    from lampyris.imaging.decode import decode
+    from lampyris.storage.locations import local_file
+    from lampyris.workflows.item import ExtraImage
+
     try:
-        decode(mask)  # read here once, so a bad mask is one usage error
+        decode(mask)
         stamp = local_file(str(mask), "", os.stat(mask)).stamp
     except LampyrisError as exc:
         raise fail(f"--mask {mask}: {exc}") from None
     except OSError as exc:
         raise fail(f"--mask {mask}: {exc.strerror or exc}") from None
-    return seeds, (ExtraImage("mask", str(mask.resolve()), stamp,
-                              sized_like_input=op != "expand"),)
+    return ExtraImage("mask", str(mask.resolve()), stamp, sized_like_input=sized_like_input)
 
 
 def checked(on_review: str) -> str:

@@ -9,7 +9,6 @@ transparency (a rough cutout); the output is the refined soft mask, or with
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -22,25 +21,6 @@ from lampyris.workflows.naming import Naming
 
 if TYPE_CHECKING:
     from lampyris.imaging.encode import OutputFormat
-    from lampyris.workflows.item import ExtraImage
-
-
-def _mask_image(mask: Path) -> ExtraImage:
-    """``--mask`` read once here, so a bad file is one usage error (exit 2)."""
-    from lampyris.errors import LampyrisError
-    from lampyris.imaging.decode import decode
-    from lampyris.storage.locations import local_file
-    from lampyris.workflows.item import ExtraImage
-
-    try:
-        decode(mask.read_bytes())
-        stamp = local_file(str(mask), "", os.stat(mask)).stamp
-    except LampyrisError as exc:
-        raise fail(f"--mask {mask}: {exc}") from None
-    except OSError as exc:
-        raise fail(f"--mask {mask}: {exc.strerror or exc}") from None
-    # another size of the same shape is resized by the op, so the runner does not refuse it
-    return ExtraImage("mask", str(mask.resolve()), stamp, sized_like_input=False)
 
 
 def refine_mask_command(
@@ -74,6 +54,7 @@ def refine_mask_command(
     """
     # Imported here, not above: help and argument errors need none of the runner.
     from lampyris.cli.file_commands import FileOptions, expand, run_files
+    from lampyris.cli.generate import mask_image
     from lampyris.workflows.steps import Step
 
     fmt = cast("OutputFormat", format.value)
@@ -82,7 +63,8 @@ def refine_mask_command(
     params: dict[str, object] = {"decontaminate": decontaminate, "invert_mask": invert_mask}
     if radius is not None:
         params["radius"] = radius
-    images = () if mask is None else (_mask_image(mask),)
+    # another size of the same shape is resized by the op, so the runner does not refuse it
+    images = () if mask is None else (mask_image(mask, sized_like_input=False),)
     run = FileOptions(fmt, lossless=fmt == "webp", overwrite=overwrite, jobs=jobs,
                       report=report, ledger=ledger)
     tasks, problems = expand(inputs, output, naming, run)
