@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from support.images import clutter
+
 pytestmark = pytest.mark.slow
 
 
@@ -28,21 +30,6 @@ def product(path: Path) -> Path:
     img = np.full((320, 400, 3), 238, np.uint8)
     cv2.circle(img, (200, 160), 100, (200, 30, 30), -1)
     Image.fromarray(img).save(path)
-    return path
-
-
-def clutter(path: Path, seed: int = 2) -> Path:
-    """Low-contrast clutter: dozens of overlapping grey-brown shapes over noise, cut by every
-    edge of the frame, with nothing standing out as the subject."""
-    rng = np.random.default_rng(seed)
-    img = np.full((320, 400, 3), 120, np.uint8)
-    for _ in range(60):
-        colour = tuple(int(c) for c in rng.integers(95, 150, 3))
-        centre = (int(rng.integers(-40, 440)), int(rng.integers(-40, 360)))
-        axes = (int(rng.integers(20, 120)), int(rng.integers(10, 90)))
-        cv2.ellipse(img, centre, axes, float(rng.integers(0, 180)), 0, 360, colour, -1)
-    noisy = img.astype(np.int16) + rng.integers(-12, 13, img.shape)
-    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path)
     return path
 
 

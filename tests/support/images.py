@@ -4,6 +4,7 @@ develop routes (a dark room, a tilted facade) and how bright a picture is."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -117,3 +118,20 @@ def mean_luminance(data: bytes) -> float:
     rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64) / 255.0
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
     return float((linear @ np.array([0.2126, 0.7152, 0.0722])).mean())
+
+
+def clutter(path: Path, seed: int = 2) -> Path:
+    """Low-contrast clutter: dozens of overlapping grey-brown shapes over noise, cut by every
+    edge of the frame, with nothing standing out as the subject: a cutout the review score
+    flags (written as PNG to ``path``)."""
+    rng = np.random.default_rng(seed)
+    img = np.full((320, 400, 3), 120, np.uint8)
+    for _ in range(60):
+        colour = tuple(int(c) for c in rng.integers(95, 150, 3))
+        centre = (int(rng.integers(-40, 440)), int(rng.integers(-40, 360)))
+        axes = (int(rng.integers(20, 120)), int(rng.integers(10, 90)))
+        cv2.ellipse(img, centre, axes, float(rng.integers(0, 180)), 0, 360, colour, -1)
+    noisy = img.astype(np.int16) + rng.integers(-12, 13, img.shape)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path)
+    return path

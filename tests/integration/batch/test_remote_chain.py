@@ -16,12 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from support.images import distinct_products
+from support.images import clutter, distinct_products
 from support.lampyris_server import LampyrisServer, running_server
 
 CHAIN = ["--steps", "cutout,fill,auto_tone", "--prompt", "white marble counter", "--seed", "5"]
@@ -163,21 +162,6 @@ def test_a_chain_the_remote_backend_cannot_reproduce_is_refused(
          "--backend", "remote", "--client-id", "id", "--client-secret", "secret"],
         capture_output=True, text=True, timeout=120, check=False)
     assert adobe.returncode == 2 and "must sign URLs" in adobe.stderr, adobe.stderr
-
-
-def clutter(path: Path, seed: int = 2) -> None:
-    """Low-contrast clutter cut by every edge of the frame, no subject a model can be sure
-    of: the input tests/e2e/test_cli_review.py knows to score low."""
-    rng = np.random.default_rng(seed)
-    img = np.full((320, 400, 3), 120, np.uint8)
-    for _ in range(60):
-        colour = tuple(int(c) for c in rng.integers(95, 150, 3))
-        centre = (int(rng.integers(-40, 440)), int(rng.integers(-40, 360)))
-        axes = (int(rng.integers(20, 120)), int(rng.integers(10, 90)))
-        cv2.ellipse(img, centre, axes, float(rng.integers(0, 180)), 0, 360, colour, -1)
-    noisy = img.astype(np.int16) + rng.integers(-12, 13, img.shape)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path)
 
 
 def reviews(sink: Path) -> dict[str, dict[str, Any]]:
