@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lampyris.api.auth import Principal, principal
 from lampyris.api.firefly import upload_resolver
+from lampyris.api.firefly_wire import Resolve
 from lampyris.api.jobs_common import ACCEPTED, own_job, submit
 from lampyris.api.photoshop_pie_wire import (
     AutoCropRequest,
@@ -40,13 +41,15 @@ router = APIRouter(tags=["Photoshop"])
 KIND = "pie"
 BASE = "/pie/psdService"
 RequestBody = TypeVar("RequestBody", bound=PieRequest)
+Build = Callable[[RequestBody, str, Resolve | None], Task]
 
 
-async def _accept(request: Request, body: RequestBody, build: Callable[[RequestBody], Task],
+async def _accept(request: Request, body: RequestBody, build: Build[RequestBody],
                   who: Principal, svc: Services) -> JSONResponse:
-    task = build(body)
+    job_id = new_job_id()
+    task = await run_in_threadpool(build, body, job_id, upload_resolver(svc, who))  # uploads: db
     record = body.model_dump(mode="json", exclude_none=True)
-    job = await run_in_threadpool(submit, svc, who, KIND, task, record)
+    job = await run_in_threadpool(submit, svc, who, KIND, task, record, job_id)
     href = f"{svc.base_url(request)}{BASE}/status/{job.id}"
     return JSONResponse({"_links": {"self": {"href": href}}}, status_code=202)
 
@@ -85,7 +88,10 @@ def status(
 ) -> JSONResponse:
     job = own_job(svc, who, job_id, KIND)
     href = f"{svc.base_url(request)}{BASE}/status/{job.id}"
-    return JSONResponse(pie_status(job, href))
+    hosted = ({index: svc.file_url(request, out.key)
+               for index, out in enumerate(job.outcome().outputs) if out.key}
+              if job.state == "succeeded" else {})
+    return JSONResponse(pie_status(job, href, hosted))
 
 
 @router.post("/v1/auto-crop", status_code=202, responses=ACCEPTED,

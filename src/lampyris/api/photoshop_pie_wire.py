@@ -11,6 +11,11 @@ Decisions where Adobe's contract leaves room (also in ``docs/compatibility.md``)
 * ``quality`` is Photoshop's 1..7 JPEG scale (7 highest; larger values count as 7), mapped
   onto the encoder's through ``wire_common.jpeg_quality``; ``compression`` ``small`` /
   ``medium`` / ``large`` is the PNG file size asked for (zlib 9 / 6 / 1).
+* lampyris' own, so a batch can send a local file or an earlier step's result and read the
+  result back without storage of its own: an input may be ``{uploadId}`` (from
+  ``/v2/storage/image``, the caller's own) instead of ``{href, storage}``, and an output
+  without ``href`` and ``storage`` is hosted here, its signed URL the rendition's ``href`` in
+  the status (as v2 hosts its results). Adobe's bodies read exactly as before.
 * A PSD output is a one-layer document of the result (``imaging.psd``); ``image/tiff``
   outputs, PSD inputs, ``layers`` and ``iccProfile`` are refused with a 400 (a PSD input:
   the job fails) naming what to send instead; ``overwrite`` and ``trimToCanvas`` are accepted and
@@ -21,13 +26,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lampyris.api.callbacks import CallbackExtension
 from lampyris.api.errors import ApiError, describe_failure
-from lampyris.api.firefly_wire import Resolve
+from lampyris.api.firefly_wire import BinaryInput, Resolve
 from lampyris.api.photoshop_wire import UrlSource, v2_status
-from lampyris.api.wire_common import StorageDetails, Wire, jpeg_quality, timestamp, visible_state
+from lampyris.api.wire_common import (
+    StorageName,
+    Wire,
+    jpeg_quality,
+    timestamp,
+    visible_state,
+)
 from lampyris.jobs import JobRecord, Task
 from lampyris.jobs.payloads import TaskTarget
 from lampyris.storage import StorageRef
@@ -40,13 +51,42 @@ PNG_COMPRESSION = {"small": 9, "medium": 6, "large": 1}
 MAX_OUTPUTS = 25
 
 
-class PieOutput(StorageDetails):
-    """Adobe's ``ActionOutputDetails``."""
+class PieInput(Wire):
+    """Adobe's ``{href, storage}``, or lampyris' ``{uploadId}``: one of them."""
 
+    href: str | None = Field(default=None, min_length=1, max_length=8192)
+    storage: StorageName | None = None
+    uploadId: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one(self) -> PieInput:
+        if self.uploadId is None and (self.href is None or self.storage is None):
+            raise ValueError("give href and storage (or, on lampyris, uploadId)")
+        if self.uploadId is not None and self.href is not None:
+            raise ValueError("give href and storage, or uploadId, not both")
+        return self
+
+
+class PieOutput(Wire):
+    """Adobe's ``ActionOutputDetails``; without ``href`` and ``storage`` (lampyris' own) the
+    output is hosted here."""
+
+    href: str | None = Field(default=None, min_length=1, max_length=8192)
+    storage: StorageName | None = None
     type: ImageFormat
     overwrite: bool = True
     quality: int = Field(default=7, ge=1, le=12)
     compression: Literal["small", "medium", "large"] | None = None
+
+    @model_validator(mode="after")
+    def _both(self) -> PieOutput:
+        if (self.href is None) != (self.storage is None):
+            raise ValueError("give href and storage, or (on lampyris, to host it) neither")
+        return self
+
+    @property
+    def hosted(self) -> bool:
+        return self.href is None
 
 
 class RenditionOutput(PieOutput):
@@ -61,7 +101,7 @@ class RenditionOutput(PieOutput):
 
 
 class PieRequest(Wire):
-    inputs: list[StorageDetails] = Field(min_length=1, max_length=1)
+    inputs: list[PieInput] = Field(min_length=1, max_length=1)
     outputs: list[PieOutput] = Field(min_length=1, max_length=MAX_OUTPUTS)
     lampyris: CallbackExtension | None = None
 
@@ -136,7 +176,8 @@ def _target(index: int, out: PieOutput) -> TaskTarget:
     jpeg = out.type == "image/jpeg"
     return TaskTarget(
         media_type=PSD_TYPES[0] if out.type in PSD_TYPES else out.type,
-        output=StorageRef(out.href, out.storage),
+        output=None if out.href is None or out.storage is None
+        else StorageRef(out.href, out.storage),
         quality=jpeg_quality(round(min(out.quality, 7) * 12 / 7)) if jpeg else None,
         png_compression=(PNG_COMPRESSION[out.compression]
                          if out.type == "image/png" and out.compression else None),
@@ -144,23 +185,36 @@ def _target(index: int, out: PieOutput) -> TaskTarget:
     )
 
 
-def _task(op: str, body: PieRequest, params: dict[str, Any]) -> Task:
+def _task(op: str, body: PieRequest, params: dict[str, Any], job_id: str,
+          resolve: Resolve | None) -> Task:
     source = body.inputs[0]
-    return Task(op=op, params=params, input=StorageRef(source.href, source.storage),
-                targets=[_target(i, out) for i, out in enumerate(body.outputs)])
+    if source.uploadId is not None:
+        if resolve is None:
+            raise _refuse("inputs.0.uploadId", "uploadId is not accepted here")
+        ref = resolve(BinaryInput(uploadId=source.uploadId), "inputs.0")
+    else:
+        assert source.href is not None and source.storage is not None
+        ref = StorageRef(source.href, source.storage)
+    hosted = any(out.hosted for out in body.outputs)
+    return Task(op=op, params=params, input=ref,
+                targets=[_target(i, out) for i, out in enumerate(body.outputs)],
+                hosted_prefix=f"results/{job_id}/" if hosted else None)
 
 
-def product_crop_task(body: ProductCropRequest) -> Task:
+def product_crop_task(body: ProductCropRequest, job_id: str = "",
+                      resolve: Resolve | None = None) -> Task:
     options = body.options
     return _task("product_crop", body, {"unit": options.unit.lower(), "width": options.width,
-                                        "height": options.height})
+                                        "height": options.height}, job_id, resolve)
 
 
-def rendition_task(body: RenditionRequest) -> Task:
-    return _task("rendition", body, {})
+def rendition_task(body: RenditionRequest, job_id: str = "",
+                   resolve: Resolve | None = None) -> Task:
+    return _task("rendition", body, {}, job_id, resolve)
 
 
-def depth_blur_task(body: DepthBlurRequest) -> Task:
+def depth_blur_task(body: DepthBlurRequest, job_id: str = "",
+                    resolve: Resolve | None = None) -> Task:
     o = body.options
     params: dict[str, Any] = {
         "focal_distance": o.focalDistance, "focal_range": o.focalRange,
@@ -170,23 +224,28 @@ def depth_blur_task(body: DepthBlurRequest) -> Task:
     }
     if o.focalSelector is not None:
         params["focal_selector"] = (o.focalSelector.x, o.focalSelector.y)
-    return _task("depth_blur", body, params)
+    return _task("depth_blur", body, params, job_id, resolve)
 
 
 REPORTED = ("subject_box", "crop_box", "blur_sigma", "notices", "review")
 
 
-def pie_status(job: JobRecord, status_url: str) -> dict[str, Any]:
+def pie_status(job: JobRecord, status_url: str, hosted: dict[int, str] | None = None
+               ) -> dict[str, Any]:
     """Adobe's ``PsJobApiResponse``: one entry for the one input, its renditions the outputs
-    as requested (with ``width`` where one was asked for). A ``lampyris`` object of our own
-    carries what the op reported (the subject's box, the crop's box, notices) and, on
-    failure, the precise code; clients ignore it."""
+    as requested (with ``width`` where one was asked for; a hosted output's ``href`` its
+    signed URL from ``hosted``, by output index). A ``lampyris`` object of our own carries
+    what the op reported (the subject's box, the crop's box, notices) and, on failure, the
+    precise code; clients ignore it."""
     request_outputs = job.request.get("outputs", [])
     inputs = job.request.get("inputs") or [{}]
+    hosted = hosted or {}
     entry: dict[str, Any] = {
-        "input": inputs[0].get("href"), "status": visible_state(job),
+        "input": inputs[0].get("href") or inputs[0].get("uploadId"),
+        "status": visible_state(job),
         "created": timestamp(job.created), "modified": timestamp(job.modified),
-        "_links": {"renditions": [_rendition_link(out) for out in request_outputs]},
+        "_links": {"renditions": [_rendition_link(out, hosted.get(index))
+                                  for index, out in enumerate(request_outputs)]},
     }
     if job.state == "succeeded":
         result = job.outcome()
@@ -205,8 +264,9 @@ def pie_status(job: JobRecord, status_url: str) -> dict[str, Any]:
     return {"jobId": job.id, "outputs": [entry], "_links": {"self": {"href": status_url}}}
 
 
-def _rendition_link(out: dict[str, Any]) -> dict[str, Any]:
-    link = {"href": out.get("href"), "storage": out.get("storage"), "type": out.get("type")}
+def _rendition_link(out: dict[str, Any], hosted: str | None = None) -> dict[str, Any]:
+    link = {"href": hosted or out.get("href"),
+            "storage": "external" if hosted else out.get("storage"), "type": out.get("type")}
     if out.get("width"):
         link["width"] = out["width"]
     return link

@@ -81,7 +81,9 @@ class Job:
         """``(code, message, details)`` of a failed job, from whichever shape it reports."""
         errors = self.body.get("errors")
         source = errors if isinstance(errors, Mapping) else _failed_output(self.body) or self.body
-        code, message, details = parse_error_body(source)
+        nested = source.get("errors")  # a psdService or Lightroom output's own {code, title}
+        code, message, details = parse_error_body(nested if isinstance(nested, Mapping)
+                                                  else source)
         extension = source.get("lampyris")
         if code is None and isinstance(extension, Mapping) and isinstance(
                 extension.get("error"), Mapping):  # lampyris' precise code on a Lightroom job

@@ -1,5 +1,6 @@
 """The Photoshop image routes: Sensei cutout/mask (v1), remove-background and edit (v2),
-and the masking v1 routes (refine-mask, fill-masked-areas).
+the masking v1 routes (refine-mask, fill-masked-areas), and the psdService catalog routes
+(product crop, renditions, depth blur).
 
 The same calls reach Adobe (``https://image.adobe.io``) or a lampyris server: point
 ``base_url`` and ``ims_url`` at the server and nothing else changes.
@@ -18,6 +19,7 @@ from lampyris.client.transfer import download
 SENSEI_STATUS = "/sensei/status"
 V2_STATUS = "/v2/status"
 MASKING_STATUS = "/v1/status"
+PIE_STATUS = "/pie/psdService/status"
 
 #: ``(red, green, blue)`` 0–255 with optional ``alpha`` 0–1, or the wire's own mapping.
 Colour = Sequence[float] | Mapping[str, float]
@@ -287,6 +289,75 @@ class PhotoshopClient(ServiceClient):
             job_id=job_id,
         )
 
+    # -- psdService (v1 catalog): one input, outputs written to their hrefs ----------------
+
+    def product_crop(
+        self,
+        input_href: str | None = None,
+        outputs: Sequence[Mapping[str, Any]] = (),
+        *,
+        input_storage: str = "external",
+        upload_id: str | None = None,
+        unit: str = "Pixels",
+        width: int = 0,
+        height: int = 0,
+        extensions: Mapping[str, Any] | None = None,
+        retry_server_errors: bool = False,
+    ) -> JobRef:
+        """POST /pie/psdService/productCrop: the photo cropped to its subject, with ``width``
+        x ``height`` of padding in total (``unit`` ``Pixels`` or ``Percent``), written to
+        each of ``outputs`` (:func:`pie_output`)."""
+        options = {"unit": unit.capitalize(), "width": width, "height": height}
+        body = _pie_body(input_href, input_storage, upload_id, outputs, options, extensions)
+        answer = self.session.post_json(
+            "/pie/psdService/productCrop", body, retry_server_errors=retry_server_errors
+        )
+        return self._linked_job(answer, PIE_STATUS)
+
+    def create_renditions(
+        self,
+        input_href: str | None = None,
+        outputs: Sequence[Mapping[str, Any]] = (),
+        *,
+        input_storage: str = "external",
+        upload_id: str | None = None,
+        extensions: Mapping[str, Any] | None = None,
+        retry_server_errors: bool = False,
+    ) -> JobRef:
+        """POST /pie/psdService/renditionCreate: each output the image at its ``width``
+        (:func:`pie_output`'s ``width`` and ``max_width``), in its format."""
+        body = _pie_body(input_href, input_storage, upload_id, outputs, None, extensions)
+        answer = self.session.post_json(
+            "/pie/psdService/renditionCreate", body, retry_server_errors=retry_server_errors
+        )
+        return self._linked_job(answer, PIE_STATUS)
+
+    def depth_blur(
+        self,
+        input_href: str | None = None,
+        outputs: Sequence[Mapping[str, Any]] = (),
+        *,
+        input_storage: str = "external",
+        upload_id: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+        retry_server_errors: bool = False,
+    ) -> JobRef:
+        """POST /pie/psdService/depthBlur: ``options`` are Adobe's ``DepthBlurDetails``
+        (``blurStrength``, ``focalRange``, ``haze``, ``temp``…), sent as given."""
+        body = _pie_body(input_href, input_storage, upload_id, outputs, dict(options or {}),
+                         extensions)
+        answer = self.session.post_json(
+            "/pie/psdService/depthBlur", body, retry_server_errors=retry_server_errors
+        )
+        return self._linked_job(answer, PIE_STATUS)
+
+    def pie_status(self, job_id: str) -> Job:
+        """GET /pie/psdService/status/{id}, once (a failed job is returned, not raised)."""
+        return Job.from_body(
+            self.session.get_json(self._status_url(None, job_id, PIE_STATUS)), job_id=job_id
+        )
+
     def download(self, url: str) -> bytes:
         """A hosted result's bytes (its URL is pre-signed: no token is sent), with the
         client's retry policy."""
@@ -332,3 +403,65 @@ def _colour(colour: Colour) -> dict[str, float]:
         raise ValueError(f"background_color is (r, g, b) or (r, g, b, alpha): {colour!r}")
     red, green, blue, *alpha = colour
     return {"red": red, "green": green, "blue": blue, "alpha": alpha[0] if alpha else 1}
+
+
+def pie_output(
+    media_type: str = "image/png",
+    href: str | None = None,
+    *,
+    storage: str = "external",
+    quality: int | None = None,
+    compression: str | None = None,
+    width: int | None = None,
+    max_width: int | None = None,
+) -> dict[str, Any]:
+    """One psdService output: ``href`` a pre-signed URL the service writes (``storage``
+    ``external``, ``azure`` or ``dropbox``), or None for a lampyris server to host it (the
+    rendition's ``href`` in the status, :func:`rendition_urls`). ``quality`` is Photoshop's
+    JPEG 1..7, ``compression`` PNG's ``small``/``medium``/``large``; ``width`` and
+    ``max_width`` (renditions) the size."""
+    output: dict[str, Any] = {"type": media_type}
+    if href is not None:
+        output.update(href=href, storage=storage)
+    for key, value in (("quality", quality), ("compression", compression), ("width", width),
+                       ("maxWidth", max_width)):
+        if value is not None:
+            output[key] = value
+    return output
+
+
+def rendition_urls(job: Job) -> list[str]:
+    """A psdService job's outputs, in the order asked: ``outputs[0]._links.renditions[]``'s
+    hrefs (a lampyris server's hosted ones are signed URLs)."""
+    outputs = job.body.get("outputs")
+    entry = outputs[0] if isinstance(outputs, list) and outputs else None
+    links = entry.get("_links") if isinstance(entry, Mapping) else None
+    renditions = links.get("renditions") if isinstance(links, Mapping) else None
+    if not isinstance(renditions, list):
+        return []
+    return [link["href"] for link in renditions
+            if isinstance(link, Mapping) and isinstance(link.get("href"), str)]
+
+
+def _pie_body(
+    input_href: str | None,
+    input_storage: str,
+    upload_id: str | None,
+    outputs: Sequence[Mapping[str, Any]],
+    options: Mapping[str, Any] | None,
+    extensions: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """A psdService body: the one input (Adobe's ``{href, storage}``, or a lampyris
+    server's ``{uploadId}``), the outputs as given, Adobe's ``options``, our ``lampyris``."""
+    if (input_href is None) == (upload_id is None):
+        raise ValueError("give exactly one of input_href and upload_id")
+    if not outputs:
+        raise ValueError("give at least one output (pie_output(...))")
+    source: dict[str, str] = ({"href": input_href, "storage": input_storage}
+                              if input_href is not None else {"uploadId": str(upload_id)})
+    body: dict[str, Any] = {"inputs": [source], "outputs": [dict(o) for o in outputs]}
+    if options is not None:
+        body["options"] = dict(options)
+    if extensions:
+        body["lampyris"] = dict(extensions)
+    return body

@@ -10,6 +10,13 @@ fill          Firefly ``POST /v3/images/fill-async``: the image and a mask of it
 auto_tone     Photoshop ``POST /v2/edit`` with ``edits.autoTone`` (Lightroom's Auto), hosted
 straighten    ``/v2/edit`` with ``edits.autoStraighten`` (Lightroom's Upright), hosted
 edit          ``/v2/edit`` with Lightroom's sliders (``light``, ``color``, ``effects``…), hosted
+refine_mask   ``POST /v1/refine-mask``: the image and its rough mask (the image's transparency,
+              what the local step takes), both uploaded; the result hosted (lampyris servers)
+product_crop  ``POST /pie/psdService/productCrop`` (padding in ``options``), the input as an
+              upload or URL and the output hosted (both lampyris' own: lampyris servers only);
+              the crop's ``background`` is put under its transparency here, as the op does
+rendition     ``POST /pie/psdService/renditionCreate``: one output at the step's width
+depth_blur    ``POST /pie/psdService/depthBlur``: the step's settings as Adobe's ``options``
 ============  ===================================================================================
 
 Lightroom's own ``/lrService`` routes write only to a pre-signed PUT URL the caller names,
@@ -37,7 +44,11 @@ decides travels too; parameters Adobe has no field for go in each body's ``lampy
 object, which only a lampyris server reads: against one, a batch gives the local backend's
 pixels. A cutout that develop steps follow and that has a shadow or a background is finished
 after them (``finish``), for which no route exists: that chain is refused before any input is
-read (``check_chain``), rather than run into different pixels.
+read (``check_chain``), rather than run into different pixels. So is a catalog step
+(``refine_mask``, ``product_crop``, ``rendition``, ``depth_blur``) against Adobe's cloud, whose
+routes read the rough mask by URL and write psdService results only to a pre-signed PUT URL
+(neither of which a batch has), and a matting ``model`` or ``mirror_pass`` other than the
+default, which no route carries.
 """
 
 from __future__ import annotations
@@ -50,6 +61,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+import numpy as np
+
 from lampyris.client import (
     FIREFLY_SCOPES,
     AuthenticationError,
@@ -60,19 +73,25 @@ from lampyris.client import (
     PhotoshopClient,
     source,
 )
+from lampyris.client.photoshop import pie_output, rendition_urls
 from lampyris.errors import (
     InputError,
     InvalidParameterError,
     LampyrisError,
     StorageCredentialsError,
 )
+from lampyris.imaging.composite import over_background
 from lampyris.imaging.decode import decode
 from lampyris.imaging.encode import encode
 from lampyris.imaging.fill.mask import transparency
 from lampyris.ops.cutout import CutoutParams, decontamination
+from lampyris.ops.depth_blur import DepthBlurParams
 from lampyris.ops.develop import AutoToneParams, EditParams, StraightenParams
 from lampyris.ops.fill import FillParams
 from lampyris.ops.pipeline import notices, render
+from lampyris.ops.product_crop import ProductCropParams
+from lampyris.ops.refine_mask import RefineMaskParams
+from lampyris.ops.rendition import RenditionParams
 from lampyris.storage.locations import Location
 from lampyris.storage.translate import retryable, translate
 from lampyris.workflows.item import (
@@ -85,9 +104,16 @@ from lampyris.workflows.item import (
 )
 from lampyris.workflows.steps import Step, execution
 
-Route = Literal["cutout", "fill", "edit"]
+Route = Literal["cutout", "fill", "edit", "refine_mask", "product_crop", "rendition",
+                "depth_blur"]
 ROUTES: dict[str, Route] = {"cutout": "cutout", "fill": "fill", "auto_tone": "edit",
-                            "auto_straighten": "edit", "edit": "edit"}
+                            "auto_straighten": "edit", "edit": "edit",
+                            "refine_mask": "refine_mask", "product_crop": "product_crop",
+                            "rendition": "rendition", "depth_blur": "depth_blur"}
+PIE: frozenset[Route] = frozenset({"product_crop", "rendition", "depth_blur"})
+"""The ``/pie/psdService`` routes: one input, outputs written to a pre-signed PUT URL (Adobe)
+or hosted (a lampyris server, for a body without an href)."""
+CATALOG: frozenset[Route] = PIE | {"refine_mask"}
 SIGNING = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})  # fsspec's sign() works
 INTERMEDIATE = "image/png"  # lossless between steps; the last result is encoded here
 
@@ -100,6 +126,21 @@ ADOBE_NEEDS_URL = (
     "Adobe's Photoshop routes read their input only by URL: against Adobe's cloud the source "
     "must sign URLs (s3://, az://, gs://), not {protocol}://; a lampyris server (--server) "
     "takes uploads")
+
+ADOBE_CATALOG = (
+    "the remote backend cannot run the {step} step on Adobe's cloud: Adobe's {route} "
+    "{reason}, which a batch does not make; run it on a lampyris server (--server URL) or "
+    "with --backend local")
+_ADOBE_REASONS = {
+    "refine_mask": ("/v1/refine-mask", "reads the rough mask by URL (here: the input's "
+                    "transparency, made by the batch)"),
+    **{route: (f"/pie/psdService route for {route}",
+               "writes its result only to a pre-signed PUT URL") for route in PIE},
+}
+MATTE_REFUSED = (
+    "the remote backend cannot run the {step} step with {name}={value!r}: the service's route "
+    "has no field for it (the server uses its default, {default!r}); leave it out or use "
+    "--backend local")
 
 _CUTOUT_EXTENSIONS = ("model", "mirror_pass", "mask_format", "padding", "canvas", "shadow",
                       "shadow_opacity", "max_upscale", "holes")
@@ -240,6 +281,64 @@ def fill_options(params: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _default_matte(step: str, params: ProductCropParams | DepthBlurParams) -> None:
+    """Refuse a matting model or mirror pass other than the default: the psdService bodies
+    carry neither, so the server would matte differently from the local step."""
+    defaults = type(params)()
+    for name in ("model", "mirror_pass"):
+        value, default = getattr(params, name), getattr(defaults, name)
+        if value != default:
+            raise InvalidParameterError(MATTE_REFUSED.format(step=step, name=name, value=value,
+                                                             default=default))
+
+
+def product_crop_options(step: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A product crop call as ``PhotoshopClient.product_crop`` keyword arguments (Adobe's
+    ``CropOptions``); its ``background`` is not sent (no field has it) but put under the
+    result's transparency here (``background``, read by the backend), as the op does."""
+    crop = ProductCropParams.model_validate(dict(params))
+    _default_matte(step, crop)
+    options: dict[str, Any] = {"unit": crop.unit, "width": crop.width, "height": crop.height}
+    if crop.background is not None:
+        options["background"] = tuple(crop.background)
+    return options
+
+
+def rendition_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A rendition call as the one output of ``PhotoshopClient.create_renditions``: its
+    ``width`` and ``maxWidth`` (0: none), as a lossless PNG."""
+    size = RenditionParams.model_validate(dict(params))
+    return {"outputs": [pie_output(INTERMEDIATE, width=size.width, max_width=size.max_width)]}
+
+
+def depth_blur_options(step: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A depth blur call as ``PhotoshopClient.depth_blur`` keyword arguments: every setting
+    in Adobe's ``DepthBlurDetails`` spelling."""
+    blur = DepthBlurParams.model_validate(dict(params))
+    _default_matte(step, blur)
+    options: dict[str, Any] = {
+        "focalDistance": blur.focal_distance, "focalRange": blur.focal_range,
+        "focusSubject": blur.focus_subject, "blurStrength": blur.blur_strength,
+        "haze": blur.haze, "temp": blur.temp, "tint": blur.tint,
+        "saturation": blur.saturation, "brightness": blur.brightness, "grain": blur.grain,
+    }
+    if blur.focal_selector is not None:
+        options["focalSelector"] = {"x": blur.focal_selector[0], "y": blur.focal_selector[1]}
+    return {"options": options}
+
+
+def refine_mask_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A refine-mask call as ``PhotoshopClient.refine_mask`` keyword arguments, and
+    ``invert_mask`` (read by the backend, which makes the rough mask: the image's
+    transparency, inverted here when asked, as the op inverts it)."""
+    refine = RefineMaskParams.model_validate(dict(params))
+    options: dict[str, Any] = {"color_decontamination": refine.decontaminate,
+                               "invert_mask": refine.invert_mask}
+    if refine.radius is not None:
+        options["extensions"] = {"radius": refine.radius}
+    return options
+
+
 def plan(steps: Sequence[Step]) -> list[RemoteCall]:
     """The jobs that run ``steps``: one per op call of ``steps.execution``. A call no route
     can do (a cutout's ``finish`` after develop steps) refuses the chain."""
@@ -255,6 +354,14 @@ def plan(steps: Sequence[Step]) -> list[RemoteCall]:
             options = v2_options(call.params)
         elif route == "fill":
             options = fill_options(call.params)
+        elif route == "refine_mask":
+            options = refine_mask_options(call.params)
+        elif route == "product_crop":
+            options = product_crop_options(call.step, call.params)
+        elif route == "rendition":
+            options = rendition_options(call.params)
+        elif route == "depth_blur":
+            options = depth_blur_options(call.step, call.params)
         else:
             options = edit_options(call.op, call.params)
         calls.append(RemoteCall(call.step, route, options))
@@ -263,12 +370,28 @@ def plan(steps: Sequence[Step]) -> list[RemoteCall]:
 
 def check_chain(steps: Sequence[Step], source_location: Location, *, adobe: bool) -> None:
     """Refuse, before any input is read, what the remote backend cannot run the way the local
-    chain would: a call with no route, or (against Adobe's cloud) a Photoshop job first on a
-    source that cannot sign URLs."""
+    chain would: a call with no route or a parameter no route carries, or (against Adobe's
+    cloud) a catalog step, or a Photoshop job first on a source that cannot sign URLs."""
     calls = plan(steps)
+    for call in calls if adobe else ():
+        if call.route in CATALOG:
+            route, reason = _ADOBE_REASONS[call.route]
+            raise InvalidParameterError(ADOBE_CATALOG.format(step=call.step, route=route,
+                                                             reason=reason))
     if (adobe and calls and calls[0].route != "fill"
             and source_location.protocol not in SIGNING):
         raise InvalidParameterError(ADOBE_NEEDS_URL.format(protocol=source_location.protocol))
+
+
+def rough_mask(pixels: Any, *, invert: bool = False) -> bytes:
+    """The rough mask a refine-mask of ``pixels`` takes remotely, as the local step derives
+    it: the image's opacity, white = subject (a greyscale PNG), inverted when asked."""
+    holes = transparency(pixels)
+    if holes is None:
+        raise InvalidParameterError(
+            "refine-mask needs a mask (white = subject), or an image with transparency "
+            "(a rough cutout)")
+    return encode(holes if invert else 255 - holes, "png")
 
 
 def fill_mask(pixels: Any) -> bytes:
@@ -279,6 +402,31 @@ def fill_mask(pixels: Any) -> bytes:
         raise InvalidParameterError(
             "fill needs a mask (white = fill), or an image with transparency (a cutout)")
     return encode(plane, "png")
+
+
+def mask_result(steps: Sequence[Step]) -> bool:
+    """Whether the local chain's result is a mask (one channel): a refined mask without
+    decontamination or a cutout in mask mode, followed by renditions only (which keep it
+    one channel)."""
+    mask = False
+    for step in steps:
+        if step.name == "refine_mask":
+            mask = not step.params.get("decontaminate", False)
+        elif step.name == "cutout":
+            mask = step.params.get("mode", "cutout") == "mask"
+        elif step.name != "rendition":
+            mask = False
+    return mask
+
+
+def result_pixels(data: bytes, *, mask: bool = False) -> Any:
+    """The last result's pixels as the local chain has them: a mask (``mask_result``) one
+    channel, where decoding makes the service's greyscale PNG RGB (as does a job after it,
+    reading the mask as colour: its channels are equal)."""
+    pixels = decode(data).pixels
+    if mask and pixels.ndim == 3:
+        return np.ascontiguousarray(pixels[..., 0])
+    return pixels
 
 
 def upload_type(data: bytes, name: str = "") -> str | None:
@@ -300,6 +448,10 @@ def job_report(route: Route, job: Job) -> dict[str, Any]:
     and what a lampyris server reports in its ``lampyris`` objects (a cutout's subject box
     and notices, the settings auto tone chose, a fill's engine and fidelity check, and every
     route's ``review``)."""
+    if route in PIE:
+        return _pie_report(job)
+    if route == "refine_mask":
+        return _masking_report(job)
     result = job.body.get("result")
     outputs = result.get("outputs") if isinstance(result, Mapping) else None
     first = outputs[0] if isinstance(outputs, list) and outputs else {}
@@ -331,6 +483,39 @@ def job_report(route: Route, job: Job) -> dict[str, Any]:
     else:
         report.update({k: v for k, v in extension.items()
                        if k not in ("mediaType", "width", "height")})
+    return report
+
+
+def _pie_report(job: Job) -> dict[str, Any]:
+    """A psdService status's ``outputs[0].lampyris``: the output's size and what the op
+    reported (subject and crop boxes, blur sigma, notices, review), under the op's names."""
+    outputs = job.body.get("outputs")
+    entry = outputs[0] if isinstance(outputs, list) and outputs else {}
+    extension = entry.get("lampyris") if isinstance(entry, Mapping) else None
+    extension = extension if isinstance(extension, Mapping) else {}
+    report: dict[str, Any] = {"job": job.job_id}
+    sizes = extension.get("outputs")
+    first = sizes[0] if isinstance(sizes, list) and sizes else None
+    if isinstance(first, Mapping):
+        report.update({k: first[k] for k in ("width", "height") if k in first})
+    report.update({k: v for k, v in extension.items() if k not in ("outputs", "error")})
+    return report
+
+
+def _masking_report(job: Job) -> dict[str, Any]:
+    """A refine-mask status's result (``mask``, or ``image`` decontaminated): its size, the
+    radius used, the bounding box and the review, under the op's names."""
+    report: dict[str, Any] = {"job": job.job_id}
+    for key in ("mask", "image"):
+        entry = job.body.get(key)
+        if not isinstance(entry, Mapping):
+            continue
+        extension = entry.get("lampyris")
+        if isinstance(extension, Mapping):
+            report.update({k: v for k, v in extension.items() if k != "mediaType"})
+        if isinstance(entry.get("boundingBox"), Mapping):
+            report["bounding_box"] = dict(entry["boundingBox"])
+        break
     return report
 
 
@@ -410,7 +595,8 @@ class RemoteBackend:
             start = time.perf_counter()
             # no op runs here: the pipeline only encodes, as it does for the local backend
             # (the source's metadata is not at hand: the result came back as a PNG)
-            rendered = render(decode(final).pixels, [], item.output)
+            rendered = render(result_pixels(final, mask=mask_result(item.steps)), [],
+                              item.output)
             timings["encode"] = time.perf_counter() - start
 
             stage = step = "write"
@@ -490,6 +676,18 @@ class RemoteBackend:
             job = self._firefly.wait(self._firefly.fill(
                 source(upload_id=image_id), source(upload_id=mask_id), **options),
                 timeout=self.settings.timeout)
+        elif call.route == "refine_mask":
+            options = dict(call.options)
+            pixels = decode(self._bytes(current, timings)).pixels
+            mask = rough_mask(pixels, invert=options.pop("invert_mask"))
+            image = self._input(current, timings)
+            mask_id = self._upload(_Image(None, mask, name="mask.png"), timings)
+            start = time.perf_counter()
+            job = self._photoshop.wait(self._photoshop.refine_mask(
+                image.get("image_url"), image_upload_id=image.get("upload_id"),
+                mask_upload_id=mask_id, **options), timeout=self.settings.timeout)
+        elif call.route in PIE:
+            return self._pie(call, current, timings)
         else:
             given = self._input(current, timings)
             start = time.perf_counter()
@@ -506,6 +704,41 @@ class RemoteBackend:
         report = job_report(call.route, job)
         report["seconds"] = round(seconds, 3)
         return _Image(job.outputs[0], name="result.png"), report
+
+    def _pie(self, call: RemoteCall, current: _Image, timings: dict[str, float]
+             ) -> tuple[_Image, dict[str, Any]]:
+        """One psdService job on a lampyris server: the input as a URL or an upload, the one
+        output hosted there (lossless PNG); a product crop's background put under the
+        result's transparency here."""
+        given = self._input(current, timings)
+        source_kw = ({"input_href": given["image_url"]} if "image_url" in given
+                     else {"upload_id": given["upload_id"]})
+        options = dict(call.options)
+        background = options.pop("background", None)
+        start = time.perf_counter()
+        if call.route == "product_crop":
+            ref = self._photoshop.product_crop(**source_kw, outputs=[pie_output(INTERMEDIATE)],
+                                               **options)
+        elif call.route == "rendition":
+            ref = self._photoshop.create_renditions(**source_kw, **options)
+        else:
+            ref = self._photoshop.depth_blur(**source_kw, outputs=[pie_output(INTERMEDIATE)],
+                                             **options)
+        job = self._photoshop.wait(ref, timeout=self.settings.timeout)
+        seconds = time.perf_counter() - start
+        timings["service"] = timings.get("service", 0.0) + seconds
+        urls = rendition_urls(job)
+        if not urls:
+            raise _NoOutput(f"job {job.job_id} succeeded without an output")
+        report = job_report(call.route, job)
+        report["seconds"] = round(seconds, 3)
+        result = _Image(urls[0], name="result.png")
+        if background is not None:
+            pixels = decode(self._bytes(result, timings)).pixels
+            if pixels.ndim == 3 and pixels.shape[2] == 4:
+                result = _Image(None, encode(over_background(pixels, background), "png"),
+                                name="result.png")
+        return result, report
 
     def _input(self, current: _Image, timings: dict[str, float]) -> dict[str, Any]:
         """A Photoshop route's input: a URL it can fetch, or (a lampyris server) an upload."""
