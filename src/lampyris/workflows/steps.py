@@ -36,6 +36,8 @@ STEPS: dict[str, str] = {
     "product_crop": "product_crop", "rendition": "rendition", "depth_blur": "depth_blur",
 }
 DEVELOP = frozenset({"auto_tone", "straighten", "edit"})  # keep alpha; need colour
+NEEDS_COLOUR = DEVELOP | {"cutout", "refine_mask", "product_crop", "depth_blur"}
+"""Steps that read the photo's colours: a mask before them is refused before any work."""
 _FINISH = ("shadow", "shadow_opacity", "background")  # the cutout's, done after development
 
 
@@ -74,10 +76,8 @@ def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:
             raise InvalidParameterError(f"step {name!r}: {problems}") from None
         if name == "edit":
             _check_presets(params.get("presets") or [])
-        if name in DEVELOP and steps and _is_mask(steps[-1]):
-            raise InvalidParameterError(
-                f"step {name!r} needs colour, but the cutout before it writes a mask "
-                "(mode: mask)")
+        if name in NEEDS_COLOUR and (mask := _mask_before(steps)):
+            raise InvalidParameterError(f"step {name!r} needs colour, but {mask}")
         if name == "fill":
             _check_fill_source(steps)
         steps.append(Step(name, dict(params)))
@@ -113,6 +113,21 @@ def _check_presets(presets: list[str]) -> None:
 
 def _is_mask(step: Step) -> bool:
     return step.name == "cutout" and step.params.get("mode", "cutout") == "mask"
+
+
+def _mask_before(steps: Sequence[Step]) -> str | None:
+    """What writes a greyscale mask at the end of ``steps`` (a rendition keeps it), said as
+    the refusal says it; None when the chain ends in colour."""
+    for step in reversed(steps):
+        if step.name == "rendition":
+            continue
+        if _is_mask(step):
+            return "the cutout before it writes a mask (mode: mask)"
+        if step.name == "refine_mask" and not step.params.get("decontaminate"):
+            return ("the refine_mask before it writes a mask (decontaminate: true gives the "
+                    "subject in colour)")
+        return None
+    return None
 
 
 def check_output(steps: Sequence[Step], output: OutputSpec) -> None:

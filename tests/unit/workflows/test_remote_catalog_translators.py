@@ -194,7 +194,7 @@ def test_catalog_jobs_reports_use_the_local_names() -> None:
     ([("refine_mask", {}), ("rendition", {"width": 50})], True),
     ([("refine_mask", {"decontaminate": True})], False),
     ([("cutout", {"mode": "mask"}), ("rendition", {})], True),
-    ([("cutout", {}), ("refine_mask", {}), ("depth_blur", {})], False),
+    ([("cutout", {}), ("refine_mask", {"decontaminate": True}), ("depth_blur", {})], False),
     ([("cutout", {})], False),
 ])
 def test_a_mask_result_comes_back_one_channel(chain: list[tuple[str, dict[str, Any]]],

@@ -78,6 +78,19 @@ def test_a_develop_step_after_a_mask_is_refused() -> None:
         make_steps([("cutout", {"mode": "mask"}), ("auto_tone", {})])
 
 
+@pytest.mark.parametrize("step", ["product_crop", "depth_blur", "refine_mask", "cutout", "edit"])
+def test_every_step_that_reads_colour_refuses_a_mask_even_through_renditions(step: str) -> None:
+    with pytest.raises(InvalidParameterError, match=rf"'{step}' needs colour.*mode: mask"):
+        make_steps([("cutout", {"mode": "mask"}), ("rendition", {}), (step, {})])
+    with pytest.raises(InvalidParameterError, match=rf"'{step}' needs colour.*refine_mask "
+                                                    r"before it writes a mask"):
+        make_steps([("refine_mask", {}), (step, {})])
+    # the decontaminated subject is colour; a mask turned into colour by nothing stays refused
+    assert [s.name for s in make_steps([("refine_mask", {"decontaminate": True}), (step, {})])
+            ] == ["refine_mask", step]
+    assert make_steps([("cutout", {"mode": "mask"}), ("rendition", {})])  # a mask, resized
+
+
 @pytest.mark.parametrize(("chain", "refused"), [
     ([("cutout", {})], True),
     ([("cutout", {}), ("auto_tone", {})], True),
