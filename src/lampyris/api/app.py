@@ -52,6 +52,8 @@ from lampyris.api.errors import (
 from lampyris.api.firefly import UPLOAD_PATH
 from lampyris.api.metrics import CONTENT_TYPE, Metrics
 from lampyris.api.ratelimit import RateLimiter, TokenThrottle
+from lampyris.api.server_state import engine as server_engine
+from lampyris.api.server_state import server_state
 from lampyris.api.services import Services, services
 from lampyris.api.settings import ServerConfig
 from lampyris.api.tokens import TokenSigner, server_secret
@@ -117,16 +119,6 @@ class LimitBodies:
 
 
 @functools.cache
-def _engine() -> dict[str, str]:
-    """The engine the default model runs on in this machine's workers (decided once per
-    machine, so it is the same for every call; Ray actors on other machines decide their own)."""
-    from lampyris.models import engine_for, resolve_spec
-
-    choice = engine_for(resolve_spec("u2netp"))
-    return {"model": "u2netp", "runtime": choice.runtime, "precision": choice.precision,
-            "reason": choice.reason}
-
-
 async def answer_unserved(request: Request, exc: Exception) -> JSONResponse:
     """No route answered: an operation of Adobe's is a 501 ``not_implemented`` once the caller
     passes the gateway's checks (Adobe's gateway checks the key and token before the route;
@@ -210,7 +202,7 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc.executor.start()
         svc.webhooks.start()
-        engine = _engine()  # now, so that /health never waits for a first measurement
+        engine = server_engine()  # now, so that /health never waits for a first measurement
         log.info("the default model runs on %s %s: %s", engine["runtime"], engine["precision"],
                  engine["reason"])
         if inline_jobs:
@@ -246,14 +238,7 @@ def create_app(config: ServerConfig | None = None, *, inline_jobs: bool = False)
 
     @app.get("/health", tags=["Server"], summary="Liveness and queue state")
     def health(svc: Services = Depends(services)) -> dict[str, Any]:
-        counts = svc.store.counts()
-        return {
-            "status": "ok", "version": __version__, "workers": svc.executor.workers,
-            "executor": svc.executor.kind, "ready": svc.executor.ready, "busy": svc.executor.busy,
-            "pending": sum(n for (_, s), n in counts.items() if s == "pending"),
-            "running": sum(n for (_, s), n in counts.items() if s == "running"),
-            "engine": _engine(),
-        }
+        return {"status": "ok", **server_state(svc)}
 
     @app.get("/metrics", tags=["Server"], summary="Prometheus metrics")
     def metrics(svc: Services = Depends(services)) -> Response:

@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 
-from lampyris import __version__
 from lampyris.api.auth import Principal, principal
 from lampyris.api.callbacks import status_url
 from lampyris.api.console import console_on
 from lampyris.api.errors import ApiError
+from lampyris.api.server_state import server_state
 from lampyris.api.services import Services, services
 from lampyris.failure import Failure
 from lampyris.jobs import JobRecord, Task
@@ -205,13 +205,4 @@ def last_hour(svc: Services) -> dict[str, Any]:
 @router.get("/server", summary="Queue, workers, the last hour and the engine")
 def server(who: Principal = Depends(principal),
            svc: Services = Depends(services)) -> dict[str, Any]:
-    from lampyris.api.app import _engine  # the app imports this module: read it when asked
-
-    counts = svc.store.counts()
-    return {
-        "version": __version__, "workers": svc.executor.workers, "busy": svc.executor.busy,
-        "ready": svc.executor.ready, "executor": svc.executor.kind,
-        "pending": sum(n for (_, s), n in counts.items() if s == "pending"),
-        "running": sum(n for (_, s), n in counts.items() if s == "running"),
-        "lastHour": last_hour(svc), "engine": _engine(),
-    }
+    return {**server_state(svc), "lastHour": last_hour(svc)}
