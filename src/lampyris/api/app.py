@@ -9,7 +9,6 @@ Usage:
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -118,7 +117,6 @@ class LimitBodies:
         await self.app(scope, counted, send)
 
 
-@functools.cache
 async def answer_unserved(request: Request, exc: Exception) -> JSONResponse:
     """No route answered: an operation of Adobe's is a 501 ``not_implemented`` once the caller
     passes the gateway's checks (Adobe's gateway checks the key and token before the route;

@@ -3,12 +3,14 @@ both report it: one function, so the two never disagree."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from lampyris import __version__
 from lampyris.api.services import Services
 
 
+@functools.cache
 def engine() -> dict[str, str]:
     """The engine the default model runs on in this machine's workers (decided once per
     machine, so it is the same for every call; Ray actors on other machines decide their own)."""
