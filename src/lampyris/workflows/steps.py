@@ -85,15 +85,14 @@ def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:
 
 
 def _check_fill_source(before: Sequence[Step]) -> None:
-    """A fill step fills transparency: the cutout it follows (develop steps in between keep
-    alpha) must leave some, or every image would fail the same way later."""
+    """A fill step fills transparency: the cutout it follows (develop steps and renditions in
+    between keep alpha) must leave some, or every image would fail the same way later."""
+    if mask := _mask_before(before):
+        raise InvalidParameterError(
+            f"step 'fill' fills a cutout's transparent background, but {mask}")
     for step in reversed(before):
-        if step.name in DEVELOP:
+        if step.name in DEVELOP or step.name == "rendition":
             continue
-        if _is_mask(step):
-            raise InvalidParameterError(
-                "step 'fill' fills a cutout's transparent background, but the cutout before it "
-                "writes a mask (mode: mask)")
         if step.name == "cutout" and step.params.get("background") is not None:
             raise InvalidParameterError(
                 "step 'fill' fills a cutout's transparent background, but the cutout before it "

@@ -87,6 +87,11 @@ def test_fill_is_a_step_that_runs_the_fill_op_after_the_cutout() -> None:
     ([("cutout", {"background": "white"}), ("auto_tone", {}), ("fill", {})],
      "puts the subject on a background"),
     ([("cutout", {"mode": "mask"}), ("fill", {})], "the cutout before it writes a mask"),
+    ([("cutout", {"mode": "mask"}), ("rendition", {}), ("fill", {})],
+     "the cutout before it writes a mask"),
+    ([("refine_mask", {}), ("fill", {})], "the refine_mask before it writes a mask"),
+    ([("cutout", {"background": "white"}), ("rendition", {}), ("fill", {})],
+     "puts the subject on a background"),
     ([("cutout", {}), ("fill", {"engine": "magic"})], "step 'fill': engine"),
     ([("cutout", {}), ("fill", {"seed": -1})], "step 'fill': seed"),
 ])

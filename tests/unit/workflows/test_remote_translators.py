@@ -30,10 +30,11 @@ from lampyris.workflows.backends.remote import (
     check_chain,
     fill_mask,
     job_report,
+    own_thresholds,
     plan,
     upload_type,
 )
-from lampyris.workflows.steps import execution, make_steps
+from lampyris.workflows.steps import Step, execution, make_steps
 
 BASE = "https://service.test"
 LOOK = {"key": 0.46, "cast": (0.05, -0.02)}
@@ -257,3 +258,14 @@ def test_an_upload_id_needs_a_route_that_resolves_uploads() -> None:
     for both in ({"url": "https://a.test/in.jpg", "uploadId": "u-1"}, {}):
         with pytest.raises(ValueError, match="exactly one of url and uploadId"):
             RemoveBackgroundRequest.model_validate({"image": {"source": both}})
+
+
+def test_a_steps_own_review_threshold_decides_its_flag_as_locally() -> None:
+    """The server judged 0.7 against its default 0.5; the step asked for 0.8, as the local op
+    would have used."""
+    reports = {"cutout": {"review": {"score": 0.7, "flag": False, "threshold": 0.5}},
+               "fill": {"review": {"score": 0.7, "flag": False, "threshold": 0.5}}}
+    own_thresholds(reports, [Step("cutout", {"review_threshold": 0.8}), Step("fill", {})])
+    assert reports["cutout"]["review"] == {"score": 0.7, "flag": True, "threshold": 0.8}
+    assert reports["fill"]["review"] == {"score": 0.7, "flag": False, "threshold": 0.5}
+    own_thresholds({}, [Step("cutout", {"review_threshold": 0.8})])  # no report: nothing

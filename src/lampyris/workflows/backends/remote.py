@@ -186,6 +186,17 @@ class RemoteCall:
     options: dict[str, Any]
 
 
+def own_thresholds(reports: dict[str, Any], steps: Sequence[Step]) -> None:
+    """A step's own ``review_threshold`` decides its flag, as the local op does: the server
+    judged the score against its default, and no route carries the threshold."""
+    for step in steps:
+        threshold = step.params.get("review_threshold")
+        review = reports.get(step.name, {}).get("review")
+        if threshold is not None and isinstance(review, dict):
+            review["threshold"] = float(threshold)
+            review["flag"] = float(review.get("score", 1.0)) < float(threshold)
+
+
 def v2_options(params: Mapping[str, Any]) -> dict[str, Any]:
     """A cutout call's parameters (``steps.execution``'s, decontamination decided) as
     ``PhotoshopClient.remove_background`` keyword arguments; what v2 has no field for goes in
@@ -601,6 +612,7 @@ class RemoteBackend:
 
             stage = step = "write"
             start = time.perf_counter()
+            own_thresholds(reports, item.steps)
             review = review_of(reports, item.review_threshold)  # the server's, re-decided here
             routed_to = write_result(item, review, rendered.data)
             timings["write"] = time.perf_counter() - start
