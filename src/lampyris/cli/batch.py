@@ -384,7 +384,7 @@ def batch_command(
     _run_workflow(workflow, RecordPaths(ledger, report, summary), Path.cwd(),
                   Watching(interval, heartbeat * 60) if watch_ else None, dry=dry_run_,
                   remeasure=remeasure, save_look=save_look, allow_failures=allow_failures,
-                  notify=notify, notify_secret=notify_secret)
+                  notify=notify, notify_secret=notify_secret, cli=True)
 
 
 def run_command(
@@ -431,7 +431,10 @@ def run_command(
 def _run_workflow(workflow: WorkflowFile, records: RecordPaths, base: Path,
                   watching: Watching | None, *, dry: bool = False, remeasure: bool = False,
                   save_look: Path | None = None, allow_failures: bool = False,
-                  notify: str | None = None, notify_secret: str | None = None) -> None:
+                  notify: str | None = None, notify_secret: str | None = None,
+                  cli: bool = False) -> None:
+    """Run (or watch) ``workflow``; ``cli``: it came from ``batch``'s options, so a refusal
+    names them (``--padding``) rather than the file's keys."""
     # Imported here, not above: help and argument errors need none of the backends.
     from lampyris.workflows.backends.choice import open_backend
     from lampyris.workflows.backends.remote import check_chain
@@ -440,7 +443,7 @@ def _run_workflow(workflow: WorkflowFile, records: RecordPaths, base: Path,
 
     try:
         notifier = Notifier.checked(notify, notify_secret) if notify else None
-        spec = workflow.batch_spec(base)
+        spec = workflow.batch_spec(base, cli=cli)
         check_review_location(spec)  # one line now, not results deleted later
         if workflow.backend == "remote":  # a chain it cannot run as the local one: refused
             check_chain(spec.steps, spec.source,

@@ -127,17 +127,20 @@ class WorkflowFile(BaseModel):
         protocol = url.split("://", 1)[0]
         return Location(url, dict(self.storage_options.get(protocol, {})))
 
-    def batch_spec(self, base: Path) -> BatchSpec:
-        """The runnable spec; relative local paths are taken from ``base``."""
+    def batch_spec(self, base: Path, *, cli: bool = False) -> BatchSpec:
+        """The runnable spec; relative local paths are taken from ``base``. ``cli``: the
+        workflow came from ``batch``'s options, and refusals name them."""
         steps = make_steps([(name, _with_preset_texts(name, params, base))
                             for name, params in self.chain()])
         output = OutputSpec(self.output.format, self.output.quality, self.output.lossless)
         check_output(steps, output)
-        steps, output = layered_psd(steps, output)  # a lone cutout's PSD: the layered one
+        steps, output = layered_psd(steps, output, cli=cli)  # a lone cutout's: layered
         if output.layer_mask and self.backend == "remote":
+            psd, png, backend = (("--format psd", "--format png", "--backend") if cli
+                                 else ("format: psd", "format: png", "backend:"))
             raise InvalidParameterError(
-                "format: psd of a cutout (the photo with its layer mask) is written by the "
-                "local and ray backends: use one of them, or format: png with backend remote")
+                f"{psd} of a cutout (the photo with its layer mask) is written by the local "
+                f"and ray backends: use {backend} local, or {png} with {backend} remote")
         return BatchSpec(
             source=self.location(self.source, base), sink=self.location(self.sink, base),
             steps=tuple(steps), output=output,

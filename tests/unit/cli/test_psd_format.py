@@ -117,12 +117,17 @@ def test_cutout_refuses_what_its_layer_mask_cannot_carry(workdir: Path, option: 
     assert not (workdir / "out").exists()
 
 
-def test_batch_refuses_them_the_same_way(workdir: Path) -> None:
+def test_batch_refuses_them_the_same_way_in_its_own_options(workdir: Path) -> None:
     refused = invoke("batch", "in", "out", "--format", "psd", "--shadow")
     assert refused.exit_code == 2
     (line,) = refused.output.strip().splitlines()
-    assert "format: psd keeps the photo's frame" in line and "leave out shadow" in line
+    assert "--format psd keeps the photo's frame" in line and "leave out --shadow" in line
+    assert "--format png" in line
     assert not (workdir / "out").exists()
+    remote = invoke("batch", "in", "out", "--format", "psd", "--backend", "remote",
+                    "--server", "http://127.0.0.1:9", "--client-id", "a", "--client-secret", "b")
+    assert remote.exit_code == 2
+    assert "use --backend local, or --format png with --backend remote" in remote.output
 
 
 def test_help_says_what_psd_is() -> None:
