@@ -89,10 +89,20 @@ def shown_url(url: str) -> str:
     """A callback URL as the console lists it: no credentials or query (a receiver's token
     often rides there)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # an IPv6 host keeps its brackets
     return f"{parts.scheme}://{host}{parts.path}" + ("?…" if parts.query else "")
+
+
+def shown_request(request: dict[str, Any]) -> dict[str, Any]:
+    """The request as stored, its callback URL as ``shown_url`` lists it."""
+    extension = request.get("lampyris")
+    if not isinstance(extension, dict):
+        return request
+    callback = extension.get("callback")
+    if not isinstance(callback, dict) or not isinstance(callback.get("url"), str):
+        return request
+    shown = {**callback, "url": shown_url(callback["url"])}
+    return {**request, "lampyris": {**extension, "callback": shown}}
 
 
 def delivery_view(delivery: Delivery) -> dict[str, Any]:
@@ -149,7 +159,8 @@ def describe(svc: Services, request: Request, job: JobRecord,
         # a worker's last report may be short of 100 (encoding and delivery are not counted)
         "progress": 100 if job.state == "succeeded" else job.progress,
         "statusUrl": status_url(svc.base_url(request), job),
-        "inputs": inputs, "outputs": outputs, "settings": job.request, "error": error,
+        "inputs": inputs, "outputs": outputs, "settings": shown_request(job.request),
+        "error": error,
         "review": review if isinstance(review, dict) else None,
         "webhooks": [delivery_view(d) for d in reversed(deliveries)],  # oldest first
     }
