@@ -85,9 +85,10 @@ class Job:
         code, message, details = parse_error_body(nested if isinstance(nested, Mapping)
                                                   else source)
         extension = source.get("lampyris")
-        if code is None and isinstance(extension, Mapping) and isinstance(
-                extension.get("error"), Mapping):  # lampyris' precise code on a Lightroom job
-            code = _str(extension["error"].get("code"))
+        if isinstance(extension, Mapping) and isinstance(extension.get("error"), Mapping):
+            precise = _str(extension["error"].get("code"))  # lampyris' own, beside Adobe's
+            if precise and (code is None or code.isdigit()):  # psdService's code is a status
+                code = precise
         first = details[0] if isinstance(details, list) and details else None
         if isinstance(first, Mapping):  # v2 errorDetails: [{errorCode, message}]
             code = code or _str(first.get("errorCode") or first.get("error_code"))

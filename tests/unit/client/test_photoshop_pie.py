@@ -89,9 +89,13 @@ def test_pie_status_once_and_a_failed_job(server: ScriptedServer,
         "errors": {"type": "InputValidationError", "code": "400",
                    "title": "the input is not a readable image",
                    "details": [{"name": "job", "reason": "the input is not a readable image"}]},
+        "lampyris": {"error": {"code": "unsupported_image"}},
     }]}
     server.add("GET", f"/pie/psdService/status/{JOB}", (200, failed))
-    assert client.pie_status(JOB).failed  # returned, not raised
+    job = client.pie_status(JOB)
+    assert job.failed  # returned, not raised
+    # lampyris' precise code, not the HTTP status psdService puts in its own ``code``
+    assert job.error()[:2] == ("unsupported_image", "the input is not a readable image")
     server.add("POST", "/pie/psdService/productCrop", ACCEPTED)
     with pytest.raises(JobFailedError, match="not a readable image"):
         client.wait(client.product_crop("https://in.test/p.png", [pie_output()]))
