@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lampyris.workflows.naming import HINT
+from lampyris.workflows.naming import hint
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +129,7 @@ def test_two_inputs_of_one_stem_are_refused_unless_naming_resolves_it(tmp_path: 
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr.splitlines() == [  # one line, whatever the terminal width
         f"error: {jpeg.resolve()} and {png.resolve()} would both be written to "
-        f"{out.resolve() / '0020.png'}: {HINT}"]
+        f"{out.resolve() / '0020.png'}: {hint()}"]
     assert not out.exists()
 
     def judge(output: Path, source: Path, colour: tuple[int, int, int]) -> None:

@@ -62,7 +62,7 @@ class PieInput(Wire):
     def _one(self) -> PieInput:
         if self.uploadId is None and (self.href is None or self.storage is None):
             raise ValueError("give href and storage (or, on lampyris, uploadId)")
-        if self.uploadId is not None and self.href is not None:
+        if self.uploadId is not None and (self.href is not None or self.storage is not None):
             raise ValueError("give href and storage, or uploadId, not both")
         return self
 
@@ -201,19 +201,19 @@ def _task(op: str, body: PieRequest, params: dict[str, Any], job_id: str,
                 hosted_prefix=f"results/{job_id}/" if hosted else None)
 
 
-def product_crop_task(body: ProductCropRequest, job_id: str = "",
+def product_crop_task(body: ProductCropRequest, job_id: str,
                       resolve: Resolve | None = None) -> Task:
     options = body.options
     return _task("product_crop", body, {"unit": options.unit.lower(), "width": options.width,
                                         "height": options.height}, job_id, resolve)
 
 
-def rendition_task(body: RenditionRequest, job_id: str = "",
+def rendition_task(body: RenditionRequest, job_id: str,
                    resolve: Resolve | None = None) -> Task:
     return _task("rendition", body, {}, job_id, resolve)
 
 
-def depth_blur_task(body: DepthBlurRequest, job_id: str = "",
+def depth_blur_task(body: DepthBlurRequest, job_id: str,
                     resolve: Resolve | None = None) -> Task:
     o = body.options
     params: dict[str, Any] = {

@@ -122,8 +122,9 @@ CUT_ITERATIONS = 3
 
 def graph_cut(rgb: np.ndarray, rough: np.ndarray, radius: int) -> np.ndarray:
     """``rough`` (uint8, white = subject) with every pixel within ``radius`` of its edge given
-    to the side GrabCut finds for it, as a 0/255 mask of ``rgb``'s size; ``rough`` itself when
-    one side has no sure pixel to model."""
+    to the side GrabCut finds for it, as a uint8 mask of ``rgb``'s size (0/255, with a soft
+    step where it was cut at a reduced size); ``rough`` made 0/255 when one side has no sure
+    pixel to model. Seeds OpenCV's random generator of the calling thread."""
     h, w = rough.shape
     inside = (rough > 127).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))

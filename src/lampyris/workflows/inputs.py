@@ -154,7 +154,7 @@ def _unique(found: list[tuple[Path, Path]], sidecar: str | None, *, numbering: b
                       if owners.get(path, source) != source), None)
         if clash is not None and not numbering:
             raise InvalidParameterError(collision_message(str(clash), str(owners[clash]),
-                                                          str(source)))
+                                                          str(source), dest.suffix))
         if clash is not None:
             base, n = dest, 2
             while any(path in claimed or path in owners for path in _claims(dest, sidecar)):

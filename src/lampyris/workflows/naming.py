@@ -36,8 +36,6 @@ def hint(suffix: str = ".png") -> str:
             f"(0020-2{suffix}), or rename one of them")
 
 
-HINT = hint()
-
 
 def numbered(path: str, n: int) -> str:
     """``a/b.png``, 2 → ``a/b-2.png``: the ``n``-th name for one output."""
@@ -45,7 +43,8 @@ def numbered(path: str, n: int) -> str:
     return str(pure.with_name(f"{pure.stem}-{n}{pure.suffix}"))
 
 
-def collision_message(output: str, first: str, second: str) -> str:
-    """One line naming both inputs and the way out."""
+def collision_message(output: str, first: str, second: str, suffix: str | None = None) -> str:
+    """One line naming both inputs and the way out, its examples in ``suffix`` (the image
+    output's, where the clash is on its sidecar) or ``output``'s own."""
     return (f"{first} and {second} would both be written to {output}: "
-            f"{hint(PurePosixPath(output).suffix or '.png')}")
+            f"{hint(suffix or PurePosixPath(output).suffix or '.png')}")

@@ -8,7 +8,7 @@ import pytest
 
 from lampyris.errors import InvalidParameterError
 from lampyris.workflows.inputs import expand_inputs, same_format
-from lampyris.workflows.naming import HINT, Naming, collision_message
+from lampyris.workflows.naming import Naming, collision_message, hint
 
 
 def touch(path: Path) -> Path:
@@ -103,7 +103,7 @@ def test_two_inputs_of_one_stem_are_refused_naming_both(same_stem: Path, tmp_pat
     assert str(refused.value) == collision_message(
         str(out.resolve() / "0020.png"), str((same_stem / "0020.jpg").resolve()),
         str((same_stem / "0020.png").resolve()))
-    assert HINT in str(refused.value)
+    assert hint() in str(refused.value)
 
 
 def test_files_named_in_any_order_collide_the_same_way(same_stem: Path, tmp_path: Path) -> None:
@@ -166,6 +166,7 @@ def test_a_sidecar_clash_is_a_collision(tmp_path: Path) -> None:
     assert str(refused.value).startswith(
         f"{(root / 'dim.jpg').resolve()} and {(root / 'dim.png').resolve()} would both be "
         f"written to {out.resolve() / 'dim.xmp'}: ")
+    assert str(refused.value).endswith(hint(".png"))  # the ways out name images, not sidecars
     numbered, _ = expand_inputs([str(root)], out, keep, sidecar=".xmp", naming=Naming.number)
     assert relative(numbered, out) == ["dim-2.png", "dim.jpeg"]
     kept, _ = expand_inputs([str(root)], out, keep, sidecar=".xmp",
