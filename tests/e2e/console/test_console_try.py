@@ -3,8 +3,10 @@ alpha), a fill from a prompt, the before/after slider, and layout at 1280 and 39
 
 from __future__ import annotations
 
+import base64
 import io
 import os
+import re
 from pathlib import Path
 
 import httpx
@@ -138,3 +140,28 @@ def test_edit_sliders_brighten_the_photo(page: Page, photos: dict[str, Path]) ->
     photo = image_rgba(page, ".result img.before").astype(float)
     assert edited.shape == photo.shape
     assert edited[:, :, :3].mean() > photo[:, :, :3].mean() + 3  # +1 EV: brighter
+
+
+def test_images_dropped_on_the_page_run_and_other_files_are_left_out(
+    page: Page, photos: dict[str, Path],
+) -> None:
+    """A real drop event (a DataTransfer holding a JPEG and a text file) on the drop zone."""
+    jpeg = base64.b64encode(photos["photo0"].read_bytes()).decode()
+    page.evaluate("""([jpeg]) => {
+        const bytes = Uint8Array.from(atob(jpeg), (c) => c.charCodeAt(0));
+        const data = new DataTransfer();
+        data.items.add(new File([bytes], "dropped.jpg", { type: "image/jpeg" }));
+        data.items.add(new File(["shipping notes"], "notes.txt", { type: "text/plain" }));
+        const zone = document.getElementById("drop");
+        zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true,
+                                                       cancelable: true }));
+        zone.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true,
+                                                   cancelable: true }));
+    }""", [jpeg])
+    expect(page.locator("#drop")).not_to_have_class(re.compile(r"\bover\b"))
+    page.locator("#run").click()
+    card = page.locator('.result[data-name="dropped.jpg"]')
+    expect(card).to_have_attribute("data-state", "succeeded", timeout=60_000)
+    expect(page.locator(".result")).to_have_count(1)  # the text file was not sent
+    cut = image_rgba(page, '.result[data-name="dropped.jpg"] img.after')
+    assert cut.shape == (120, 160, 4) and cut[:, :, 3].min() < 20 and cut[:, :, 3].max() > 235
