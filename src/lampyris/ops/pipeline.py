@@ -182,7 +182,8 @@ def _encoded(image: DecodedImage | np.ndarray, calls: Sequence[Call], pixels: np
             and pixels.shape[2] == 4):
         pixels = over_background(pixels, output.flatten)  # JPEG has no alpha
     if output.layer_mask:
-        data = _masked_psd(image, pixels, reports.get(calls[-1].step, {}), output.flatten)
+        data, pixels = _masked_psd(image, pixels, reports.get(calls[-1].step, {}),
+                                   output.flatten)
     else:
         source = image if isinstance(image, DecodedImage) and output.keep_metadata else None
         data = encode(pixels, output.format, quality=output.quality, lossless=output.lossless,
@@ -199,9 +200,11 @@ def media_type(format: OutputFormat) -> str:
 
 
 def _masked_psd(image: DecodedImage | np.ndarray, mask: np.ndarray, report: dict[str, Any],
-                background: tuple[int, int, int, float] | None) -> bytes:
+                background: tuple[int, int, int, float] | None) -> tuple[bytes, np.ndarray]:
     """The input photo with ``mask`` as its layer mask; a trimmed mask (the cutout's ``trim``)
-    takes the photo's same box, which the op reports as ``subject_box``."""
+    takes the photo's same box, which the op reports as ``subject_box``. With the document,
+    the pixels it shows (the photo under its mask, over the background when there is one), so
+    a report's thumbnail is the cutout a retoucher will see, not the bare mask."""
     from lampyris.imaging.psd import masked_document  # psd-tools only when a PSD is written
 
     photo = image.pixels if isinstance(image, DecodedImage) else image
@@ -210,7 +213,11 @@ def _masked_psd(image: DecodedImage | np.ndarray, mask: np.ndarray, report: dict
     if mask.shape != photo.shape[:2]:
         x0, y0, x1, y1 = report.get("subject_box") or (0, 0, 0, 0)
         photo = photo[y0:y1, x0:x1]
-    return masked_document(photo, mask, background=background)
+    colour = np.dstack([photo] * 3) if photo.ndim == 2 else photo[..., :3]
+    shown = np.dstack([colour, mask])
+    if background is not None:
+        shown = over_background(shown, background)
+    return masked_document(photo, mask, background=background), shown
 
 
 def run_calls(

@@ -14,6 +14,7 @@ from lampyris.imaging.decode import decode
 from lampyris.imaging.xmp import read_preset
 from lampyris.ops import run
 from lampyris.ops.pipeline import XMP_MEDIA_TYPE, Call, OutputSpec, render, run_calls
+from support.images import product_photo
 
 
 def photo() -> np.ndarray:
@@ -141,3 +142,23 @@ def test_a_region_past_the_reported_crops_is_one_clear_error(
 def test_a_layer_mask_output_is_not_resized(width: int, max_width: int) -> None:
     with pytest.raises(InvalidParameterError, match=r"layer_mask.*width"):
         OutputSpec("psd", layer_mask=True, width=width, max_width=max_width)
+
+
+@pytest.mark.parametrize("background", [None, (255, 255, 255, 1.0)])
+def test_a_layered_psd_shows_the_photo_under_its_mask(
+        background: tuple[int, int, int, float] | None) -> None:
+    """Its pixels (what a report's thumbnail is made of) are what the document shows, not the
+    bare mask."""
+    photo = decode(product_photo(160, 120)).pixels
+    calls = [Call("cutout", "cutout", {"mode": "mask"})]
+    mask = run_calls(photo, calls)[0]
+    rendered = render(photo, calls, OutputSpec("psd", layer_mask=True, flatten=background))
+    assert rendered.data[:4] == b"8BPS" and rendered.size == (160, 120)
+    shown = rendered.pixels
+    if background is None:
+        assert shown.shape == (120, 160, 4)
+        assert np.array_equal(shown[..., :3], photo) and np.array_equal(shown[..., 3], mask)
+    else:  # over white, as the document's merged image
+        assert shown.shape == (120, 160, 3)
+        assert np.array_equal(shown[mask == 255], photo[mask == 255])
+        assert (shown[mask == 0] == 255).all()
