@@ -194,7 +194,10 @@ def test_multipart_files_are_stored_only_for_a_valid_body_that_becomes_a_job(
 
 
 def test_v1_fill_and_expand(inproc: InProcessServer, scene: np.ndarray,
-                            hole_mask: np.ndarray):
+                            hole_mask: np.ndarray, monkeypatch: pytest.MonkeyPatch):
+    # v1's sizes are 1024 px and up: the studio engine keeps three such fills to seconds
+    # (the content-aware one took 40 s); the wire is what is tested here
+    monkeypatch.setattr(inproc.svc.config.server, "fill_engine", "studio")
     photo, mask = inproc.upload(png(scene)), inproc.upload(png(hole_mask))
     fill = inproc.http.post("/v1/images/fill", json={
         "prompt": "grey counter", "n": 2, "size": {"width": 1024, "height": 1024},
