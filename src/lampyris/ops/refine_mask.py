@@ -86,7 +86,7 @@ def _box(x: np.ndarray, radius: int) -> np.ndarray:
     return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-def _rough_plane(pixels: np.ndarray, mask: DecodedImage | np.ndarray | None,
+def rough_plane(pixels: np.ndarray, mask: DecodedImage | np.ndarray | None,
                  invert: bool) -> np.ndarray:
     """The rough mask at the image's size (HxW uint8): the mask given, else the image's own
     transparency (a rough cutout)."""
@@ -187,7 +187,7 @@ def refine_mask(
     h, w = pixels.shape[:2]
     rgb = np.ascontiguousarray(pixels[..., :3])
     timings = Timings()
-    rough = _rough_plane(pixels, mask, params.invert_mask)
+    rough = rough_plane(pixels, mask, params.invert_mask)
     radius = params.radius or default_radius(w, h)
     with timings.step("matte"):
         work = working_copy(rgb)

@@ -76,7 +76,7 @@ def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:
             raise InvalidParameterError(f"step {name!r}: {problems}") from None
         if name == "edit":
             _check_presets(params.get("presets") or [])
-        if name in NEEDS_COLOUR and (mask := _mask_before(steps)):
+        if name in NEEDS_COLOUR and (mask := mask_at_end(steps)):
             raise InvalidParameterError(f"step {name!r} needs colour, but {mask}")
         if name == "fill":
             _check_fill_source(steps)
@@ -87,7 +87,7 @@ def make_steps(chain: list[tuple[str, dict[str, Any]]]) -> list[Step]:
 def _check_fill_source(before: Sequence[Step]) -> None:
     """A fill step fills transparency: the cutout it follows (develop steps and renditions in
     between keep alpha) must leave some, or every image would fail the same way later."""
-    if mask := _mask_before(before):
+    if mask := mask_at_end(before):
         raise InvalidParameterError(
             f"step 'fill' fills a cutout's transparent background, but {mask}")
     for step in reversed(before):
@@ -114,9 +114,10 @@ def _is_mask(step: Step) -> bool:
     return step.name == "cutout" and step.params.get("mode", "cutout") == "mask"
 
 
-def _mask_before(steps: Sequence[Step]) -> str | None:
+def mask_at_end(steps: Sequence[Step]) -> str | None:
     """What writes a greyscale mask at the end of ``steps`` (a rendition keeps it), said as
-    the refusal says it; None when the chain ends in colour."""
+    a refusal says it; None when the chain ends in colour. The remote backend reads its result
+    back as one channel where this is not None, as the local chain has it."""
     for step in reversed(steps):
         if step.name == "rendition":
             continue

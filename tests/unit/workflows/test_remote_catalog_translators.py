@@ -36,12 +36,11 @@ from lampyris.workflows.backends.remote import (
     RemoteCall,
     check_chain,
     job_report,
-    mask_result,
     plan,
     result_pixels,
     rough_mask,
 )
-from lampyris.workflows.steps import execution, make_steps
+from lampyris.workflows.steps import execution, make_steps, mask_at_end
 
 BASE = "https://service.test"
 
@@ -199,7 +198,7 @@ def test_catalog_jobs_reports_use_the_local_names() -> None:
 ])
 def test_a_mask_result_comes_back_one_channel(chain: list[tuple[str, dict[str, Any]]],
                                               mask: bool) -> None:
-    assert mask_result(make_steps(chain)) is mask
+    assert (mask_at_end(make_steps(chain)) is not None) is mask
     grey = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
     png = encode(np.dstack([grey] * 3), "png")  # a job that read the mask as colour
     got = result_pixels(png, mask=mask)

@@ -90,7 +90,7 @@ from lampyris.ops.develop import AutoToneParams, EditParams, StraightenParams
 from lampyris.ops.fill import FillParams
 from lampyris.ops.pipeline import notices, render
 from lampyris.ops.product_crop import ProductCropParams
-from lampyris.ops.refine_mask import RefineMaskParams
+from lampyris.ops.refine_mask import RefineMaskParams, rough_plane
 from lampyris.ops.rendition import RenditionParams
 from lampyris.storage.locations import Location
 from lampyris.storage.translate import retryable, translate
@@ -102,7 +102,7 @@ from lampyris.workflows.item import (
     without_review,
     write_result,
 )
-from lampyris.workflows.steps import Step, execution
+from lampyris.workflows.steps import Step, execution, mask_at_end
 
 Route = Literal["cutout", "fill", "edit", "refine_mask", "product_crop", "rendition",
                 "depth_blur"]
@@ -395,14 +395,9 @@ def check_chain(steps: Sequence[Step], source_location: Location, *, adobe: bool
 
 
 def rough_mask(pixels: Any, *, invert: bool = False) -> bytes:
-    """The rough mask a refine-mask of ``pixels`` takes remotely, as the local step derives
-    it: the image's opacity, white = subject (a greyscale PNG), inverted when asked."""
-    holes = transparency(pixels)
-    if holes is None:
-        raise InvalidParameterError(
-            "refine-mask needs a mask (white = subject), or an image with transparency "
-            "(a rough cutout)")
-    return encode(holes if invert else 255 - holes, "png")
+    """The rough mask a refine-mask of ``pixels`` takes remotely, as the local op derives it
+    (``rough_plane``: the image's opacity, white = subject), as a greyscale PNG."""
+    return encode(rough_plane(pixels, None, invert), "png")
 
 
 def fill_mask(pixels: Any) -> bytes:
@@ -415,23 +410,8 @@ def fill_mask(pixels: Any) -> bytes:
     return encode(plane, "png")
 
 
-def mask_result(steps: Sequence[Step]) -> bool:
-    """Whether the local chain's result is a mask (one channel): a refined mask without
-    decontamination or a cutout in mask mode, followed by renditions only (which keep it
-    one channel)."""
-    mask = False
-    for step in steps:
-        if step.name == "refine_mask":
-            mask = not step.params.get("decontaminate", False)
-        elif step.name == "cutout":
-            mask = step.params.get("mode", "cutout") == "mask"
-        elif step.name != "rendition":
-            mask = False
-    return mask
-
-
 def result_pixels(data: bytes, *, mask: bool = False) -> Any:
-    """The last result's pixels as the local chain has them: a mask (``mask_result``) one
+    """The last result's pixels as the local chain has them: a mask (``mask_at_end``) one
     channel, where decoding makes the service's greyscale PNG RGB (as does a job after it,
     reading the mask as colour: its channels are equal)."""
     pixels = decode(data).pixels
@@ -606,7 +586,7 @@ class RemoteBackend:
             start = time.perf_counter()
             # no op runs here: the pipeline only encodes, as it does for the local backend
             # (the source's metadata is not at hand: the result came back as a PNG)
-            rendered = render(result_pixels(final, mask=mask_result(item.steps)), [],
+            rendered = render(result_pixels(final, mask=mask_at_end(item.steps) is not None), [],
                               item.output)
             timings["encode"] = time.perf_counter() - start
 
